@@ -1,0 +1,1 @@
+"""Devices, take-out and BYOD approvals, loss and incident reports (art. 12)."""

@@ -1,0 +1,50 @@
+"""Which role holds which object permission on its facility (deny by default: nothing else)."""
+
+from .models import FacilityRole
+
+Role = FacilityRole.Role
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    # Art. 6: patient and personal information, IT devices, IDs, user registration and removal;
+    # 留意事項 2: archive groups of patients who stopped using MCS, restrict or ban misuse.
+    Role.MCS_ADMIN: (
+        "facilities.manage_staff",
+        "facilities.manage_devices",
+        "facilities.archive_groups",
+    ),
+    # Art. 5, 7, 別紙1/2/4: signs for the facility, appoints the MCS administrator, pledges and
+    # education of the staff.
+    Role.FACILITY_MANAGER: (
+        "facilities.sign_for_facility",
+        "facilities.manage_education",
+    ),
+    # Art. 8: creates the patient's group and manages it.
+    Role.GROUP_MANAGER: ("facilities.register_patients",),
+}
+
+
+def permissions_for_roles(roles) -> set[str]:
+    perms: set[str] = set()
+    for role in roles:
+        perms.update(ROLE_PERMISSIONS[role])
+    return perms
+
+
+# What the center's Django group may do in the admin (model permissions). Center staff see no
+# patient details (別紙5): later apps add only what keeps that promise.
+CENTER_STAFF_PERMISSIONS: tuple[str, ...] = (
+    "facilities.view_user",
+    "facilities.add_user",
+    "facilities.change_user",
+    "facilities.view_facility",
+    "facilities.add_facility",
+    "facilities.change_facility",
+    "facilities.view_facilityrole",
+    "facilities.add_facilityrole",
+    "facilities.change_facilityrole",
+    "facilities.delete_facilityrole",
+    "facilities.view_facilitymembership",
+    "mcnet.view_auditevent",
+    "mcnet.view_networksettings",
+    "mcnet.change_networksettings",
+)

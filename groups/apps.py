@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GroupsConfig(AppConfig):
+    """Patient, free and all-users groups, memberships, supporter reviews and the archive."""
+
+    name = "groups"
+    verbose_name = _("連携グループ")

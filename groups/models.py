@@ -1,0 +1,1 @@
+"""Patient, free and all-users groups, memberships, supporter reviews and the archive."""

@@ -1,0 +1,90 @@
+"""The center's admin: every save and delete through it leaves an audit event."""
+
+from django.contrib import admin
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+
+from .audit import audit_record
+from .models import AuditEvent, NetworkSettings
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    """Base for every model the center edits in the admin."""
+
+    def save_model(self, request, obj, form, change):
+        diff = {
+            name: [str(form.initial.get(name, "")), str(form.cleaned_data.get(name))]
+            for name in form.changed_data
+            if "password" not in name
+        }
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user,
+            action=f"admin.{'change' if change else 'add'}",
+            target=obj,
+            changes=diff,
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(actor=request.user, action="admin.delete", target=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            audit_record(actor=request.user, action="admin.delete", target=obj)
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(NetworkSettings)
+class NetworkSettingsAdmin(AuditedModelAdmin):
+    def has_add_permission(self, request):
+        return not NetworkSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only, even for the center."""
+
+    list_display = (
+        "created_at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_repr",
+        "ip_address",
+    )
+    list_filter = ("action", "object_type")
+    search_fields = ("actor_label", "object_repr", "object_id", "action")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return (
+            request.user.is_active
+            and request.user.is_staff
+            and (request.user.is_superuser or request.user.is_center_staff)
+        )
+
+
+def _site_header():
+    return _("%(network)s 管理画面") % {"network": NetworkSettings.load().name}
+
+
+# The admin header names the network from its settings (nothing about Joetsu in templates).
+admin.site.site_header = lazy(_site_header, str)()
+admin.site.site_title = lazy(lambda: str(NetworkSettings.load().name), str)()

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class McnetConfig(AppConfig):
+    name = "mcnet"
+    verbose_name = _("ネットワーク共通")

@@ -1,0 +1,82 @@
+"""Form fields that normalize what Japanese keyboards type before validating it."""
+
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .text import normalize_email, normalize_kana, normalize_phone, normalize_postal_code
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9-]{8,14}$")
+POSTAL_CODE_RE = re.compile(r"^[0-9]{3}-[0-9]{4}$")
+
+
+class NormalizedEmailField(forms.EmailField):
+    """The MCS ID: ｘyz＠ｇmail．com is xyz@gmail.com; still invalid after that is an error."""
+
+    default_error_messages = {
+        "invalid": _("メールアドレスの形式が正しくありません（例: name@example.jp）。"),
+    }
+
+    # A text input: a browser's type=email check would refuse the full-width ＠ before we
+    # could normalize it.
+    widget = forms.TextInput(attrs={"inputmode": "email", "autocomplete": "off"})
+
+    def to_python(self, value):
+        return normalize_email(super().to_python(value) or "")
+
+
+class _PatternField(forms.CharField):
+    """A CharField that normalizes, then checks one pattern with its own Japanese message."""
+
+    pattern: re.Pattern
+    normalize = staticmethod(lambda value: value)
+
+    def to_python(self, value):
+        return self.normalize(super().to_python(value) or "")
+
+    def run_validators(self, value):
+        super().run_validators(value)
+        if value and not self.pattern.match(value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class PhoneField(_PatternField):
+    pattern = PHONE_RE
+    normalize = staticmethod(normalize_phone)
+    default_error_messages = {
+        "invalid": _("電話番号は数字とハイフンで入力してください（例: 025-111-1111）。"),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "tel", "autocomplete": "tel"})
+
+
+class PostalCodeField(_PatternField):
+    pattern = POSTAL_CODE_RE
+    normalize = staticmethod(normalize_postal_code)
+    default_error_messages = {
+        "invalid": _("郵便番号は7桁の数字で入力してください（例: 943-1111）。"),
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 10)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "numeric", "autocomplete": "postal-code"})
+
+
+class KanaField(forms.CharField):
+    """ふりがな: hiragana or katakana of any width, stored as full-width katakana."""
+
+    def to_python(self, value):
+        return normalize_kana(super().to_python(value) or "")
+
+
+def no_browser_storage(form: forms.Form) -> forms.Form:
+    """Art. 12 (4): browsers must not store IDs or passwords; ask them not to offer it."""
+    for field in form.fields.values():
+        if isinstance(field.widget, forms.PasswordInput):
+            field.widget.attrs["autocomplete"] = "off"
+    return form

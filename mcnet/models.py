@@ -1,0 +1,130 @@
+"""Pieces every app shares: the audit trail and the network's own settings."""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One write to the network's records: who, what, which object, when, from where.
+
+    Append-only (national guideline: access and operation logs must be reviewable); written by
+    services in the same transaction as the change they describe.
+    """
+
+    created_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作者"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept as text too, so the trail still names the actor after an account is erased.
+    actor_label = models.CharField(_("操作者（記録時）"), max_length=254, blank=True)
+    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    object_type = models.CharField(_("対象の種類"), max_length=64)
+    object_id = models.CharField(_("対象ID"), max_length=64, blank=True)
+    object_repr = models.CharField(_("対象"), max_length=200, blank=True)
+    facility_id = models.BigIntegerField(_("事業所ID"), null=True, blank=True, db_index=True)
+    changes = models.JSONField(_("変更内容"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("監査ログ")
+        verbose_name_plural = _("監査ログ")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+        )
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(_("監査ログは変更できません。"))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("監査ログは削除できません。"))
+
+
+class NetworkSettings(models.Model):
+    """The one editable record of the network (a singleton, pk=1).
+
+    Forms and pages read the network's name and the center's contact from here, so nothing
+    about Joetsu is written into a template; the values below are the rules' own.
+    """
+
+    CACHE_KEY = "mcnet:network-settings"
+
+    name = models.CharField(_("ネットワーク名"), max_length=100, default="MC ネット")
+    operator = models.CharField(_("運営"), max_length=100, default="上越医師会")
+    operator_head_title = models.CharField(
+        _("申込先（宛名）"), max_length=100, default="上越医師会 会長"
+    )
+    center_name = models.CharField(
+        _("センター名"), max_length=100, default="上越地域在宅医療推進センター"
+    )
+    center_postal_code = models.CharField(_("センター郵便番号"), max_length=8, default="943-8555")
+    center_address = models.CharField(
+        _("センター住所"), max_length=200, default="上越市春日野1丁目2-33 上越医師会館内"
+    )
+    center_phone = models.CharField(_("センター電話番号"), max_length=20, default="025-520-7500")
+    center_fax = models.CharField(_("センターFAX番号"), max_length=20, default="025-520-8686")
+    center_email = models.EmailField(_("センターメールアドレス"), default="aizawa@ganginet.jp")
+    center_hours = models.CharField(
+        _("受付時間"),
+        max_length=100,
+        default="原則として、平日 9:00-16:00（土・日曜・祝日は休業）",
+    )
+    center_contact_person = models.CharField(_("担当者"), max_length=50, default="相澤", blank=True)
+    # 留意事項 1: supporters are reviewed "periodically"; the network decides how often.
+    review_interval_days = models.PositiveIntegerField(_("サポーター精査の間隔（日）"), default=180)
+    # Art. 11 (4)(5): log out when leaving the seat; idle sessions end by themselves.
+    idle_timeout_minutes = models.PositiveIntegerField(
+        _("無操作でログアウトするまでの時間（分）"), default=15
+    )
+    # 別紙5 (3), 別紙6: personal data is deleted after the purpose ends.
+    retention_days = models.PositiveIntegerField(
+        _("アーカイブ後の個人情報の保存期間（日）"), default=365 * 5
+    )
+    archive_deadline_days = models.PositiveIntegerField(
+        _("アーカイブ予定からアーカイブまでの期限（日）"), default=14
+    )
+    invitation_expiry_days = models.PositiveIntegerField(_("招待の有効期間（日）"), default=14)
+    device_check_interval_days = models.PositiveIntegerField(
+        _("IT機器チェックリストの確認間隔（日）"), default=365
+    )
+    dormant_days = models.PositiveIntegerField(
+        _("休眠アカウントとみなす未ログイン期間（日）"), default=180
+    )
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("ネットワーク設定")
+        verbose_name_plural = _("ネットワーク設定")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="network_settings_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    @classmethod
+    def load(cls) -> "NetworkSettings":
+        """The record, from the cache when possible: every page's footer reads it."""
+        obj = cache.get(cls.CACHE_KEY)
+        if obj is None:
+            obj, _created = cls.objects.get_or_create(pk=1)
+            cache.set(cls.CACHE_KEY, obj, 300)
+        return obj

@@ -134,6 +134,8 @@ class FacilityAdmin(AuditedModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not FacilityRole:
             return super().save_formset(request, form, formset, change)
+        # The admin's change message reads these; the services below do the actual writes.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for role_form in formset.forms:
             deleted = role_form in formset.deleted_forms
             if not (role_form.has_changed() or deleted):

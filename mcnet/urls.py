@@ -16,6 +16,8 @@ admin.site.unregister(EmailAddress)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Shadows allauth's address book: the e-mail is the MCS ID, changed through the facility.
+    path("accounts/email/", views.email_is_the_mcs_id, name="account_email"),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -16,6 +16,12 @@ def home(request):
     return render(request, "home.html", {"roles": list(roles_of(request.user))})
 
 
+@login_required
+def email_is_the_mcs_id(request):
+    """Users do not add or change their address themselves: it is their MCS ID (別紙3, 別紙4)."""
+    return render(request, "account/email.html")
+
+
 @never_cache
 @require_GET
 def healthz(request):

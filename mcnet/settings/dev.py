@@ -17,3 +17,8 @@ STORAGES = {
 }
 
 (BASE_DIR / "var").mkdir(exist_ok=True)  # the embedded SQLite file lives here
+
+# Whitenoise serves from the finders here; no collectstatic needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = None

@@ -14,3 +14,8 @@ STORAGES = {
 # Tests share one cache per process; Redis when REDIS_URL is given.
 if not env("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Whitenoise serves from the finders here; no collectstatic needed.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT = None

@@ -1,0 +1,66 @@
+"""Fixtures every test area shares: the demo network and its people by role."""
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from facilities.models import User
+from mcnet.demo import DEMO_PASSWORD, load_demo
+
+# The people of the demo network, by the role they play in a permission check.
+ROLE_EMAILS = {
+    "user": "nurse@takada.example.jp",  # an ordinary MCS user at 高田
+    "other_facility_user": "doctor@abc.example.jp",  # staff of another facility (ABC)
+    "mcs_admin": "admin@takada.example.jp",  # 高田's MCS administrator
+    "other_mcs_admin": "admin@abc.example.jp",  # ABC's MCS administrator
+    "group_manager": "cm@kasugano.example.jp",  # care manager, patient-group manager
+    "center": "center@example.jp",
+}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (network settings, rate-limit counters) outlives a test's rolled-back rows."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def demo(db):
+    return load_demo()
+
+
+@pytest.fixture
+def people(demo) -> dict[str, User]:
+    return {role: User.objects.get(email=email) for role, email in ROLE_EMAILS.items()}
+
+
+@pytest.fixture
+def password() -> str:
+    return DEMO_PASSWORD
+
+
+def activate_totp(user: User) -> str:
+    """Give `user` a TOTP authenticator, as if they had set it up; returns the secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def client_as(client, people):
+    """A test client logged in as one of the demo roles (administrators with MFA set up)."""
+
+    def login(role: str | None):
+        client.logout()
+        if role in (None, "anonymous"):
+            return client
+        user = people[role]
+        if role in ("center", "mcs_admin", "other_mcs_admin", "group_manager"):
+            activate_totp(user)
+        client.force_login(user)
+        return client
+
+    return login

@@ -1,0 +1,67 @@
+"""The audit trail is append-only and written with every write (issue 2)."""
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from facilities.models import Facility
+from mcnet.audit import audit_record
+from mcnet.models import AuditEvent
+
+
+def test_audit_events_cannot_be_changed_or_deleted(demo):
+    event = audit_record(actor=None, action="test.event", object_type="x", object_id=1)
+    event.action = "tampered"
+    with pytest.raises(ValidationError):
+        event.save()
+    with pytest.raises(ValidationError):
+        event.delete()
+    assert AuditEvent.objects.get(pk=event.pk).action == "test.event"
+
+
+def test_admin_change_of_a_facility_is_audited_with_who_and_where(client_as, demo):
+    client = client_as("center")
+    abc = demo["abc"]
+    data = {
+        "name": "ABCクリニック",
+        "kind": "clinic",
+        "postal_code": "９４３ー１１１１",
+        "prefecture": "新潟県",
+        "city": "上越市",
+        "town": "千代田町",
+        "address_line": "1-1-1",
+        "phone": "０２５−１１１−９９９９",
+        "fax": "",
+        "manager_name": "山田花子",
+        "manager_email": "doctor@abc.example.jp",
+        "state": "active",
+        "state_changed_at_0": "2026-11-01",
+        "state_changed_at_1": "09:00:00",
+        "roles-TOTAL_FORMS": "0",
+        "roles-INITIAL_FORMS": "0",
+    }
+    response = client.post(
+        f"/admin/facilities/facility/{abc.pk}/change/", data, REMOTE_ADDR="198.51.100.7"
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    abc.refresh_from_db()
+    assert abc.phone == "025-111-9999"  # stored normalized
+    event = AuditEvent.objects.filter(action="admin.change", object_id=str(abc.pk)).get()
+    assert event.actor.email == "center@example.jp"
+    assert event.ip_address == "198.51.100.7"
+    assert event.changes["phone"] == ["025-111-1111", "025-111-9999"]
+
+
+def test_center_reads_the_audit_trail_but_cannot_add_or_change_it(client_as, demo):
+    client = client_as("center")
+    event = AuditEvent.objects.first()
+    assert client.get("/admin/mcnet/auditevent/").status_code == 200
+    assert client.get("/admin/mcnet/auditevent/add/").status_code == 403
+    client.post(f"/admin/mcnet/auditevent/{event.pk}/change/", {"action": "x"})
+    client.post(f"/admin/mcnet/auditevent/{event.pk}/delete/", {"post": "yes"})
+    assert AuditEvent.objects.get(pk=event.pk).action == event.action
+
+
+def test_facility_creation_by_service_is_audited(demo):
+    assert AuditEvent.objects.filter(
+        action="facility.create", object_id=str(Facility.objects.get(name="ABCクリニック").pk)
+    ).exists()

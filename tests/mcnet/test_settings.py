@@ -1,0 +1,86 @@
+"""Settings by environment, translations compiled, network settings read by pages (issue 2)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from mcnet.models import NetworkSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manage(*args, **env):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SETTINGS_MODULE="mcnet.settings.production",
+        SECRET_KEY="k" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
+        ALLOWED_HOSTS="portal.example.jp",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_the_development_secret_key():
+    result = _manage("check", DJANGO_SETTINGS_MODULE="mcnet.settings.production", SECRET_KEY="")
+    assert result.returncode != 0
+    assert ImproperlyConfigured.__name__ in result.stderr
+
+
+def test_time_zone_and_language():
+    assert settings.TIME_ZONE == "Asia/Tokyo"
+    assert settings.LANGUAGE_CODE == "ja"
+    assert [code for code, _ in settings.LANGUAGES] == ["ja", "en"]
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_locale_holds_both_languages_compiled(language):
+    folder = ROOT / "locale" / language / "LC_MESSAGES"
+    po, mo = folder / "django.po", folder / "django.mo"
+    assert po.exists() and mo.exists()
+    assert mo.stat().st_mtime >= po.stat().st_mtime - 1, "run `make messages` to compile"
+
+
+def test_english_is_selectable(client, db):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    page = client.get(response.url).content.decode()
+    assert '<html lang="en">' in page
+    assert "Log in" in page
+    assert client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ja").status_code == 200
+
+
+def test_pages_read_the_network_settings(client, db):
+    network = NetworkSettings.load()
+    network.center_phone = "025-000-0000"
+    network.name = "テストネット"
+    network.save()
+    page = client.get("/accounts/login/").content.decode()
+    assert "025-000-0000" in page
+    assert "テストネット" in page
+
+
+def test_network_settings_default_to_the_rules(db):
+    network = NetworkSettings.load()
+    assert (network.name, network.operator) == ("MC ネット", "上越医師会")
+    assert (network.center_phone, network.center_fax) == ("025-520-7500", "025-520-8686")
+    assert network.center_email == "aizawa@ganginet.jp"
+    assert network.idle_timeout_minutes == 15

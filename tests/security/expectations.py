@@ -1,0 +1,104 @@
+"""What every role gets from every page: the permission matrix (deny by default).
+
+Each app's section lists its URL names. A URL that is not listed here fails the matrix test,
+so a new view cannot ship without someone deciding who may see it. Outcomes:
+
+  OK        200
+  LOGIN     302 to the login page (anonymous users)
+  DENIED    403 or 404
+  REDIRECT  302 somewhere else (a flow step that needs state, a form that only accepts POST)
+  ADMIN_DENIED  302 to the admin login for non-staff (the admin's own gate, via allauth)
+"""
+
+from dataclasses import dataclass, field
+
+OK, LOGIN, DENIED, REDIRECT, ADMIN_DENIED, NOT_ALLOWED = (
+    "ok",
+    "login",
+    "denied",
+    "redirect",
+    "admin_denied",
+    "not_allowed",
+)
+ROLES = ("anonymous", "user", "other_facility_user", "mcs_admin", "center")
+
+
+@dataclass(frozen=True)
+class Expect:
+    outcomes: dict
+    kwargs: dict = field(default_factory=dict)  # or a callable(objects) -> dict
+
+    def for_role(self, role: str) -> str:
+        return self.outcomes[role]
+
+
+def everyone(outcome: str) -> dict:
+    return dict.fromkeys(ROLES, outcome)
+
+
+def signed_in(outcome: str, anonymous: str = LOGIN) -> dict:
+    return {**everyone(outcome), "anonymous": anonymous}
+
+
+# --- mcnet: the shell of the portal -------------------------------------------------------
+MCNET = {
+    "home": Expect(signed_in(OK)),
+    "healthz": Expect(everyone(OK)),
+    "set_language": Expect(everyone(REDIRECT)),
+}
+
+
+# --- accounts (allauth): login, password, MFA ------------------------------------------------
+# Allauth's own flows: a step that needs state it does not have redirects. Administrators here
+# already have TOTP (client_as), so their MFA pages differ from ordinary users'.
+def by_mfa(without: str, with_totp: str) -> dict:
+    return {
+        "anonymous": LOGIN,
+        "user": without,
+        "other_facility_user": without,
+        "mcs_admin": with_totp,
+        "center": with_totp,
+    }
+
+
+ACCOUNTS = {
+    "account_login": Expect(signed_in(REDIRECT, anonymous=OK)),
+    "account_logout": Expect(signed_in(OK)),
+    "account_inactive": Expect(everyone(OK)),
+    # No self sign-up: the page only says so.
+    "account_signup": Expect(signed_in(REDIRECT, anonymous=OK)),
+    "account_reauthenticate": Expect(signed_in(OK)),
+    # The MCS ID is changed through the facility (別紙4): this page only says so.
+    "account_email": Expect(signed_in(OK)),
+    "account_email_verification_sent": Expect(everyone(OK)),
+    "account_change_password": Expect(signed_in(OK)),
+    "account_set_password": Expect(signed_in(REDIRECT)),
+    # Art. 11 (11) asks a user who lost a device to change the password from another device:
+    # the reset pages stay open to everyone.
+    "account_reset_password": Expect(everyone(OK)),
+    "account_reset_password_done": Expect(everyone(OK)),
+    "account_reset_password_from_key": Expect(
+        everyone(OK), kwargs={"uidb36": "zz", "key": "bad-key"}
+    ),
+    "account_reset_password_from_key_done": Expect(everyone(OK)),
+    "account_confirm_login_code": Expect(signed_in(REDIRECT)),
+    "account_confirm_email": Expect(everyone(OK), kwargs={"key": "bad-key"}),
+    "mfa_index": Expect(signed_in(OK)),
+    "mfa_authenticate": Expect(signed_in(REDIRECT)),
+    "mfa_reauthenticate": Expect(by_mfa(REDIRECT, OK)),
+    "mfa_activate_totp": Expect(signed_in(REDIRECT)),  # asks for the password again first
+    "mfa_deactivate_totp": Expect(by_mfa(DENIED, REDIRECT)),
+    "mfa_view_recovery_codes": Expect(signed_in(DENIED)),  # none generated yet
+    "mfa_generate_recovery_codes": Expect(signed_in(REDIRECT)),
+    "mfa_download_recovery_codes": Expect(signed_in(DENIED)),
+    "mfa_list_webauthn": Expect(signed_in(OK)),
+    "mfa_add_webauthn": Expect(signed_in(REDIRECT)),
+    "mfa_reauthenticate_webauthn": Expect(signed_in(REDIRECT)),
+    "mfa_remove_webauthn": Expect(signed_in(REDIRECT), kwargs={"pk": 999999}),
+    "mfa_edit_webauthn": Expect(signed_in(REDIRECT), kwargs={"pk": 999999}),
+}
+
+EXPECTATIONS: dict[str, Expect] = {**MCNET, **ACCOUNTS}
+
+# The Django admin is the center's alone; every admin URL follows one rule (see the test).
+ADMIN_NAMESPACE = "admin:"

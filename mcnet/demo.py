@@ -3,6 +3,9 @@
 Loading it twice changes nothing: every row is found by its natural key first.
 """
 
+from importlib import import_module
+from importlib.util import find_spec
+
 from django.db import transaction
 
 from facilities import services as facility_services
@@ -10,6 +13,7 @@ from facilities.models import Facility, FacilityRole, Occupation, User
 
 from .models import NetworkSettings
 
+DEMO_APPS = ("facilities", "consents", "groups", "devices", "enrollment")
 DEMO_PASSWORD = "mcnet-demo-2026"  # noqa: S105 — published in the README for the demo
 Role = FacilityRole.Role
 
@@ -157,4 +161,10 @@ def load_demo() -> dict:
         facility_services.membership_add(actor=None, user=user, facility=facility)
         for role in roles:
             facility_services.role_appoint(actor=None, user=user, facility=facility, role=role)
+
+    # Each app adds its part of the demo (patients, groups, devices, applications) in
+    # `<app>/demo.py: load(facilities)`; all of it is reached from here, in this order.
+    for app in DEMO_APPS:
+        if find_spec(f"{app}.demo") is not None:
+            import_module(f"{app}.demo").load(facilities)
     return facilities

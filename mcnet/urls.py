@@ -16,6 +16,12 @@ admin.site.unregister(EmailAddress)
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("facilities/", include("facilities.urls")),
+    path("enrollment/", include("enrollment.urls")),
+    path("patients/", include("consents.urls")),
+    path("groups/", include("groups.urls")),
+    path("devices/", include("devices.urls")),
     # Shadows allauth's address book: the e-mail is the MCS ID, changed through the facility.
     path("accounts/email/", views.email_is_the_mcs_id, name="account_email"),
     path("accounts/", include("allauth.urls")),

@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -8,12 +10,26 @@ from django.views.decorators.http import require_GET
 from facilities.selectors import roles_of
 
 from .health import broker_status
+from .selectors import inbox_for
+from .services import mark_inbox_read
+
+# Apps that put a section on the home page: `<app>.selectors.home_section(user)` returns the
+# section's context (or None to show nothing) and `<app>/_home.html` renders it.
+HOME_SECTION_APPS = ("groups", "consents", "facilities", "devices", "enrollment")
 
 
 @login_required
 def home(request):
     """What this user can do, by the roles they hold (each card links to where they do it)."""
-    return render(request, "home.html", {"roles": list(roles_of(request.user))})
+    sections = []
+    for app in HOME_SECTION_APPS:
+        home_section = getattr(import_module(f"{app}.selectors"), "home_section", None)
+        context = home_section(request.user) if home_section else None
+        if context:
+            sections.append({"template": f"{app}/_home.html", **context})
+    return render(
+        request, "home.html", {"roles": list(roles_of(request.user)), "sections": sections}
+    )
 
 
 @login_required
@@ -41,3 +57,11 @@ def _database_status() -> str:
     except Exception as exc:
         return f"error: {exc.__class__.__name__}"
     return "ok"
+
+
+@login_required
+def inbox(request):
+    """The user's notifications, newest first; opening the inbox marks them read."""
+    notifications = list(inbox_for(request.user)[:100])
+    mark_inbox_read(user=request.user)
+    return render(request, "inbox.html", {"notifications": notifications})

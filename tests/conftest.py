@@ -64,3 +64,6 @@ def client_as(client, people):
         return client
 
     return login
+
+
+from tests.worker import celery_worker  # noqa: E402, F401 — the shared real-worker fixture

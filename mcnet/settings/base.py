@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mcnet.context_processors.network",
+                "mcnet.context_processors.inbox",
             ],
         },
     },
@@ -220,4 +221,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+}
+
+# Links in e-mails point here.
+MCNET_BASE_URL = env("MCNET_BASE_URL", "http://127.0.0.1:8000")
+CELERY_BEAT_SCHEDULE["redeliver-unsent-notifications"] = {
+    "task": "mcnet.tasks.redeliver_unsent_notifications",
+    "schedule": 600.0,
 }

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from gettext import GNUTranslations
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,21 @@ def test_time_zone_and_language():
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
-def test_locale_holds_both_languages_compiled(language):
+def test_locale_holds_both_languages_compiled(language, tmp_path):
+    """The committed .mo says what the .po says (else: `make messages`)."""
     folder = ROOT / "locale" / language / "LC_MESSAGES"
-    po, mo = folder / "django.po", folder / "django.mo"
-    assert po.exists() and mo.exists()
-    assert mo.stat().st_mtime >= po.stat().st_mtime - 1, "run `make messages` to compile"
+    fresh = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "-o", str(fresh), str(folder / "django.po")], check=True)
+    with (folder / "django.mo").open("rb") as committed, fresh.open("rb") as compiled:
+        assert GNUTranslations(committed)._catalog == GNUTranslations(compiled)._catalog
+
+
+def test_english_catalog_is_complete():
+    result = subprocess.run(
+        ["msgfmt", "--statistics", "-o", "/dev/null", str(ROOT / "locale/en/LC_MESSAGES/django.po")],
+        capture_output=True, text=True, check=True,
+    )
+    assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
 
 
 def test_english_is_selectable(client, db):

@@ -1,0 +1,1 @@
+"""Reads of the consents app, scoped to the asking user."""

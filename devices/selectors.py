@@ -1,0 +1,1 @@
+"""Reads of the devices app, scoped to the asking user."""

@@ -1,0 +1,1 @@
+"""Reads of the enrollment app, scoped to the asking user."""

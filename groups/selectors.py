@@ -1,0 +1,1 @@
+"""Reads of the groups app, scoped to the asking user."""

@@ -1,0 +1,12 @@
+"""Writes of shared pieces."""
+
+from django.utils import timezone
+
+from .models import Notification
+
+
+def mark_inbox_read(*, user) -> int:
+    # Reading one's own inbox is not an audited write: it changes no record of the network.
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )

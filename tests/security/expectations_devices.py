@@ -1,0 +1,5 @@
+"""Permission expectations for the devices app's URLs (see expectations.py for the outcomes)."""
+
+from .expectations_base import *  # noqa: F403
+
+EXPECTATIONS: dict = {}

@@ -1,0 +1,1 @@
+"""Browser tests (Playwright + Debian Chromium); every test here is marked `e2e`."""

@@ -1,0 +1,84 @@
+"""Helpers the browser tests share: logging in, accessibility checks, a ready TOTP factor."""
+
+import re
+import time
+
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from mcnet.demo import DEMO_PASSWORD
+
+LOGIN_PATH = "/accounts/login/"
+MAX_TARGETS = 3
+
+_axe = Axe()
+
+
+def login(page: Page, base_url: str, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Open the login page, fill the e-mail (MCS ID) and password, and submit."""
+    page.goto(base_url + LOGIN_PATH)
+    page.locator("input[name=login]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("main").get_by_role("button", name="ログイン").click()
+    # Wait until the browser has left the login page (or came back with an error).
+    page.wait_for_load_state("load")
+
+
+def _describe(violation: dict) -> str:
+    targets = []
+    for node in violation.get("nodes", [])[:MAX_TARGETS]:
+        target = node.get("target") or []
+        targets.append(" ".join(str(t) for t in target))
+    more = len(violation.get("nodes", [])) - len(targets)
+    suffix = f" (+{more} more)" if more > 0 else ""
+    return (
+        f"- {violation.get('id')} [{violation.get('impact')}]: {violation.get('help')}\n"
+        f"    targets: {'; '.join(targets)}{suffix}"
+    )
+
+
+def assert_accessible(page: Page) -> None:
+    """Run axe-core on the current page; fail with a readable list of violations."""
+    results = _axe.run(page)
+    if results.violations_count > 0:
+        violations = results.response.get("violations", [])
+        lines = "\n".join(_describe(v) for v in violations)
+        raise AssertionError(
+            f"{results.violations_count} accessibility violation(s) on {page.url}:\n{lines}"
+        )
+
+
+def activate_totp(user) -> str:
+    """Give `user` a TOTP authenticator, as if they had set it up; returns the secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str, at: float | None = None) -> str:
+    """The TOTP code an authenticator app would show now (30-second steps)."""
+    counter = int(time.time() if at is None else at) // 30
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def path_re(path: str) -> re.Pattern:
+    """A URL pattern for wait_for_url / expect: `path` on any host, with any query."""
+    return re.compile(r"^https?://[^/]+" + re.escape(path) + r"(\?.*)?$")
+
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "LOGIN_PATH",
+    "activate_totp",
+    "assert_accessible",
+    "expect",
+    "login",
+    "path_re",
+    "totp_code",
+]

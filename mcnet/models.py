@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,7 +15,7 @@ class AuditEvent(models.Model):
     services in the same transaction as the change they describe.
     """
 
-    created_at = models.DateTimeField(_("日時"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作者"),
@@ -32,6 +33,8 @@ class AuditEvent(models.Model):
     facility_id = models.BigIntegerField(_("事業所ID"), null=True, blank=True, db_index=True)
     changes = models.JSONField(_("変更内容"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
+    prev_hash = models.CharField(_("直前のハッシュ"), max_length=64, blank=True)
+    hash = models.CharField(_("ハッシュ"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("監査ログ")

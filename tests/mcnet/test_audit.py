@@ -1,5 +1,7 @@
 """The audit trail is append-only and written with every write (issue 2)."""
 
+import itertools
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -65,3 +67,39 @@ def test_facility_creation_by_service_is_audited(demo):
     assert AuditEvent.objects.filter(
         action="facility.create", object_id=str(Facility.objects.get(name="ABCクリニック").pk)
     ).exists()
+
+
+def test_the_trail_is_a_hash_chain_that_verifies(demo):
+    from mcnet.audit import GENESIS, verify_chain
+
+    events = list(AuditEvent.objects.order_by("id"))
+    assert len(events) > 5
+    assert events[0].prev_hash == GENESIS
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert verify_chain() is None
+
+
+def test_an_edited_event_is_found_by_verify_audit(demo):
+    from django.core.management import CommandError, call_command
+
+    victim = AuditEvent.objects.order_by("id")[3]
+    AuditEvent.objects.filter(pk=victim.pk).update(object_repr="書き換え")  # bypasses save()
+    with pytest.raises(CommandError, match=f"event #{victim.pk} "):
+        call_command("verify_audit")
+
+
+def test_a_deleted_event_breaks_the_link_of_the_next(demo):
+    from django.db.models.query import QuerySet
+
+    from mcnet.audit import verify_chain
+
+    _first, second, third = AuditEvent.objects.order_by("id")[:3]
+    QuerySet.delete(AuditEvent.objects.filter(pk=second.pk))  # bypasses the model's delete()
+    assert verify_chain().pk == third.pk
+
+
+def test_verify_audit_reports_an_intact_trail(demo, capsys):
+    from django.core.management import call_command
+
+    call_command("verify_audit")
+    assert "intact" in capsys.readouterr().out

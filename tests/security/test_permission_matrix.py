@@ -74,6 +74,10 @@ def test_every_view_answers_each_role_as_expected(client_as, role, settings):
         got = _outcome(response)
         if got != expect.for_role(role):
             wrong.append(f"{name} {url}: expected {expect.for_role(role)}, got {got}")
+        if "default-src 'self'" not in response.headers.get("Content-Security-Policy", ""):
+            wrong.append(f"{name} {url}: no content security policy")
+        if response.headers.get("X-Frame-Options") != "DENY":
+            wrong.append(f"{name} {url}: may be framed")
     assert not wrong, f"{role}:\n" + "\n".join(wrong)
 
 

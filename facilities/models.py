@@ -4,14 +4,24 @@ Role facts are the source of truth; the guardian grants in FacilityUserObjectPer
 from them and change only in services.py, in the same transaction.
 """
 
+import datetime as dt
+import secrets
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.signing import salted_hmac
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from mcnet.text import normalize_email, normalize_kana
+
+from .search import search_key
 
 CENTER_STAFF_GROUP = "center_staff"
 
@@ -65,6 +75,11 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+def _photo_path(instance, filename: str) -> str:
+    # A fresh name per upload: a cached old photo is never served for a new one. Never public.
+    return f"photos/{instance.pk or 'new'}/{uuid.uuid4().hex}.jpg"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A staff member of the network. The e-mail is the login and the MCS ID.
 
@@ -89,6 +104,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(_("電話番号"), max_length=20, blank=True)
     state = models.CharField(_("状態"), max_length=16, choices=State.choices, default=State.ACTIVE)
     had_mcs_account = models.BooleanField(_("MCS登録済み（別紙3 *2）"), default=False)
+    # 留意事項 4: a face photo (and nothing else), re-encoded without metadata; streamed by
+    # facilities:photo to signed-in network users only, never under a public URL.
+    photo = models.FileField(_("顔写真"), upload_to=_photo_path, blank=True)
+    # The directory searches these: name and kana with spaces removed, katakana full-width,
+    # lower case (search.search_key), so ひらがな, カタカナ and ｶﾀｶﾅ all find the same person.
+    search_name = models.CharField(max_length=100, blank=True, editable=False)
+    search_kana = models.CharField(max_length=100, blank=True, editable=False)
     is_staff = models.BooleanField(_("管理画面を使える"), default=False)
     is_active = models.BooleanField(_("ログインできる"), default=True)
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
@@ -103,6 +125,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("利用者")
         verbose_name_plural = _("利用者")
         ordering = ["kana", "email"]
+        # Prefix search on 200,000 users (the pattern opclass lets LIKE 'x%' use the index in
+        # any collation; other databases ignore it). Substring search has trigram indexes,
+        # created by migration 0002 on PostgreSQL only.
+        indexes = [
+            models.Index(
+                fields=["search_kana"], name="user_search_kana", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(
+                fields=["search_name"], name="user_search_name", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["occupation", "search_kana"], name="user_occupation_kana"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email
@@ -115,7 +149,30 @@ class User(AbstractBaseUser, PermissionsMixin):
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
         self.kana = normalize_kana(self.kana)
+        self.search_name = search_key(self.name)[:100]
+        self.search_kana = search_key(self.kana)[:100]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            fields = set(update_fields)
+            if fields & {"name", "kana"}:
+                fields |= {"search_name", "search_kana", "kana"}
+            kwargs["update_fields"] = fields
         super().save(*args, **kwargs)
+
+    @property
+    def photo_url(self) -> str:
+        """Where the face photo is streamed from (facilities:photo), or "" without one.
+
+        The file name changes with each upload, so the URL does too (no stale caches)."""
+        if not self.photo:
+            return ""
+        version = self.photo.name.rsplit("/", 1)[-1].split(".")[0][:8]
+        return reverse("facilities:photo", kwargs={"user_id": self.pk}) + f"?v={version}"
+
+    @property
+    def can_use_network(self) -> bool:
+        """Signed-in and active: may search the directory and see photos."""
+        return self.is_active and self.state == self.State.ACTIVE
 
     def get_full_name(self) -> str:
         return self.name
@@ -166,6 +223,7 @@ class Facility(models.Model):
     )
     state_changed_at = models.DateTimeField(_("状態の変更日時"), default=timezone.now)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    search_name = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
 
     class Meta:
         verbose_name = _("事業所")
@@ -183,6 +241,13 @@ class Facility(models.Model):
     def __str__(self) -> str:
         return str(self.name)
 
+    def save(self, *args, **kwargs):
+        self.search_name = search_key(self.name)[:200]
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
     @property
     def address(self) -> str:
         return f"{self.prefecture}{self.city}{self.town}{self.address_line}"
@@ -196,6 +261,7 @@ class FacilityMembership(models.Model):
     is_active = models.BooleanField(_("在籍中"), default=True)
     started_at = models.DateTimeField(_("登録日時"), default=timezone.now)
     ended_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    end_reason = models.CharField(_("終了の理由"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("所属")
@@ -246,3 +312,260 @@ class FacilityUserObjectPermission(UserObjectPermissionBase):
 
 class FacilityGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Facility, on_delete=models.CASCADE)
+
+
+class FacilityStateChange(models.Model):
+    """Each change of a facility's state (申込中 → 利用中 → 利用停止 / 利用中止), with its date."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="state_changes", verbose_name=_("事業所")
+    )
+    state = models.CharField(_("状態"), max_length=16, choices=Facility.State.choices)
+    changed_at = models.DateTimeField(_("変更日時"), default=timezone.now)
+    changed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.CharField(_("備考"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("事業所の状態の変更")
+        verbose_name_plural = _("事業所の状態の変更")
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["facility", "changed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.facility}: {self.get_state_display()} ({self.changed_at:%Y-%m-%d})"
+
+
+def _invitation_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Invitation(models.Model):
+    """An e-mail invitation to join a facility (第6条(4): user registration by the MCS admin).
+
+    The link carries `key` and an HMAC of it under the SECRET_KEY: the database alone cannot
+    forge a working link. Re-sending makes a new key, so an older link stops working.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("招待中")
+        ACCEPTED = "accepted", _("登録済み")
+        REVOKED = "revoked", _("取り消し")
+
+    TOKEN_SALT = "facilities.invitation"  # noqa: S105 — an HMAC salt, not a secret
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("事業所")
+    )
+    email = models.EmailField(_("メールアドレス（MCS ID）"))
+    name = models.CharField(_("氏名"), max_length=100, blank=True)
+    kana = models.CharField(_("ふりがな"), max_length=100, blank=True)
+    occupation = models.CharField(
+        _("職種"), max_length=32, choices=Occupation.choices, default=Occupation.OTHER
+    )
+    is_mcs_admin = models.BooleanField(_("MCS管理者として登録"), default=False)
+    key = models.CharField(max_length=64, unique=True, default=_invitation_key, editable=False)
+    state = models.CharField(
+        _("状態"), max_length=16, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("招待した人"),
+    )
+    created_at = models.DateTimeField(_("招待日時"), default=timezone.now)
+    sent_at = models.DateTimeField(_("送信日時"), default=timezone.now)
+    send_count = models.PositiveIntegerField(_("送信回数"), default=1)
+    expires_at = models.DateTimeField(_("有効期限"))
+    emailed_at = models.DateTimeField(_("メール送信済み"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("登録日時"), null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations_accepted"
+    )
+    revoked_at = models.DateTimeField(_("取り消し日時"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("招待")
+        verbose_name_plural = _("招待")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "email"],
+                condition=Q(state="pending"),
+                name="invitation_one_pending_per_address",
+            )
+        ]
+        indexes = [models.Index(fields=["facility", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.facility}"
+
+    def save(self, *args, **kwargs):
+        self.email = normalize_email(self.email)
+        self.kana = normalize_kana(self.kana)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.state == self.State.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.state == self.State.PENDING and not self.is_expired
+
+    @property
+    def token(self) -> str:
+        return f"{self.key}.{self._signature(self.key)}"
+
+    @classmethod
+    def _signature(cls, key: str) -> str:
+        return salted_hmac(cls.TOKEN_SALT, key, algorithm="sha256").hexdigest()[:32]
+
+    @classmethod
+    def key_from_token(cls, token: str) -> str | None:
+        """The key of a genuine token, or None for anything forged or mangled."""
+        key, _sep, signature = (token or "").rpartition(".")
+        if not key or not constant_time_compare(signature, cls._signature(key)):
+            return None
+        return key
+
+    def get_accept_url(self) -> str:
+        return reverse("facilities:invitation_accept", kwargs={"token": self.token})
+
+
+class UserRestriction(models.Model):
+    """留意事項 2: the MCS administrator restricts or bans a user who misused MCS, with a reason.
+
+    A row stays as the record; reinstating sets `lifted_*`. The user's state follows the
+    restrictions still in force (services._apply_user_state).
+    """
+
+    class Level(models.TextChoices):
+        RESTRICTED = "restricted", _("利用制限")
+        BANNED = "banned", _("利用禁止")
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="restrictions", verbose_name=_("利用者")
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="restrictions", verbose_name=_("事業所")
+    )
+    level = models.CharField(_("措置"), max_length=16, choices=Level.choices)
+    reason = models.TextField(_("理由"))
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("措置した人"),
+    )
+    created_at = models.DateTimeField(_("措置日時"), default=timezone.now)
+    lifted_at = models.DateTimeField(_("解除日時"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("解除した人"),
+    )
+    lift_reason = models.TextField(_("解除の理由"), blank=True)
+
+    class Meta:
+        verbose_name = _("利用制限・禁止")
+        verbose_name_plural = _("利用制限・禁止")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "lifted_at"])]
+        constraints = [
+            # One measure in force per user and facility; a new one supersedes the old.
+            models.UniqueConstraint(
+                fields=["user", "facility"],
+                condition=Q(lifted_at__isnull=True),
+                name="restriction_one_in_force_per_facility",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {self.user} @ {self.facility}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.lifted_at is None
+
+
+class StaffPledge(models.Model):
+    """第7条: the staff member's confidentiality pledge (従事者誓約書) with the facility.
+
+    Either the date it was signed, or waived because a pledge already exists (第7条 なお書き).
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="pledges", verbose_name=_("職員")
+    )
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="pledges", verbose_name=_("事業所")
+    )
+    signed_on = models.DateField(_("誓約日"), null=True, blank=True)
+    waived = models.BooleanField(_("省略（既存の誓約書あり）"), default=False)
+    note = models.CharField(_("備考"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("従事者誓約書")
+        verbose_name_plural = _("従事者誓約書")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "facility"], name="pledge_once_per_facility"),
+            models.CheckConstraint(
+                condition=Q(signed_on__isnull=False) | Q(waived=True),
+                name="pledge_signed_or_waived",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.facility}"
+
+
+def fiscal_year_start(day: dt.date) -> dt.date:
+    """The Japanese fiscal year (年度) runs April to March; education is counted per 年度."""
+    return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+class EducationSession(models.Model):
+    """第7条: the facility manager educates the MCS administrator and users periodically."""
+
+    facility = models.ForeignKey(
+        Facility,
+        on_delete=models.CASCADE,
+        related_name="education_sessions",
+        verbose_name=_("事業所"),
+    )
+    held_on = models.DateField(_("実施日"))
+    topic = models.CharField(_("内容"), max_length=200)
+    notes = models.TextField(_("備考"), blank=True)
+    attendees = models.ManyToManyField(
+        User, related_name="education_sessions", blank=True, verbose_name=_("出席者")
+    )
+    recorded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("教育の実施")
+        verbose_name_plural = _("教育の実施")
+        ordering = ["-held_on", "-id"]
+        indexes = [models.Index(fields=["facility", "held_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.held_on:%Y-%m-%d} {self.topic}"

@@ -44,6 +44,21 @@ CENTER_STAFF_PERMISSIONS: tuple[str, ...] = (
     "facilities.change_facilityrole",
     "facilities.delete_facilityrole",
     "facilities.view_facilitymembership",
+    # Issue 3: the center sees restrictions and bans (留意事項 2), invitations, pledges and
+    # education, and each facility's state history; it changes them only through the portal's
+    # services (facility state through the facility's own admin form).
+    "facilities.view_userrestriction",
+    "facilities.view_invitation",
+    "facilities.view_staffpledge",
+    "facilities.view_educationsession",
+    "facilities.view_facilitystatechange",
+    # Groups: names, kinds, states, counts only (the admin shows no patient field); the
+    # center writes the announcements. No consents.* permission at all (別紙5 (2)).
+    "groups.view_group",
+    "groups.view_announcement",
+    "groups.add_announcement",
+    "groups.change_announcement",
+    "groups.delete_announcement",
     "mcnet.view_auditevent",
     "mcnet.view_networksettings",
     "mcnet.change_networksettings",

@@ -1,8 +1,40 @@
-"""Reads that depend on who asks."""
+"""Reads that depend on who asks.
 
-from django.db.models import QuerySet
+Every page of one facility goes through `facility_for(user, pk, *codenames)`: the guardian
+grant on that facility (from the role rows) or a 404, so another facility's administrator
+learns nothing, not even that the page exists.
+"""
 
-from .models import Facility, FacilityRole, User
+import datetime as dt
+from dataclasses import dataclass
+
+from allauth.mfa.models import Authenticator
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from mcnet.text import nfkc
+
+from .models import (
+    EducationSession,
+    Facility,
+    FacilityMembership,
+    FacilityRole,
+    FacilityUserObjectPermission,
+    Invitation,
+    StaffPledge,
+    User,
+    UserRestriction,
+    fiscal_year_start,
+)
+from .search import search_key
+
+Role = FacilityRole.Role
+
+# Substring search needs 3 characters to use the trigram index; shorter queries match the
+# beginning of the name or kana (a surname, 「やま」), which the prefix index serves.
+SUBSTRING_MIN_LENGTH = 3
+DIRECTORY_MAX_LIMIT = 200
 
 
 def roles_of(user: User) -> QuerySet[FacilityRole]:
@@ -26,3 +58,327 @@ def user_requires_mfa(user: User) -> bool:
         user.is_center_staff
         or FacilityRole.objects.filter(user=user, role=FacilityRole.Role.MCS_ADMIN).exists()
     )
+
+
+def _network_user(user) -> bool:
+    """A signed-in, active user of the network (restricted or banned users are not)."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.state == User.State.ACTIVE
+    )
+
+
+# --- one facility, by the grants on it ---------------------------------------------------------
+
+
+def facility_ids_with(user, *codenames: str) -> QuerySet:
+    """Ids of the facilities on which the user holds any of `facilities.<codename>`."""
+    if not _network_user(user):
+        return FacilityUserObjectPermission.objects.none().values("content_object_id")
+    return FacilityUserObjectPermission.objects.filter(
+        user=user,
+        permission__content_type__app_label="facilities",
+        permission__codename__in=codenames,
+    ).values("content_object_id")
+
+
+def facility_for(user, pk: int, *codenames: str) -> Facility:
+    """The facility `pk` if the user holds one of the grants on it, else 404."""
+    facility = Facility.objects.filter(pk=pk, pk__in=facility_ids_with(user, *codenames)).first()
+    if facility is None:
+        raise Http404
+    return facility
+
+
+def grants_on(user, facility: Facility) -> set[str]:
+    """The user's codenames on `facility` (one query), for showing only the allowed actions."""
+    if not _network_user(user):
+        return set()
+    return set(
+        FacilityUserObjectPermission.objects.filter(user=user, content_object=facility).values_list(
+            "permission__codename", flat=True
+        )
+    )
+
+
+def facilities_managed_by(user) -> QuerySet[Facility]:
+    """Facilities where the user runs staff (MCS administrator) or education (manager)."""
+    return Facility.objects.filter(
+        pk__in=facility_ids_with(user, "manage_staff", "manage_education", "sign_for_facility")
+    ).order_by("name")
+
+
+def staff_member(facility: Facility, user_id: int, *, active_only: bool = False) -> User:
+    """A person who is or was staff of `facility`, else 404."""
+    memberships = FacilityMembership.objects.filter(facility=facility, user_id=user_id)
+    if active_only:
+        memberships = memberships.filter(is_active=True)
+    user = User.objects.filter(pk=user_id, pk__in=memberships.values("user_id")).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+def active_staff(facility: Facility) -> QuerySet[User]:
+    return User.objects.filter(
+        memberships__facility=facility, memberships__is_active=True
+    ).order_by("kana", "email")
+
+
+# --- the staff list (第6条(3)(4), 第7条) ---------------------------------------------------------
+
+
+def staff_list(facility: Facility, *, today: dt.date | None = None) -> list[FacilityMembership]:
+    """Every membership of the facility with what the MCS administrator needs to see: roles,
+    occupation, last login, MFA, pledge, this 年度's education, measure in force, state.
+
+    Two queries whatever the number of staff (annotations and one prefetch)."""
+    today = today or timezone.localdate()
+    year_start = fiscal_year_start(today)
+    pledges = StaffPledge.objects.filter(user=OuterRef("user_id"), facility=facility)
+    restriction = UserRestriction.objects.filter(
+        user=OuterRef("user_id"), facility=facility, lifted_at__isnull=True
+    )
+    attended = EducationSession.attendees.through.objects.filter(
+        user_id=OuterRef("user_id"),
+        educationsession__facility=facility,
+        educationsession__held_on__gte=year_start,
+        educationsession__held_on__lte=today,
+    )
+    memberships = (
+        FacilityMembership.objects.filter(facility=facility)
+        .select_related("user")
+        .annotate(
+            has_mfa=Exists(
+                Authenticator.objects.filter(user_id=OuterRef("user_id")).exclude(
+                    type=Authenticator.Type.RECOVERY_CODES
+                )
+            ),
+            has_pledge=Exists(pledges),
+            pledge_signed_on=Subquery(pledges.values("signed_on")[:1]),
+            pledge_waived=Subquery(pledges.values("waived")[:1]),
+            educated_this_year=Exists(attended),
+            restriction_level=Subquery(restriction.values("level")[:1]),
+        )
+        .prefetch_related(
+            Prefetch(
+                "user__facility_roles",
+                queryset=FacilityRole.objects.filter(facility=facility).order_by("role"),
+                to_attr="roles_here",
+            )
+        )
+        .order_by("-is_active", "user__kana", "user__email")
+    )
+    return list(memberships)
+
+
+@dataclass
+class StaffGaps:
+    """第7条: who has no pledge on file and who missed this 年度's education."""
+
+    year_start: dt.date
+    without_pledge: list[User]
+    without_education: list[User]
+
+
+def fiscal_year_start_today() -> dt.date:
+    """The first day of this 年度 (April 1st): education is counted per Japanese fiscal year."""
+    return fiscal_year_start(timezone.localdate())
+
+
+def staff_gaps(facility: Facility, *, today: dt.date | None = None) -> StaffGaps:
+    today = today or timezone.localdate()
+    year_start = fiscal_year_start(today)
+    staff = User.objects.filter(
+        pk__in=FacilityMembership.objects.filter(facility=facility, is_active=True).values(
+            "user_id"
+        )
+    ).order_by("kana", "email")
+    without_pledge = staff.exclude(
+        pk__in=StaffPledge.objects.filter(facility=facility).values("user_id")
+    )
+    without_education = staff.exclude(
+        pk__in=EducationSession.attendees.through.objects.filter(
+            educationsession__facility=facility,
+            educationsession__held_on__gte=year_start,
+            educationsession__held_on__lte=today,
+        ).values("user_id")
+    )
+    return StaffGaps(year_start, list(without_pledge), list(without_education))
+
+
+def education_sessions_of(facility: Facility) -> QuerySet[EducationSession]:
+    return (
+        EducationSession.objects.filter(facility=facility)
+        .select_related("recorded_by")
+        .prefetch_related("attendees")
+    )
+
+
+def education_session_of(facility: Facility, pk: int) -> EducationSession:
+    session = education_sessions_of(facility).filter(pk=pk).first()
+    if session is None:
+        raise Http404
+    return session
+
+
+def restrictions_of(facility: Facility, user: User) -> QuerySet[UserRestriction]:
+    return UserRestriction.objects.filter(facility=facility, user=user).select_related(
+        "created_by", "lifted_by"
+    )
+
+
+def restriction_in_force(facility: Facility, user: User) -> UserRestriction | None:
+    return restrictions_of(facility, user).filter(lifted_at__isnull=True).first()
+
+
+def incident_reports_of(restriction: UserRestriction) -> list:
+    """The incident reports behind a measure (the devices app links them), if that exists."""
+    related = getattr(restriction, "incident_reports", None)
+    return list(related.all()) if related is not None else []
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+
+def invitations_of(facility: Facility) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(facility=facility).select_related(
+        "created_by", "accepted_user"
+    )
+
+
+def invitation_of(facility: Facility, pk: int) -> Invitation:
+    invitation = invitations_of(facility).filter(pk=pk).first()
+    if invitation is None:
+        raise Http404
+    return invitation
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    """The invitation a link names, or None when the link is forged, mangled or superseded."""
+    key = Invitation.key_from_token(token)
+    if key is None:
+        return None
+    return Invitation.objects.select_related("facility", "created_by").filter(key=key).first()
+
+
+# --- directory (every active user, to invite across facilities) --------------------------------
+
+
+def _active_membership(facility=None):
+    memberships = FacilityMembership.objects.filter(
+        user=OuterRef("pk"), is_active=True, facility__state=Facility.State.ACTIVE
+    )
+    if facility is not None:
+        memberships = memberships.filter(facility=facility)
+    return Exists(memberships)
+
+
+def directory_users(
+    *,
+    viewer,
+    query: str = "",
+    facility=None,
+    occupation: str = "",
+    limit: int = 50,
+) -> QuerySet[User]:
+    """Active users of active facilities, found by name or kana (either script, any width),
+    facility and occupation; at most `limit` (≤ 200), in kana order.
+
+    Each user carries `directory_facilities` (their active facilities). Pages show only name,
+    kana, occupation, facility and photo: never the e-mail or the phone."""
+    if not _network_user(viewer) and not getattr(viewer, "is_center_staff", False):
+        return User.objects.none()
+    users = User.objects.filter(
+        _active_membership(facility), is_active=True, state=User.State.ACTIVE
+    )
+    key = search_key(query)
+    if key:
+        if len(key) >= SUBSTRING_MIN_LENGTH:
+            users = users.filter(Q(search_kana__contains=key) | Q(search_name__contains=key))
+        else:
+            users = users.filter(Q(search_kana__startswith=key) | Q(search_name__startswith=key))
+    if occupation:
+        users = users.filter(occupation=occupation)
+    limit = max(1, min(int(limit), DIRECTORY_MAX_LIMIT))
+    return users.order_by("search_kana", "pk").prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=FacilityMembership.objects.filter(
+                is_active=True, facility__state=Facility.State.ACTIVE
+            )
+            .select_related("facility")
+            .only("pk", "user_id", "facility__pk", "facility__name", "facility__kind"),
+            to_attr="directory_memberships",
+        )
+    )[:limit]
+
+
+def directory_facilities(
+    *, viewer, query: str = "", kind: str = "", town: str = "", limit: int = 100
+) -> QuerySet[Facility]:
+    """Active facilities by name, kind and town; other facilities' staff see name and kind
+    (and where they are) — nothing else of a facility (DOMAIN.md)."""
+    if not _network_user(viewer) and not getattr(viewer, "is_center_staff", False):
+        return Facility.objects.none()
+    facilities = Facility.objects.filter(state=Facility.State.ACTIVE)
+    key = search_key(query)
+    if key:
+        facilities = facilities.filter(search_name__contains=key)
+    if kind:
+        facilities = facilities.filter(kind=kind)
+    town = nfkc(town).replace(" ", "")
+    if town:
+        facilities = facilities.filter(Q(town__contains=town) | Q(city__contains=town))
+    limit = max(1, min(int(limit), DIRECTORY_MAX_LIMIT))
+    return facilities.order_by("name").only("pk", "name", "kind", "prefecture", "city", "town")[
+        :limit
+    ]
+
+
+def directory_facility_choices(viewer) -> QuerySet[Facility]:
+    if not _network_user(viewer) and not getattr(viewer, "is_center_staff", False):
+        return Facility.objects.none()
+    return Facility.objects.filter(state=Facility.State.ACTIVE).order_by("name")
+
+
+def photo_owner(viewer, user_id: int) -> User:
+    """Whose photo a signed-in active network user may see (any member: groups show faces,
+    留意事項 4); 404 for anyone else or when there is no photo."""
+    if not (_network_user(viewer) or getattr(viewer, "is_center_staff", False)):
+        raise Http404
+    owner = User.objects.filter(pk=user_id).exclude(photo="").only("pk", "photo").first()
+    if owner is None:
+        raise Http404
+    return owner
+
+
+# --- the home page -------------------------------------------------------------------------------
+
+
+def home_section(user) -> dict | None:
+    """For MCS administrators and facility managers: what needs doing in their facilities."""
+    if not _network_user(user):
+        return None
+    facilities = list(facilities_managed_by(user))
+    if not facilities:
+        return None
+    today = timezone.localdate()
+    cards = []
+    for facility in facilities:
+        gaps = staff_gaps(facility, today=today)
+        cards.append(
+            {
+                "facility": facility,
+                "without_pledge": len(gaps.without_pledge),
+                "without_education": len(gaps.without_education),
+                "pending_invitations": Invitation.objects.filter(
+                    facility=facility,
+                    state=Invitation.State.PENDING,
+                    expires_at__gt=timezone.now(),
+                ).count(),
+            }
+        )
+    return {"cards": cards, "year_start": fiscal_year_start(today)}

@@ -1,26 +1,75 @@
-"""Every write to facilities, users and roles: one transaction, one audit event each."""
+"""Every write to facilities, users and roles: one transaction, one audit event each.
+
+Services trust that the caller was authorized by a selector (views) or is the center (admin),
+but they re-check what the data itself must satisfy: the person is staff of the facility, the
+invitation is still open, a reason is given.
+"""
+
+import datetime as dt
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from mcnet.audit import audit_record
+from mcnet.jobs import enqueue_on_commit
+from mcnet.models import NetworkSettings
+from mcnet.notifications import notify
+from mcnet.text import normalize_email, normalize_kana, normalize_phone
 
 from .models import (
     CENTER_STAFF_GROUP,
+    EducationSession,
     Facility,
     FacilityMembership,
     FacilityRole,
+    FacilityStateChange,
     FacilityUserObjectPermission,
+    Invitation,
+    Occupation,
+    StaffPledge,
     User,
+    UserRestriction,
 )
 from .permissions import CENTER_STAFF_PERMISSIONS, permissions_for_roles
+
+Role = FacilityRole.Role
+
+# What a facility's staff or the facility manager may edit of their facility on the portal;
+# the state (申込中/利用中/…) is the center's decision (第4条) and changes in the admin.
+FACILITY_EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "address_line",
+    "phone",
+    "fax",
+    "manager_name",
+    "manager_email",
+)
+
+
+# --- facilities -------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def facility_create(*, actor, **fields) -> Facility:
     facility = Facility.objects.create(**fields)
+    FacilityStateChange.objects.create(
+        facility=facility,
+        state=facility.state,
+        changed_at=facility.state_changed_at,
+        changed_by=_person(actor),
+        note=_("登録"),
+    )
     audit_record(
         actor=actor,
         action="facility.create",
@@ -29,6 +78,53 @@ def facility_create(*, actor, **fields) -> Facility:
         changes={k: str(v) for k, v in fields.items()},
     )
     return facility
+
+
+@transaction.atomic
+def facility_update(*, actor, facility: Facility, **fields) -> Facility:
+    """Change the facility's name, kind, address and contacts (not its state)."""
+    unknown = set(fields) - set(FACILITY_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    facility = Facility.objects.select_for_update().get(pk=facility.pk)
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(facility, name)
+        if old != value:
+            changes[name] = [str(old), str(value)]
+            setattr(facility, name, value)
+    if changes:
+        facility.save()
+        audit_record(actor=actor, action="facility.update", target=facility, changes=changes)
+    return facility
+
+
+@transaction.atomic
+def facility_set_state(*, actor, facility: Facility, state: str, note: str = "") -> Facility:
+    """申込中 → 利用中 → 利用停止 / 利用中止: each change is kept with its date and who made it."""
+    if state not in Facility.State.values:
+        raise ValidationError({"state": _("状態の値が正しくありません。")})
+    facility = Facility.objects.select_for_update().get(pk=facility.pk)
+    if facility.state == state:
+        return facility
+    old = facility.state
+    now = timezone.now()
+    facility.state = state
+    facility.state_changed_at = now
+    facility.save(update_fields=["state", "state_changed_at"])
+    FacilityStateChange.objects.create(
+        facility=facility, state=state, changed_at=now, changed_by=_person(actor), note=note
+    )
+    audit_record(
+        actor=actor,
+        action="facility.state",
+        target=facility,
+        changes={"state": [old, state], "note": note},
+    )
+    return facility
+
+
+# --- people and memberships -------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -49,7 +145,9 @@ def membership_add(*, actor, user: User, facility: Facility) -> FacilityMembersh
     if not created and not membership.is_active:
         membership.is_active = True
         membership.ended_at = None
-        membership.save(update_fields=["is_active", "ended_at"])
+        membership.end_reason = ""
+        membership.started_at = timezone.now()
+        membership.save(update_fields=["is_active", "ended_at", "end_reason", "started_at"])
         created = True
     if created:
         audit_record(
@@ -63,11 +161,89 @@ def membership_add(*, actor, user: User, facility: Facility) -> FacilityMembersh
 
 
 @transaction.atomic
-def role_appoint(*, actor, user: User, facility: Facility, role: str) -> FacilityRole:
-    """Give `user` a role at `facility` and the object permissions that come with it."""
+def profile_update(
+    *,
+    actor,
+    user: User,
+    name: str,
+    kana: str,
+    occupation: str,
+    phone: str = "",
+    photo=None,
+    remove_photo: bool = False,
+) -> User:
+    """留意事項 4: each user keeps their own profile (name, kana, occupation, phone, face photo).
+
+    `photo` must already be re-encoded by mcnet.uploads.photo_upload (no EXIF, no GPS)."""
+    if actor is None or actor.pk != user.pk:
+        raise PermissionDenied
+    if occupation not in Occupation.values:
+        raise ValidationError({"occupation": _("職種を選んでください。")})
+    if not (name or "").strip():
+        raise ValidationError({"name": _("氏名を入力してください。")})
+    user = User.objects.select_for_update().get(pk=user.pk)
+    new = {
+        "name": name.strip(),
+        "kana": normalize_kana(kana),
+        "occupation": occupation,
+        "phone": normalize_phone(phone),
+    }
+    changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
+    for key, value in new.items():
+        setattr(user, key, value)
+    old_photo = user.photo.name if user.photo else ""
+    if photo is not None:
+        user.photo.save(photo.name, photo, save=False)
+        changes["photo"] = "replaced" if old_photo else "added"
+    elif remove_photo and old_photo:
+        user.photo = ""
+        changes["photo"] = "removed"
+    if not changes:
+        return user
+    user.save()
+    if old_photo and "photo" in changes:
+        storage = user.photo.storage
+        transaction.on_commit(lambda: storage.delete(old_photo))
+    audit_record(actor=actor, action="user.profile_update", target=user, changes=changes)
+    return user
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+
+class SecondMcsAdministrator(ValidationError):
+    """別紙3 *1: one MCS administrator per facility "in principle"; a second needs a yes."""
+
+
+@transaction.atomic
+def role_appoint(
+    *,
+    actor,
+    user: User,
+    facility: Facility,
+    role: str,
+    confirm_second_mcs_admin: bool = True,
+) -> FacilityRole:
+    """Give `user` a role at `facility` and the object permissions that come with it.
+
+    The web page passes `confirm_second_mcs_admin=False` until the person appointing has
+    confirmed that the facility gets a second MCS administrator."""
+    if role not in Role.values:
+        raise ValidationError({"role": _("役割を選んでください。")})
+    if (
+        role == Role.MCS_ADMIN
+        and not confirm_second_mcs_admin
+        and FacilityRole.objects.filter(facility=facility, role=Role.MCS_ADMIN)
+        .exclude(user=user)
+        .exists()
+    ):
+        raise SecondMcsAdministrator(
+            _("この事業所には既にMCS管理者がいます。2人目として任命するには確認してください。"),
+            code="second_mcs_admin",
+        )
     membership_add(actor=actor, user=user, facility=facility)
     role_row, created = FacilityRole.objects.get_or_create(
-        user=user, facility=facility, role=role, defaults={"appointed_by": actor}
+        user=user, facility=facility, role=role, defaults={"appointed_by": _person(actor)}
     )
     if created:
         _sync_facility_grants(user=user, facility=facility)
@@ -78,12 +254,21 @@ def role_appoint(*, actor, user: User, facility: Facility, role: str) -> Facilit
             facility_id=facility.pk,
             changes={"user": user.email, "role": role},
         )
+        if actor is not None and getattr(actor, "pk", None) != user.pk:
+            notify(
+                recipients=[user],
+                kind="facilities.role_appointed",
+                title=_("%(facility)sの%(role)sに任命されました")
+                % {"facility": facility.name, "role": role_row.get_role_display()},
+                url=reverse("home"),
+                reason=_("あなたの役割が変わったため"),
+            )
     return role_row
 
 
 @transaction.atomic
 def role_relieve(*, actor, user: User, facility: Facility, role: str) -> None:
-    deleted, _ = FacilityRole.objects.filter(user=user, facility=facility, role=role).delete()
+    deleted, _count = FacilityRole.objects.filter(user=user, facility=facility, role=role).delete()
     if deleted:
         _sync_facility_grants(user=user, facility=facility)
         audit_record(
@@ -101,7 +286,7 @@ def center_staff_group() -> Group:
 
     Run after every migrate (signals.py), so new apps' permissions reach the center at once.
     """
-    group, _ = Group.objects.get_or_create(name=CENTER_STAFF_GROUP)
+    group, _created = Group.objects.get_or_create(name=CENTER_STAFF_GROUP)
     wanted = Q()
     for perm in CENTER_STAFF_PERMISSIONS:
         app_label, codename = perm.split(".")
@@ -135,3 +320,487 @@ def _sync_facility_grants(*, user: User, facility: Facility) -> None:
         assign_perm(perm, user, facility)
     for perm in held - wanted:
         remove_perm(perm, user, facility)
+
+
+# --- invitations (第6条(4): the MCS administrator registers the facility's users) ---------------
+
+
+def _may_invite_as_mcs_admin(actor, facility: Facility) -> bool:
+    """Appointing an MCS administrator is the facility manager's (第5条) or the center's."""
+    if actor is None:
+        return True
+    if getattr(actor, "is_center_staff", False):
+        return True
+    return FacilityUserObjectPermission.objects.filter(
+        user=actor, content_object=facility, permission__codename="sign_for_facility"
+    ).exists()
+
+
+@transaction.atomic
+def staff_invite(
+    *,
+    actor,
+    facility: Facility,
+    email: str,
+    name: str = "",
+    kana: str = "",
+    occupation: str = "",
+    is_mcs_admin: bool = False,
+) -> Invitation:
+    """Invite a person by e-mail to join `facility`; they set their password and profile.
+
+    An address that already has an account gets a second membership on the same account."""
+    email = normalize_email(email)
+    if not email:
+        raise ValidationError({"email": _("メールアドレスを入力してください。")})
+    occupation = occupation or Occupation.OTHER
+    if occupation not in Occupation.values:
+        raise ValidationError({"occupation": _("職種を選んでください。")})
+    if is_mcs_admin and not _may_invite_as_mcs_admin(actor, facility):
+        raise ValidationError(
+            {"is_mcs_admin": _("MCS管理者の任命は事業所管理者が行います（第5条）。")}
+        )
+    existing = User.objects.filter(email=email).first()
+    if existing is not None:
+        if existing.state == User.State.BANNED:
+            raise ValidationError(
+                {"email": _("このメールアドレスの利用者は利用禁止中のため招待できません。")}
+            )
+        if FacilityMembership.objects.filter(
+            user=existing, facility=facility, is_active=True
+        ).exists():
+            raise ValidationError({"email": _("この方は既にこの事業所の職員です。")})
+    if Invitation.objects.filter(
+        facility=facility, email=email, state=Invitation.State.PENDING
+    ).exists():
+        raise ValidationError(
+            {"email": _("このメールアドレスには招待中です。再送または取り消しをしてください。")}
+        )
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        facility=facility,
+        email=email,
+        name=(name or "").strip() or (existing.name if existing else ""),
+        kana=kana or (existing.kana if existing else ""),
+        occupation=occupation,
+        is_mcs_admin=is_mcs_admin,
+        created_by=_person(actor),
+        created_at=now,
+        sent_at=now,
+        expires_at=_invitation_expiry(now),
+    )
+    audit_record(
+        actor=actor,
+        action="invitation.create",
+        target=invitation,
+        changes={
+            "email": email,
+            "is_mcs_admin": is_mcs_admin,
+            "existing_account": existing is not None,
+        },
+    )
+    _queue_invitation_email(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, actor, invitation: Invitation) -> Invitation:
+    """Send again with a new link (the old one stops working) and a new expiry date."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.state != Invitation.State.PENDING:
+        raise ValidationError(_("登録済みまたは取り消し済みの招待は再送できません。"))
+    now = timezone.now()
+    invitation.key = Invitation._meta.get_field("key").default()
+    invitation.sent_at = now
+    invitation.send_count += 1
+    invitation.expires_at = _invitation_expiry(now)
+    invitation.emailed_at = None
+    invitation.save(update_fields=["key", "sent_at", "send_count", "expires_at", "emailed_at"])
+    audit_record(
+        actor=actor,
+        action="invitation.resend",
+        target=invitation,
+        changes={"email": invitation.email, "send_count": invitation.send_count},
+    )
+    _queue_invitation_email(invitation)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.state != Invitation.State.PENDING:
+        raise ValidationError(_("登録済みまたは取り消し済みの招待は取り消せません。"))
+    invitation.state = Invitation.State.REVOKED
+    invitation.revoked_at = timezone.now()
+    invitation.revoked_by = _person(actor)
+    invitation.save(update_fields=["state", "revoked_at", "revoked_by"])
+    audit_record(
+        actor=actor,
+        action="invitation.revoke",
+        target=invitation,
+        changes={"email": invitation.email},
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    invitation: Invitation,
+    user: User | None = None,
+    password: str | None = None,
+    name: str = "",
+    kana: str = "",
+    occupation: str = "",
+    phone: str = "",
+) -> User:
+    """The invitee accepts: a new account is made with their password and profile, or the
+    signed-in owner of an existing account adds this facility (one account, two memberships).
+
+    A person whose account ended (state "left") may set a new password and comes back."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_usable:
+        raise ValidationError(_("この招待は有効期限が切れたか、取り消されました。"))
+    existing = User.objects.select_for_update().filter(email=invitation.email).first()
+    if user is not None:  # the owner of an existing account, signed in
+        if existing is None or existing.pk != user.pk:
+            raise PermissionDenied
+        if not user.can_use_network:
+            raise ValidationError(_("利用制限中のため招待を受けられません。"))
+        account = existing
+    elif existing is not None and existing.state != User.State.LEFT:
+        raise ValidationError(
+            _("このメールアドレスのアカウントは既にあります。ログインしてから受けてください。")
+        )
+    else:
+        if not password:
+            raise ValidationError({"password1": _("パスワードを入力してください。")})
+        profile = {
+            "name": (name or invitation.name).strip(),
+            "kana": kana or invitation.kana,
+            "occupation": occupation or invitation.occupation,
+            "phone": normalize_phone(phone),
+        }
+        if existing is None:
+            account = user_create(actor=None, email=invitation.email, password=password, **profile)
+        else:  # came back after leaving: the same account, a new password
+            account = existing
+            for key, value in profile.items():
+                setattr(account, key, value)
+            account.set_password(password)
+            account.state = User.State.ACTIVE
+            account.is_active = True
+            account.save()
+            audit_record(actor=None, action="user.return", target=account)
+    membership_add(actor=account, user=account, facility=invitation.facility)
+    if invitation.is_mcs_admin:
+        role_appoint(
+            actor=invitation.created_by,
+            user=account,
+            facility=invitation.facility,
+            role=Role.MCS_ADMIN,
+        )
+    invitation.state = Invitation.State.ACCEPTED
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_user = account
+    invitation.save(update_fields=["state", "accepted_at", "accepted_user"])
+    audit_record(
+        actor=account,
+        action="invitation.accept",
+        target=invitation,
+        changes={"email": invitation.email, "user": account.pk},
+    )
+    if invitation.created_by is not None:
+        notify(
+            recipients=[invitation.created_by],
+            kind="facilities.invitation_accepted",
+            title=_("%(name)s さんが%(facility)sへの招待を受けました")
+            % {"name": account.name or account.email, "facility": invitation.facility.name},
+            url=reverse("facilities:staff", kwargs={"pk": invitation.facility_id}),
+            reason=_("あなたが招待したため"),
+        )
+    return account
+
+
+def _invitation_expiry(now) -> dt.datetime:
+    return now + dt.timedelta(days=NetworkSettings.load().invitation_expiry_days)
+
+
+def _queue_invitation_email(invitation: Invitation) -> None:
+    from .tasks import send_invitation_email
+
+    enqueue_on_commit(send_invitation_email, invitation.pk, invitation.key)
+
+
+# --- a staff member who left (留意事項 1, 第6条(4), 別紙4) --------------------------------------
+
+
+@transaction.atomic
+def staff_deactivate(*, actor, user: User, facility: Facility, reason: str) -> FacilityMembership:
+    """The staff member left `facility`: the membership and its roles end.
+
+    Working nowhere else any more, their login stops (state "left") and they leave every group
+    at once; the groups' managers are told (groups.services.memberships_end_for_user). Someone
+    still working at another facility keeps the account and their groups there."""
+    from groups.services import memberships_end_for_user
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("理由を入力してください（例: 退職）。")})
+    membership = (
+        FacilityMembership.objects.select_for_update()
+        .filter(user=user, facility=facility, is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise ValidationError(_("この方はこの事業所の在籍中の職員ではありません。"))
+    now = timezone.now()
+    membership.is_active = False
+    membership.ended_at = now
+    membership.end_reason = reason[:300]
+    membership.save(update_fields=["is_active", "ended_at", "end_reason"])
+    roles = list(
+        FacilityRole.objects.filter(user=user, facility=facility).values_list("role", flat=True)
+    )
+    for role in roles:
+        role_relieve(actor=actor, user=user, facility=facility, role=role)
+    Invitation.objects.filter(
+        email=user.email, facility=facility, state=Invitation.State.PENDING
+    ).update(state=Invitation.State.REVOKED, revoked_at=now, revoked_by=_person(actor))
+    user = User.objects.select_for_update().get(pk=user.pk)
+    left_network = not FacilityMembership.objects.filter(user=user, is_active=True).exists()
+    groups_ended = 0
+    if left_network:
+        user.state = User.State.LEFT
+        user.is_active = False  # login stops; open sessions end at their next request
+        user.save(update_fields=["state", "is_active"])
+        groups_ended = memberships_end_for_user(user=user, actor=actor, reason=reason)
+    audit_record(
+        actor=actor,
+        action="staff.deactivate",
+        target=membership,
+        facility_id=facility.pk,
+        changes={
+            "user": user.email,
+            "reason": reason,
+            "roles_relieved": roles,
+            "left_network": left_network,
+            "groups_ended": groups_ended,
+        },
+    )
+    return membership
+
+
+# --- restriction and ban for misuse (留意事項 2) ------------------------------------------------
+
+
+@transaction.atomic
+def user_restrict(*, actor, user: User, facility: Facility, level: str, reason: str):
+    """Restrict ("restricted": signs in, but is out of the directory and cannot join groups)
+    or ban ("banned": login stops) a user of `facility`, with a reason. A measure already in
+    force at this facility is superseded. Returns the UserRestriction row."""
+    if level not in UserRestriction.Level.values:
+        raise ValidationError({"level": _("措置（利用制限または利用禁止）を選んでください。")})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("理由を入力してください。")})
+    if actor is not None and getattr(actor, "pk", None) == user.pk:
+        raise ValidationError(_("ご自身の利用を制限することはできません。"))
+    if not FacilityMembership.objects.filter(user=user, facility=facility, is_active=True).exists():
+        raise ValidationError(_("この方はこの事業所の在籍中の職員ではありません。"))
+    now = timezone.now()
+    superseded = list(
+        UserRestriction.objects.select_for_update().filter(
+            user=user, facility=facility, lifted_at__isnull=True
+        )
+    )
+    for old in superseded:
+        old.lifted_at = now
+        old.lifted_by = _person(actor)
+        old.lift_reason = _("新しい措置に置き換え")
+        old.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    restriction = UserRestriction.objects.create(
+        user=user,
+        facility=facility,
+        level=level,
+        reason=reason,
+        created_by=_person(actor),
+        created_at=now,
+    )
+    state = _apply_user_state(user)
+    audit_record(
+        actor=actor,
+        action="user.restrict",
+        target=restriction,
+        changes={
+            "user": user.email,
+            "level": level,
+            "reason": reason,
+            "superseded": [r.pk for r in superseded],
+            "state": state,
+        },
+    )
+    notify(
+        recipients=[user],  # a banned user is inactive and gets nothing: the admin tells them
+        kind="facilities.user_restricted",
+        title=_("%(facility)sのMCS管理者があなたの利用を制限しました")
+        % {"facility": facility.name},
+        body=_("理由: %(reason)s") % {"reason": reason},
+        reason=_("あなたの利用に関する措置のため（留意事項2）"),
+    )
+    return restriction
+
+
+@transaction.atomic
+def user_reinstate(*, actor, user: User, facility: Facility, reason: str):
+    """Lift the measure in force at `facility`; the user is active again unless another
+    facility's measure still holds. Returns the lifted UserRestriction row."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("理由を入力してください。")})
+    restriction = (
+        UserRestriction.objects.select_for_update()
+        .filter(user=user, facility=facility, lifted_at__isnull=True)
+        .first()
+    )
+    if restriction is None:
+        raise ValidationError(_("この事業所による利用制限・禁止はありません。"))
+    restriction.lifted_at = timezone.now()
+    restriction.lifted_by = _person(actor)
+    restriction.lift_reason = reason
+    restriction.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    state = _apply_user_state(user)
+    audit_record(
+        actor=actor,
+        action="user.reinstate",
+        target=restriction,
+        changes={"user": user.email, "reason": reason, "state": state},
+    )
+    notify(
+        recipients=[User.objects.get(pk=user.pk)],
+        kind="facilities.user_reinstated",
+        title=_("%(facility)sでのあなたの利用制限が解除されました") % {"facility": facility.name},
+        body=_("理由: %(reason)s") % {"reason": reason},
+        reason=_("あなたの利用に関する措置のため（留意事項2）"),
+    )
+    return restriction
+
+
+def _apply_user_state(user: User) -> str:
+    """The user's state is the strictest measure in force anywhere; "left" stays "left"."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.state == User.State.LEFT:
+        return user.state
+    levels = set(
+        UserRestriction.objects.filter(user=user, lifted_at__isnull=True).values_list(
+            "level", flat=True
+        )
+    )
+    if UserRestriction.Level.BANNED in levels:
+        state = User.State.BANNED
+    elif UserRestriction.Level.RESTRICTED in levels:
+        state = User.State.RESTRICTED
+    else:
+        state = User.State.ACTIVE
+    is_active = state != User.State.BANNED
+    if (user.state, user.is_active) != (state, is_active):
+        user.state, user.is_active = state, is_active
+        user.save(update_fields=["state", "is_active"])
+    return state
+
+
+# --- pledges and education (第7条) -------------------------------------------------------------
+
+
+@transaction.atomic
+def pledge_record(
+    *,
+    actor,
+    user: User,
+    facility: Facility,
+    signed_on: dt.date | None = None,
+    waived: bool = False,
+    note: str = "",
+) -> StaffPledge:
+    """The staff member's confidentiality pledge: signed on a date, or waived because one is
+    already on file (第7条 なお書き). Recording again corrects the row."""
+    if signed_on is None and not waived:
+        raise ValidationError(
+            {"signed_on": _("誓約日を入力するか、「既存の誓約書あり（省略）」を選んでください。")}
+        )
+    if signed_on is not None and signed_on > timezone.localdate():
+        raise ValidationError({"signed_on": _("誓約日に未来の日付は入力できません。")})
+    if not FacilityMembership.objects.filter(user=user, facility=facility, is_active=True).exists():
+        raise ValidationError(_("この方はこの事業所の在籍中の職員ではありません。"))
+    pledge, created = StaffPledge.objects.update_or_create(
+        user=user,
+        facility=facility,
+        defaults={
+            "signed_on": None if waived else signed_on,
+            "waived": waived,
+            "note": note.strip()[:300],
+            "recorded_by": _person(actor),
+            "recorded_at": timezone.now(),
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="pledge.record" if created else "pledge.correct",
+        target=pledge,
+        changes={"user": user.email, "signed_on": signed_on, "waived": waived},
+    )
+    return pledge
+
+
+@transaction.atomic
+def education_session_save(
+    *,
+    actor,
+    facility: Facility,
+    held_on: dt.date,
+    topic: str,
+    attendees,
+    notes: str = "",
+    session: EducationSession | None = None,
+) -> EducationSession:
+    """Record an education session (date, topic, attendees), or correct one."""
+    topic = (topic or "").strip()
+    if not topic:
+        raise ValidationError({"topic": _("内容を入力してください。")})
+    if held_on > timezone.localdate():
+        raise ValidationError({"held_on": _("実施日に未来の日付は入力できません。")})
+    attendee_ids = {u.pk for u in attendees}
+    staff_ids = set(
+        FacilityMembership.objects.filter(facility=facility, user_id__in=attendee_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    if attendee_ids - staff_ids:
+        raise ValidationError({"attendees": _("出席者はこの事業所の職員から選んでください。")})
+    if session is None:
+        session = EducationSession.objects.create(
+            facility=facility,
+            held_on=held_on,
+            topic=topic,
+            notes=notes,
+            recorded_by=_person(actor),
+        )
+        action = "education.create"
+    else:
+        session = EducationSession.objects.select_for_update().get(pk=session.pk, facility=facility)
+        session.held_on, session.topic, session.notes = held_on, topic, notes
+        session.save(update_fields=["held_on", "topic", "notes"])
+        action = "education.update"
+    session.attendees.set(attendee_ids)
+    audit_record(
+        actor=actor,
+        action=action,
+        target=session,
+        changes={"held_on": held_on, "topic": topic, "attendees": sorted(attendee_ids)},
+    )
+    return session
+
+
+def _person(actor) -> User | None:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None

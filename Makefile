@@ -35,6 +35,19 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The benchmark (issue 9, bench/README.md): generates the large network in its own database
+# when missing (minutes), then measures; writes bench/results.json and prints the table.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mcnet_bench
+BENCH_BROKER_URL ?= redis://127.0.0.1:6379/9
+BENCH_SCALE ?= 1.0
+bench: install
+	bash .ci/install-system-deps
+	bash bench/ensure-services
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
+		$(PY) -m bench.generate --if-needed --scale $(BENCH_SCALE)
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
+		$(PY) -m bench.run $(BENCH_ARGS)
+
 # Japanese is the source language; English is translated in locale/en.
 messages: install
 	$(PY) manage.py makemessages -l ja -l en --ignore '.venv/*' --ignore 'var/*'

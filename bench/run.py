@@ -1,0 +1,555 @@
+"""Measure the portal on the bench data set; write bench/results.json and print the table.
+
+    python -m bench.run [--requests 30] [--load-seconds 20] [--only pages,throughput,...]
+
+What is measured (issue 9), against the targets:
+- pages: server time (median, p95) over N requests after a warm-up, timed around Django's
+  test client in this process (the WSGI handler and every middleware; no network), and the
+  number of SQL queries of one request (CaptureQueriesContext). Target: ≤ 8 queries and
+  ≤ 100 ms median.
+- throughput: the group list under locust (closed loop, loopback) against gunicorn, as a
+  ratio to /bench/minimal on the same gunicorn in the same run. Target: ≥ 0.5.
+- pdf: each printed form's warm render time (median) and PDFs per second with N processes.
+- roster: 別紙3 validation of 1,000 rows.
+- sweep: the periodic reminder sweep over every group (first run, then a repeat, which must
+  send nothing new); rolled back afterwards so runs stay comparable. Target: < 10 s.
+- audit: `verify_audit` over the whole chain (no target; reported).
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import DEFAULT_DATABASE_URL
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+
+RESULTS = Path(__file__).with_name("results.json")
+MAX_QUERIES = 8
+MAX_MEDIAN_MS = 100.0
+MIN_THROUGHPUT_RATIO = 0.5
+MAX_SWEEP_S = 10.0
+NOT_BUILT = "not built"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _url(name_candidates, kwargs=None) -> str | None:
+    from django.urls import NoReverseMatch, reverse
+
+    for name in name_candidates:
+        try:
+            return reverse(name, kwargs=kwargs)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def _pages(known: dict) -> list[dict]:
+    """The pages people use most (issue 9), with who asks and the URL names to try."""
+    from bench.generate import BENCH_ADMIN, BENCH_CENTER, BENCH_USER
+
+    group_pk = known["bench_group"]
+    return [
+        {"key": "home", "label": "home (user in 50 groups)", "as": BENCH_USER, "names": ["home"]},
+        {
+            "key": "group_list",
+            "label": "group list (user in 50 groups)",
+            "as": BENCH_USER,
+            "names": ["groups:list"],
+        },
+        {
+            "key": "group_page",
+            "label": "a group's page",
+            "as": BENCH_USER,
+            "names": ["groups:detail"],
+            "kwargs": {"pk": group_pk},
+        },
+        {
+            "key": "directory_search",
+            "label": "directory search",
+            "as": BENCH_USER,
+            "names": ["facilities:directory"],
+            "query": {"q": "佐藤"},
+        },
+        {
+            "key": "staff_list",
+            "label": "MCS administrator's staff list (200 staff)",
+            "as": BENCH_ADMIN,
+            "names": ["facilities:staff"],
+            "kwargs": {"pk": 1},
+        },
+        {
+            "key": "center_dashboard",
+            "label": "center dashboard",
+            "as": BENCH_CENTER,
+            "names": ["center_dashboard", "mcnet:center", "center", "dashboard"],
+        },
+        {
+            "key": "center_groups",
+            "label": "center: groups overview",
+            "as": BENCH_CENTER,
+            "names": ["groups:center"],
+        },
+        {
+            "key": "center_devices",
+            "label": "center: devices overview",
+            "as": BENCH_CENTER,
+            "names": ["devices:center_overview"],
+        },
+        {
+            "key": "admin_users",
+            "label": "admin change list: users",
+            "as": BENCH_CENTER,
+            "names": ["admin:facilities_user_changelist"],
+        },
+        {
+            "key": "admin_groups",
+            "label": "admin change list: groups",
+            "as": BENCH_CENTER,
+            "names": ["admin:groups_group_changelist"],
+        },
+    ]
+
+
+def _is_transaction_control(query: dict) -> bool:
+    return query["sql"].split(" ", 1)[0].upper() in {
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+    }
+
+
+def measure_pages(known: dict, requests: int) -> list[dict]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from facilities.models import User
+
+    results = []
+    clients: dict[str, Client] = {}
+    for page in _pages(known):
+        row = {"key": page["key"], "label": page["label"]}
+        url = _url(page["names"], page.get("kwargs"))
+        if url is None:
+            results.append({**row, "status": NOT_BUILT})
+            continue
+        client = clients.get(page["as"])
+        if client is None:
+            client = clients[page["as"]] = Client()
+            client.force_login(User.objects.get(email=page["as"]))
+        query = page.get("query") or {}
+        row["url"] = url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+        try:
+            for _ in range(3):  # warm: templates compiled, caches filled, connection open
+                response = client.get(url, query)
+            if response.status_code != 200:
+                results.append({**row, "status": f"HTTP {response.status_code}"})
+                continue
+            times = []
+            for _ in range(requests):
+                started = time.perf_counter()
+                client.get(url, query)
+                times.append((time.perf_counter() - started) * 1000)
+            with CaptureQueriesContext(connection) as captured:
+                client.get(url, query)
+            # Transaction control (BEGIN, COMMIT, SAVEPOINT…) is not a query.
+            queries = [q for q in captured.captured_queries if not _is_transaction_control(q)]
+            row.update(
+                status="ok",
+                requests=requests,
+                median_ms=round(statistics.median(times), 1),
+                p95_ms=round(_percentile(times, 0.95), 1),
+                queries=len(queries),
+                sql=[q["sql"][:300] for q in queries],
+            )
+            row["meets_target"] = (
+                row["queries"] <= MAX_QUERIES and row["median_ms"] <= MAX_MEDIAN_MS
+            )
+        except Exception as exc:
+            row.update(status=f"error: {exc.__class__.__name__}: {exc}"[:300])
+            traceback.print_exc()
+        log(f"page {page['key']}: {row.get('median_ms')} ms, {row.get('queries')} queries")
+        results.append(row)
+    return results
+
+
+# --- throughput -----------------------------------------------------------------------------------
+
+
+def measure_throughput(seconds: int, users: int, workers: int) -> dict:
+    from django.conf import settings
+    from django.test import Client
+
+    from bench.generate import BENCH_USER
+    from bench.loadrun import Gunicorn, run_locust
+    from facilities.models import User
+
+    group_list = _url(["groups:list"])
+    if group_list is None:
+        return {"status": NOT_BUILT}
+    user = User.objects.get(email=BENCH_USER)
+    sessions = []
+    for _ in range(users):  # one session per simulated user (no lock on one session row)
+        client = Client()
+        client.force_login(user)
+        sessions.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
+    env = {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    result = {"users": users, "seconds": seconds, "gunicorn_workers": workers}
+    with Gunicorn(env, workers=workers) as server:
+        for key, path in (("minimal", "/bench/minimal"), ("group_list", group_list)):
+            run_locust(server.url, [path], sessions=sessions, users=users, seconds=3)  # warm
+            load = run_locust(server.url, [path], sessions=sessions, users=users, seconds=seconds)
+            result[key] = load.as_dict()
+            log(f"throughput {key}: {load.rps} req/s, {load.failures} failures")
+    ratio = (
+        result["group_list"]["rps"] / result["minimal"]["rps"] if result["minimal"]["rps"] else 0
+    )
+    result.update(
+        status="ok",
+        ratio=round(ratio, 3),
+        meets_target=ratio >= MIN_THROUGHPUT_RATIO
+        and result["group_list"]["failures"] == 0
+        and result["minimal"]["failures"] == 0,
+    )
+    return result
+
+
+# --- printed forms ------------------------------------------------------------------------------
+
+
+def _render_one(code: str) -> int:
+    from mcnet.printing import registry, renderer
+
+    spec = registry.get(code)
+    return len(renderer.render_pdf(spec.template, spec.sample_context()))
+
+
+def _render_many(args) -> int:
+    codes, count = args
+    import django
+
+    django.setup()
+    for i in range(count):
+        _render_one(codes[i % len(codes)])
+    return count
+
+
+def measure_pdf(renders: int, worker_counts: tuple[int, ...]) -> dict:
+    try:
+        from mcnet.printing import registry, renderer  # noqa: F401
+    except ImportError:
+        return {"status": NOT_BUILT}
+    import multiprocessing
+
+    from django.db import connections
+
+    codes = list(registry.registry())
+    forms = {}
+    for code in codes:
+        _render_one(code)  # warm: fonts loaded, templates compiled
+        times = []
+        for _ in range(renders):
+            started = time.perf_counter()
+            size = _render_one(code)
+            times.append((time.perf_counter() - started) * 1000)
+        forms[code] = {"median_ms": round(statistics.median(times), 1), "bytes": size}
+        log(f"pdf {code}: {forms[code]['median_ms']} ms")
+    per_second = {}
+    per_worker = max(4, renders)
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    for workers in worker_counts:
+        with context.Pool(workers) as pool:
+            pool.map(_render_many, [(codes, 1)] * workers)  # warm each process
+            started = time.perf_counter()
+            done = sum(pool.map(_render_many, [(codes, per_worker)] * workers))
+            elapsed = time.perf_counter() - started
+        per_second[str(workers)] = round(done / elapsed, 2)
+        log(f"pdf throughput with {workers} processes: {per_second[str(workers)]} PDFs/s")
+    return {"status": "ok", "forms": forms, "pdfs_per_second": per_second}
+
+
+# --- 別紙3 validation ------------------------------------------------------------------------------
+
+
+def measure_roster(rows_count: int = 1000) -> dict:
+    try:
+        from enrollment import rows as roster_rows
+    except ImportError:
+        return {"status": NOT_BUILT}
+    check = getattr(roster_rows, "check_roster_rows", None) or getattr(
+        roster_rows, "validate_roster_rows", None
+    )
+    if check is None:
+        return {"status": NOT_BUILT}
+    from facilities.models import Facility
+
+    facility = Facility.objects.order_by("pk").first()
+    rows = [
+        {
+            "name": f"上越 太郎{i}",
+            "gender": "男" if i % 2 else "女",
+            "occupation": ["看護師", "介護支援専門員", "医師", "ヘルパー"][i % 4],
+            # a tenth are already in use, as a real roster has: the set-based lookup matters
+            "email": f"user{i * 37 + 300}@f2.example.jp" if i % 10 == 0 else f"new{i}@example.jp",
+            "is_mcs_admin": "〇" if i == 0 else "",
+            "had_mcs_account": "" if i % 3 else "〇",
+        }
+        for i in range(rows_count)
+    ]
+    _call_check(check, rows, facility)  # warm
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        result = _call_check(check, rows, facility)
+        times.append((time.perf_counter() - started) * 1000)
+    errors = getattr(result, "errors", None)
+    return {
+        "status": "ok",
+        "rows": rows_count,
+        "median_ms": round(statistics.median(times), 1),
+        "errors_found": len(errors) if errors is not None else None,
+        "function": f"enrollment.rows.{check.__name__}",
+    }
+
+
+def _call_check(check, rows, facility):
+    import inspect
+
+    params = inspect.signature(check).parameters
+    kwargs = {}
+    if "facility" in params:
+        kwargs["facility"] = facility
+    return check(rows, **kwargs)
+
+
+# --- the periodic sweep -----------------------------------------------------------------------------
+
+
+def measure_sweep() -> dict:
+    try:
+        from groups import services as group_services
+    except ImportError:
+        return {"status": NOT_BUILT}
+    sweep = getattr(group_services, "reminders_send", None)
+    if sweep is None:
+        return {"status": NOT_BUILT}
+    from django.db import transaction
+
+    from groups.models import Group
+
+    groups = Group.objects.count()
+    result = {"groups": groups, "function": "groups.services.reminders_send"}
+    # Inside one transaction, rolled back: every run of the bench sees the same backlog.
+    with transaction.atomic():
+        started = time.perf_counter()
+        first = sweep()
+        result["first_run_s"] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+        repeat = sweep()
+        result["repeat_run_s"] = round(time.perf_counter() - started, 2)
+        transaction.set_rollback(True)
+    result.update(
+        status="ok",
+        first_run_sent=first,
+        repeat_run_sent=repeat,
+        meets_target=result["first_run_s"] < MAX_SWEEP_S and result["repeat_run_s"] < MAX_SWEEP_S,
+    )
+    log(f"sweep: {result['first_run_s']} s first, {result['repeat_run_s']} s repeat")
+    return result
+
+
+def measure_audit() -> dict:
+    from mcnet.audit import verify_chain
+    from mcnet.models import AuditEvent
+
+    started = time.perf_counter()
+    broken = verify_chain()
+    return {
+        "status": "ok",
+        "events": AuditEvent.objects.count(),
+        "intact": broken is None,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def _mark(ok) -> str:
+    return "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def table(results: dict) -> str:
+    lines = []
+    data = results.get("dataset") or {}
+    counts = data.get("counts", {})
+    lines.append(
+        f"MC Net bench — scale {data.get('scale')}: "
+        + ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    )
+    lines.append(f"machine: {results['machine']}")
+    lines.append("")
+    lines.append(f"{'page':<46} {'median':>9} {'p95':>9} {'queries':>8}  target")
+    for row in results.get("pages", []):
+        if row["status"] != "ok":
+            lines.append(f"{row['label']:<46} {row['status']:>28}")
+            continue
+        notes = []
+        if row["queries"] > MAX_QUERIES:
+            notes.append(f"> {MAX_QUERIES} queries")
+        if row["median_ms"] > MAX_MEDIAN_MS:
+            notes.append(f"> {MAX_MEDIAN_MS:.0f} ms")
+        lines.append(
+            f"{row['label']:<46} {row['median_ms']:>7.1f}ms {row['p95_ms']:>7.1f}ms "
+            f"{row['queries']:>8}  {_mark(row['meets_target'])} {'; '.join(notes)}"
+        )
+    lines.append("")
+    tp = results.get("throughput", {})
+    if tp.get("status") == "ok":
+        lines.append(
+            f"throughput (locust, {tp['users']} users, {tp['seconds']} s, gunicorn "
+            f"{tp['gunicorn_workers']} workers): minimal view {tp['minimal']['rps']:.0f} req/s, "
+            f"group list {tp['group_list']['rps']:.0f} req/s, ratio {tp['ratio']:.2f} "
+            f"(target ≥ {MIN_THROUGHPUT_RATIO}) {_mark(tp['meets_target'])}; failures "
+            f"{tp['minimal']['failures']} + {tp['group_list']['failures']}"
+        )
+    else:
+        lines.append(f"throughput: {tp.get('status')}")
+    pdf = results.get("pdf", {})
+    if pdf.get("status") == "ok":
+        forms = ", ".join(f"{k} {v['median_ms']:.0f} ms" for k, v in pdf["forms"].items())
+        rates = ", ".join(f"{k} proc {v} PDFs/s" for k, v in pdf["pdfs_per_second"].items())
+        lines.append(f"PDF warm render (median): {forms}")
+        lines.append(f"PDFs per second: {rates}")
+    else:
+        lines.append(f"PDF: {pdf.get('status')}")
+    roster = results.get("roster", {})
+    if roster.get("status") == "ok":
+        lines.append(
+            f"別紙3 validation of {roster['rows']} rows: {roster['median_ms']:.0f} ms (median)"
+        )
+    else:
+        lines.append(f"別紙3 validation: {roster.get('status')}")
+    sweep = results.get("sweep", {})
+    if sweep.get("status") == "ok":
+        lines.append(
+            f"reminder sweep over {sweep['groups']:,} groups: first run {sweep['first_run_s']} s "
+            f"(sent {sweep['first_run_sent']}), repeat {sweep['repeat_run_s']} s "
+            f"(sent {sweep['repeat_run_sent']}); target < {MAX_SWEEP_S:.0f} s "
+            f"{_mark(sweep['meets_target'])}"
+        )
+    else:
+        lines.append(f"reminder sweep: {sweep.get('status')}")
+    audit = results.get("audit", {})
+    if audit.get("status") == "ok":
+        lines.append(
+            f"verify_audit: {audit['events']:,} events, "
+            f"{'intact' if audit['intact'] else 'BROKEN'}, {audit['seconds']} s"
+        )
+    return "\n".join(lines)
+
+
+def _machine() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    return f"{os.cpu_count()} cores, Python {platform.python_version()}, PostgreSQL {pg}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Measure the portal on the bench data set.")
+    parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", 30)))
+    parser.add_argument(
+        "--load-seconds", type=int, default=int(os.environ.get("BENCH_LOAD_SECONDS", 20))
+    )
+    parser.add_argument(
+        "--load-users", type=int, default=int(os.environ.get("BENCH_LOAD_USERS", 16))
+    )
+    parser.add_argument(
+        "--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", 3))
+    )
+    parser.add_argument("--pdf-renders", type=int, default=5)
+    parser.add_argument(
+        "--only", default="pages,throughput,pdf,roster,sweep,audit", help="comma-separated parts"
+    )
+    parser.add_argument("--output", default=str(RESULTS))
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    from bench.generate import BENCH_USER, dataset_info
+    from groups.models import Membership
+
+    dataset = dataset_info()
+    if dataset is None:
+        sys.exit("no bench data set: run `python -m bench.generate` (make bench does)")
+    known = {
+        "bench_group": Membership.objects.filter(user__email=BENCH_USER, state="accepted")
+        .order_by("group_id")
+        .values_list("group_id", flat=True)
+        .first()
+    }
+    results = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": _machine(),
+        "dataset": dataset,
+        "targets": {
+            "max_queries": MAX_QUERIES,
+            "max_median_ms": MAX_MEDIAN_MS,
+            "min_throughput_ratio": MIN_THROUGHPUT_RATIO,
+            "max_sweep_s": MAX_SWEEP_S,
+        },
+    }
+    parts = args.only.split(",")
+    steps = {
+        "pages": lambda: measure_pages(known, args.requests),
+        "throughput": lambda: measure_throughput(args.load_seconds, args.load_users, args.workers),
+        "pdf": lambda: measure_pdf(args.pdf_renders, (1, 2)),
+        "roster": measure_roster,
+        "sweep": measure_sweep,
+        "audit": measure_audit,
+    }
+    for part in parts:
+        log(f"measuring {part}")
+        try:
+            results[part] = steps[part]()
+        except Exception as exc:
+            traceback.print_exc()
+            results[part] = {"status": f"error: {exc.__class__.__name__}: {exc}"[:300]}
+    Path(args.output).write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str))
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

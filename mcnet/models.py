@@ -86,6 +86,10 @@ class NetworkSettings(models.Model):
         default="原則として、平日 9:00-16:00（土・日曜・祝日は休業）",
     )
     center_contact_person = models.CharField(_("担当者"), max_length=50, default="相澤", blank=True)
+    # 別紙5 names the area the network serves; printed from here, not from the template.
+    region_name = models.CharField(
+        _("対象地域（帳票に印刷）"), max_length=100, default="上越・妙高地域", blank=True
+    )
     # 留意事項 1: supporters are reviewed "periodically"; the network decides how often.
     review_interval_days = models.PositiveIntegerField(_("サポーター精査の間隔（日）"), default=180)
     # Art. 11 (4)(5): log out when leaving the seat; idle sessions end by themselves.
@@ -167,3 +171,70 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return str(self.title)
+
+
+class GeneratedDocument(models.Model):
+    """One printed form (別紙1–7, the take-out request of 第12条(9)) rendered to PDF by a task.
+
+    The context it prints is stored with it and hashed into `idempotency_key`, so asking twice
+    for the same data gives the same document and a task run twice renders once. The file lives
+    under MEDIA_ROOT (never a public URL); downloads check the permission of the object it
+    belongs to (`content_type`/`object_id`, or each of `items` for a batch).
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("待機中")
+        RENDERING = "rendering", _("作成中")
+        READY = "ready", _("完成")
+        FAILED = "failed", _("失敗")
+
+    form_code = models.CharField(_("帳票"), max_length=16, db_index=True)
+    # The object the form is printed for (a facility, a consent, a take-out request); null for
+    # a blank or sample form. For a batch: the scope (e.g. the facility), items in `items`.
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.CASCADE, null=True, blank=True
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    is_batch = models.BooleanField(_("一括作成"), default=False)
+    items = models.JSONField(_("一括作成の対象"), default=list, blank=True)
+    title = models.CharField(_("表題"), max_length=200)
+    data = models.JSONField(_("印刷する内容"), default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    version = models.CharField(_("版（内容のハッシュ）"), max_length=64)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("依頼者"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    state = models.CharField(
+        _("状態"), max_length=16, choices=State.choices, default=State.QUEUED, db_index=True
+    )
+    message = models.TextField(_("メッセージ"), blank=True)
+    progress_done = models.PositiveIntegerField(_("進捗（済）"), default=0)
+    progress_total = models.PositiveIntegerField(_("進捗（全体）"), default=1)
+    attempts = models.PositiveSmallIntegerField(_("試行回数"), default=0)
+    file = models.FileField(_("PDF"), upload_to="documents/%Y/%m/", blank=True)
+    created_at = models.DateTimeField(_("依頼日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    published_at = models.DateTimeField(_("キュー投入日時"), null=True, blank=True)
+    started_at = models.DateTimeField(_("作成開始日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("作成した帳票")
+        verbose_name_plural = _("作成した帳票")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"]),
+            models.Index(fields=["state", "updated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.title)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (self.State.READY, self.State.FAILED)

@@ -58,3 +58,8 @@ def redeliver_unsent_notifications() -> int:
     for pk in ids:
         enqueue(deliver_notification_email, pk)
     return len(ids)
+
+
+# Celery's autodiscovery imports only `<app>.tasks`: the printed forms' tasks are registered
+# from here (mcnet/printing/tasks.py).
+from .printing import tasks as printing_tasks  # noqa: E402, F401

@@ -229,3 +229,12 @@ CELERY_BEAT_SCHEDULE["redeliver-unsent-notifications"] = {
     "task": "mcnet.tasks.redeliver_unsent_notifications",
     "schedule": 600.0,
 }
+# Printed forms (issue 7): queue again what a dead worker or a down broker left, purge old PDFs.
+CELERY_BEAT_SCHEDULE["documents-requeue-stalled"] = {
+    "task": "mcnet.printing.tasks.requeue_stalled_documents",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["documents-purge-old"] = {
+    "task": "mcnet.printing.tasks.purge_old_documents",
+    "schedule": 24 * 3600.0,
+}

@@ -21,3 +21,13 @@ if not env("REDIS_URL"):
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT = None
+# tests/printing/test_worker.py: a pause inside the render task (between its claim and the
+# rendering) so the test can kill the worker mid-render, and a short broker visibility timeout
+# so the restarted worker gets the unacknowledged message back within seconds. Both are read
+# from the environment the test gives the worker; production keeps base's values.
+MCNET_RENDER_TEST_DELAY = float(env("MCNET_RENDER_TEST_DELAY", "0"))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env("MCNET_TEST_VISIBILITY_TIMEOUT", "600")),
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}

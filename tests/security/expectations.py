@@ -10,6 +10,7 @@ from . import (
     expectations_enrollment,
     expectations_facilities,
     expectations_groups,
+    expectations_printing,
 )
 from .expectations_base import (  # noqa: F401 — re-exported for the test
     ADMIN_DENIED,
@@ -93,6 +94,7 @@ EXPECTATIONS: dict[str, Expect] = {
     **expectations_consents.EXPECTATIONS,
     **expectations_groups.EXPECTATIONS,
     **expectations_devices.EXPECTATIONS,
+    **expectations_printing.EXPECTATIONS,
 }
 
 # The Django admin is the center's alone; every admin URL follows one rule (see the test).

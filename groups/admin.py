@@ -1,0 +1,105 @@
+"""The center's admin for groups and announcements.
+
+Groups are shown by name, kind, state, facility, member count and review status only — the
+admin never loads the patient (no patient field, no consent, 別紙5 (2)) — and are read-only:
+groups change through their managers and MCS administrators, in the services. Patients and
+consents are not registered in the admin at all.
+"""
+
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from mcnet.admin import AuditedModelAdmin
+
+from . import services
+from .models import Announcement, Group, Membership
+from .selectors import review_status
+
+GROUP_FIELDS = (
+    "name",
+    "kind",
+    "state",
+    "facility",
+    "manager",
+    "created_at",
+    "last_reviewed_at",
+    "end_reason",
+    "end_reported_at",
+    "archived_at",
+)
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "state",
+        "facility",
+        "member_count",
+        "review_state",
+        "archived_at",
+    )
+    list_filter = ("kind", "state", "end_reason")
+    search_fields = ("name",)
+    show_full_result_count = False
+    fields = GROUP_FIELDS
+    readonly_fields = GROUP_FIELDS
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("facility", "manager")
+            .only(*GROUP_FIELDS, "facility__name", "manager__name", "manager__email")
+            .annotate(
+                _member_count=Count(
+                    "memberships", filter=Q(memberships__state=Membership.State.ACCEPTED)
+                )
+            )
+        )
+
+    @admin.display(description=_("メンバー数"), ordering="_member_count")
+    def member_count(self, obj):
+        return obj._member_count
+
+    @admin.display(description=_("サポーター精査"))
+    def review_state(self, obj):
+        status = review_status(obj)
+        if status is None:
+            return "—"
+        return f"{status.label}（{status.due_at:%Y-%m-%d}）"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Announcement)
+class AnnouncementAdmin(AuditedModelAdmin):
+    """The center posts to the all-users group (基本設定 7 ①) or to MCS administrators only."""
+
+    list_display = ("title", "audience", "publish_at", "created_by")
+    list_filter = ("audience",)
+    search_fields = ("title", "body")
+    date_hierarchy = "publish_at"
+    fields = ("title", "body", "audience", "publish_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = services.announcement_create(
+            actor=request.user,
+            title=obj.title,
+            body=obj.body,
+            audience=obj.audience,
+            publish_at=obj.publish_at,
+        )
+        obj.pk, obj.created_by, obj.created_at = created.pk, created.created_by, created.created_at
+        return None

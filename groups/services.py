@@ -1,0 +1,994 @@
+"""Every write to groups, memberships, reviews, the archive and announcements.
+
+Each service is one transaction, writes its audit event, changes the guardian grants that
+follow from the fact it changes (permissions.grants_for) and tells the people concerned.
+
+Audit rows name groups by id only: a patient group's name is the patient's name, and the audit
+trail outlives the patient's personal data (retention, 別紙6).
+"""
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from consents.models import Consent, Patient
+from consents.selectors import facility_ids_granted
+from consents.services import patients_erase
+from facilities.models import FacilityMembership, FacilityRole, User
+from mcnet.audit import audit_record
+from mcnet.models import NetworkSettings, Notification
+from mcnet.notifications import notify
+
+from .models import (
+    Announcement,
+    AnnouncementRead,
+    Group,
+    GroupUserObjectPermission,
+    Membership,
+    SupporterReview,
+    patient_group_name,
+)
+from .permissions import ACCESS_GROUP, MANAGE_GROUP, grants_for
+from .selectors import can_archive, invitation_expired
+
+logger = logging.getLogger(__name__)
+
+State = Membership.State
+GroupState = Group.State
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def all_users_group() -> Group:
+    """The one all-users group (基本設定 7 ①); created on first use."""
+    group = Group.objects.filter(kind=Group.Kind.ALL_USERS).first()
+    if group is not None:
+        return group
+    try:
+        with transaction.atomic():
+            return Group.objects.create(
+                kind=Group.Kind.ALL_USERS,
+                name=f"{NetworkSettings.load().name} 全ユーザーグループ",
+            )
+    except IntegrityError:  # created meanwhile by another request
+        return Group.objects.get(kind=Group.Kind.ALL_USERS)
+
+
+def _sync_grants(*, group: Group, user) -> None:
+    """Make the user's grants on `group` equal to what their membership row gives."""
+    accepted = group.memberships.filter(user=user, state=State.ACCEPTED).exists()
+    wanted = grants_for(
+        accepted=accepted,
+        is_manager=group.manager_id == user.pk,
+        archived=group.state == GroupState.ARCHIVED,
+    )
+    held = {
+        f"groups.{codename}"
+        for codename in GroupUserObjectPermission.objects.filter(
+            user=user, content_object=group
+        ).values_list("permission__codename", flat=True)
+    }
+    for perm in wanted - held:
+        assign_perm(perm, user, group)
+    for perm in held - wanted:
+        remove_perm(perm, user, group)
+
+
+def _sync_group_grants(group: Group) -> None:
+    """After a change of the group itself (state, manager): every member and grant holder."""
+    user_ids = set(
+        group.memberships.filter(state=State.ACCEPTED).values_list("user_id", flat=True)
+    ) | set(
+        GroupUserObjectPermission.objects.filter(content_object=group).values_list(
+            "user_id", flat=True
+        )
+    )
+    for user in User.objects.filter(pk__in=user_ids):
+        _sync_grants(group=group, user=user)
+
+
+def _audit(actor, action: str, group: Group, **changes) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="groups.group",
+        object_id=group.pk,
+        facility_id=group.facility_id,
+        changes=changes,
+    )
+
+
+def _audit_membership(actor, action: str, membership: Membership, **changes) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="groups.membership",
+        object_id=membership.pk,
+        facility_id=membership.group.facility_id,
+        changes={"group": membership.group_id, "user": membership.user.email, **changes},
+    )
+
+
+def group_url(group: Group) -> str:
+    # Every notification about a group links under /groups/<pk>/, so the retention job can
+    # find and scrub those that named the patient (retention_erase_expired).
+    return reverse("groups:detail", args=[group.pk])
+
+
+def _invitation_url(group: Group) -> str:
+    return reverse("groups:invitation", args=[group.pk])
+
+
+def _name_of(user) -> str:
+    return (user.name or user.email) if user else _("（不明）")
+
+
+def mcs_admins_of(facility) -> list[User]:
+    """The MCS administrators of a facility (role rows, 第5条)."""
+    if facility is None:
+        return []
+    return list(
+        User.objects.filter(
+            facility_roles__facility=facility,
+            facility_roles__role=FacilityRole.Role.MCS_ADMIN,
+            is_active=True,
+        ).distinct()
+    )
+
+
+def _require_manager(actor, group: Group) -> None:
+    if not (actor and actor.has_perm(MANAGE_GROUP, group)):
+        raise PermissionDenied
+
+
+def _require_open(group: Group) -> None:
+    if group.kind == Group.Kind.ALL_USERS:
+        raise ValidationError(_("全ユーザーグループのメンバーは自動で決まります。"))
+    if group.state != GroupState.ACTIVE:
+        raise ValidationError(
+            _("このグループは「%(state)s」のため変更できません。")
+            % {"state": group.get_state_display()}
+        )
+
+
+def _is_accepted(group: Group, user) -> bool:
+    return group.memberships.filter(user=user, state=State.ACCEPTED).exists()
+
+
+# --- creating groups ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def group_create_for_patient(*, actor, patient: Patient) -> Group:
+    """第8条, 第9条2項: the patient's care manager creates the group, only with a valid
+    consent; one working group per patient (留意事項 1)."""
+    if not actor.has_perm("facilities.register_patients", patient.facility):
+        raise PermissionDenied
+    if patient.is_erased:
+        raise ValidationError(_("この患者の個人情報は削除されています。"), code="erased")
+    if not patient.consents.filter(status=Consent.Status.ACTIVE).exists():
+        raise ValidationError(
+            _(
+                "この患者には有効な同意書がありません。先に同意書（別紙7）を記録してください"
+                "（運用規程 第9条2項: 同意がなければ情報を共有できません）。"
+            ),
+            code="no_consent",
+        )
+    existing = Group.objects.filter(patient=patient).exclude(state=GroupState.ARCHIVED).first()
+    if existing is not None:
+        raise ValidationError(
+            _(
+                "この患者にはすでに利用中のグループ「%(name)s」があります。1人の患者につき"
+                "グループは1つです（留意事項1: 複数の患者の情報を混在させない）。"
+            )
+            % {"name": existing.name},
+            code="duplicate",
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            group = Group.objects.create(
+                kind=Group.Kind.PATIENT,
+                name=patient_group_name(patient),
+                patient=patient,
+                facility=patient.facility,
+                manager=actor,
+                created_by=actor,
+                created_at=now,
+            )
+    except IntegrityError as exc:  # a second request won the race: the index said no
+        raise ValidationError(
+            _("この患者にはすでに利用中のグループがあります（留意事項1）。"), code="duplicate"
+        ) from exc
+    Membership.objects.create(
+        group=group, user=actor, state=State.ACCEPTED, invited_by=actor, responded_at=now
+    )
+    _sync_grants(group=group, user=actor)
+    _audit(actor, "group.create", group, kind=group.kind, patient=patient.pk)
+    return group
+
+
+@transaction.atomic
+def group_create_free(*, actor, name: str, description: str = "") -> Group:
+    """留意事項 1 (2): anyone may create a free group; it holds no patient."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("グループ名を入力してください。"), code="required")
+    facility_row = (
+        FacilityMembership.objects.filter(user=actor, is_active=True).order_by("started_at").first()
+    )
+    now = timezone.now()
+    group = Group.objects.create(
+        kind=Group.Kind.FREE,
+        name=name,
+        description=description,
+        facility=facility_row.facility if facility_row else None,
+        manager=actor,
+        created_by=actor,
+        created_at=now,
+    )
+    Membership.objects.create(
+        group=group, user=actor, state=State.ACCEPTED, invited_by=actor, responded_at=now
+    )
+    _sync_grants(group=group, user=actor)
+    _audit(actor, "group.create", group, kind=group.kind, name=name)
+    return group
+
+
+def patient_groups_follow_name(*, patient: Patient) -> int:
+    """留意事項 1 (1): a patient group is named after its patient, also after a correction.
+    Called by consents.services.patient_update inside its transaction."""
+    return Group.objects.filter(patient=patient).update(name=patient_group_name(patient))
+
+
+# --- invitations and membership (第8条(2), 留意事項 4) ----------------------------------------
+
+
+def invitable_facility_ids(group: Group) -> set[int] | None:
+    """For a patient group: the facilities its valid consent covers (None: no restriction)."""
+    if group.kind != Group.Kind.PATIENT:
+        return None
+    consent = group.patient.consents.filter(status=Consent.Status.ACTIVE).first()
+    if consent is None:
+        return set()
+    return set(consent.covered_facilities.values_list("pk", flat=True))
+
+
+@transaction.atomic
+def membership_invite(*, actor, group: Group, user) -> Membership:
+    """The manager invites a user from the directory, inside or outside the facility."""
+    _require_manager(actor, group)
+    _require_open(group)
+    if not (user.is_active and user.state == User.State.ACTIVE):
+        raise ValidationError(
+            _("%(name)s さんは現在利用中ではないため招待できません。") % {"name": _name_of(user)},
+            code="inactive",
+        )
+    facility_ids = set(
+        FacilityMembership.objects.filter(user=user, is_active=True).values_list(
+            "facility_id", flat=True
+        )
+    )
+    if not facility_ids:
+        raise ValidationError(
+            _("%(name)s さんはどの事業所にも所属していないため招待できません。")
+            % {"name": _name_of(user)},
+            code="no_facility",
+        )
+    covered = invitable_facility_ids(group)
+    if covered is not None and not facility_ids & covered:
+        raise ValidationError(
+            _(
+                "%(name)s さんの事業所は、この患者の同意書の対象事業所に含まれていません。"
+                "患者の同意を得たうえで、同意書の対象事業所を追加してください（別紙7）。"
+            )
+            % {"name": _name_of(user)},
+            code="not_covered",
+        )
+    if group.memberships.filter(user=user, state__in=Membership.OPEN_STATES).exists():
+        raise ValidationError(
+            _("%(name)s さんはすでに招待中または参加中です。") % {"name": _name_of(user)},
+            code="already",
+        )
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(
+                group=group, user=user, state=State.INVITED, invited_by=actor
+            )
+    except IntegrityError as exc:
+        raise ValidationError(_("すでに招待中または参加中です。"), code="already") from exc
+    _audit_membership(actor, "membership.invite", membership)
+    notify(
+        recipients=[user],
+        kind="groups.invitation",
+        title=_("「%(group)s」への招待") % {"group": group.name},
+        body=_(
+            "%(inviter)s さんから連携グループ「%(group)s」に招待されました。"
+            "参加することがふさわしいかを判断してから、受理または辞退してください（留意事項4）。"
+        )
+        % {"inviter": _name_of(actor), "group": group.name},
+        url=_invitation_url(group),
+        reason=_("あなたが招待されたため"),
+    )
+    return membership
+
+
+def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Membership:
+    """留意事項 4: the invitee, having judged whether they belong, accepts or declines."""
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("group", "group__manager")
+        .get(pk=membership.pk)
+    )
+    if membership.user_id != actor.pk or membership.state != State.INVITED:
+        raise PermissionDenied
+    group = membership.group
+    if accept:
+        _require_open(group)
+        if invitation_expired(membership):
+            raise ValidationError(
+                _(
+                    "この招待は有効期限が切れています。グループ管理者に再度の招待を依頼してください。"
+                ),
+                code="expired",
+            )
+    membership.state = State.ACCEPTED if accept else State.DECLINED
+    membership.responded_at = timezone.now()
+    membership.save(update_fields=["state", "responded_at"])
+    _sync_grants(group=group, user=actor)
+    _audit_membership(actor, "membership.accept" if accept else "membership.decline", membership)
+    title = (
+        _("%(name)s さんが「%(group)s」への招待を受理しました")
+        if accept
+        else _("%(name)s さんが「%(group)s」への招待を辞退しました")
+    )
+    notify(
+        recipients=[group.manager],
+        kind="groups.accepted" if accept else "groups.declined",
+        title=title % {"name": _name_of(actor), "group": group.name},
+        url=group_url(group),
+        reason=_("あなたがこのグループの管理者であるため"),
+    )
+    return membership
+
+
+@transaction.atomic
+def invitation_accept(*, actor, membership: Membership) -> Membership:
+    return _answer_invitation(actor=actor, membership=membership, accept=True)
+
+
+@transaction.atomic
+def invitation_decline(*, actor, membership: Membership) -> Membership:
+    return _answer_invitation(actor=actor, membership=membership, accept=False)
+
+
+def _may_remove_as_staff_admin(actor, membership: Membership) -> bool:
+    """留意事項 1: a facility's MCS administrator removes their own staff from any group."""
+    return FacilityMembership.objects.filter(
+        user_id=membership.user_id, facility_id__in=facility_ids_granted(actor, "manage_staff")
+    ).exists()
+
+
+def _end_membership(*, actor, membership: Membership, reason: str, now=None) -> None:
+    """Close one open membership (invited → cancelled, accepted → removed) and its grants."""
+    membership.state = State.CANCELLED if membership.state == State.INVITED else State.REMOVED
+    membership.ended_at = now or timezone.now()
+    membership.ended_by = actor if getattr(actor, "is_authenticated", False) else None
+    membership.end_reason = reason[:300]
+    membership.save(update_fields=["state", "ended_at", "ended_by", "end_reason"])
+    _sync_grants(group=membership.group, user=membership.user)
+    _audit_membership(actor, f"membership.{membership.state}", membership, reason=reason)
+
+
+@transaction.atomic
+def membership_remove(*, actor, membership: Membership, reason: str) -> Membership:
+    """The manager removes a member (or cancels an invitation) with a reason (第8条(2)); a
+    facility's MCS administrator may do the same for their own staff (留意事項 1)."""
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .select_related("group", "group__manager", "user")
+        .get(pk=membership.pk)
+    )
+    group = membership.group
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("解除の理由を入力してください。"), code="required")
+    if not membership.is_open:
+        raise ValidationError(_("このメンバーはすでに解除されています。"), code="closed")
+    as_manager = actor.has_perm(MANAGE_GROUP, group)
+    if not as_manager and not _may_remove_as_staff_admin(actor, membership):
+        raise PermissionDenied
+    if as_manager and membership.user_id == actor.pk:
+        raise ValidationError(
+            _("管理者自身は解除できません。先に管理者を引き継いでください。"), code="self"
+        )
+    _end_membership(actor=actor, membership=membership, reason=reason)
+    removed_user = membership.user
+    invited = membership.state == State.CANCELLED
+    notify(
+        recipients=[removed_user],
+        kind="groups.removed",
+        title=(
+            _("「%(group)s」への招待が取り消されました")
+            if invited
+            else _("「%(group)s」のメンバーから解除されました")
+        )
+        % {"group": group.name},
+        body=_("理由: %(reason)s") % {"reason": reason},
+        url=group_url(group),
+        reason=_("あなたのメンバー登録が変更されたため"),
+    )
+    if group.manager and group.manager_id not in (actor.pk, removed_user.pk):
+        notify(
+            recipients=[group.manager],
+            kind="groups.removed_by_admin",
+            title=_("%(name)s さんが事業所のMCS管理者により「%(group)s」から解除されました")
+            % {"name": _name_of(removed_user), "group": group.name},
+            body=_("理由: %(reason)s") % {"reason": reason},
+            url=group_url(group),
+            reason=_("あなたがこのグループの管理者であるため"),
+        )
+    if group.manager_id == removed_user.pk and group.is_working:
+        _tell_admins_manager_missing(group)
+    return membership
+
+
+def _tell_admins_manager_missing(group: Group) -> None:
+    notify(
+        recipients=mcs_admins_of(group.facility),
+        kind="groups.manager_missing",
+        title=_("連携グループ #%(pk)s の管理者が不在になりました") % {"pk": group.pk},
+        body=_("グループ管理者を引き継いでください（留意事項1）。"),
+        url=reverse("groups:handover", args=[group.pk]),
+        reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
+    )
+
+
+@transaction.atomic
+def membership_leave(*, actor, group: Group) -> Membership:
+    """留意事項 4: a member who is no longer in charge removes themself at once."""
+    membership = (
+        Membership.objects.select_for_update(of=("self",))
+        .filter(group=group, user=actor, state=State.ACCEPTED)
+        .first()
+    )
+    if membership is None:
+        raise PermissionDenied
+    if group.manager_id == actor.pk and group.is_working:
+        raise ValidationError(
+            _("グループ管理者は退出できません。先に別の管理者に引き継いでください。"),
+            code="manager",
+        )
+    membership.state = State.LEFT
+    membership.ended_at = timezone.now()
+    membership.ended_by = actor
+    membership.save(update_fields=["state", "ended_at", "ended_by"])
+    _sync_grants(group=group, user=actor)
+    _audit_membership(actor, "membership.leave", membership)
+    if group.is_working:
+        notify(
+            recipients=[group.manager],
+            kind="groups.left",
+            title=_("%(name)s さんが「%(group)s」から退出しました")
+            % {"name": _name_of(actor), "group": group.name},
+            url=group_url(group),
+            reason=_("あなたがこのグループの管理者であるため"),
+        )
+    return membership
+
+
+@transaction.atomic
+def group_handover(*, actor, group: Group, new_manager) -> Group:
+    """The manager hands the group to another manager (or the owning facility's MCS
+    administrator does, when the manager left)."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    is_admin = (
+        group.facility_id is not None
+        and facility_ids_granted(actor, "archive_groups")
+        .filter(content_object_id=group.facility_id)
+        .exists()
+    )
+    if not (actor.has_perm(MANAGE_GROUP, group) or is_admin):
+        raise PermissionDenied
+    _require_open(group)
+    if new_manager.pk == group.manager_id:
+        raise ValidationError(_("すでにこのグループの管理者です。"), code="same")
+    if not (new_manager.is_active and new_manager.state == User.State.ACTIVE):
+        raise ValidationError(_("利用中の人にだけ引き継げます。"), code="inactive")
+    is_group_manager_here = group.facility is not None and new_manager.has_perm(
+        "facilities.register_patients", group.facility
+    )
+    accepted = _is_accepted(group, new_manager)
+    if group.kind == Group.Kind.PATIENT and not is_group_manager_here:
+        raise ValidationError(
+            _(
+                "患者グループは、%(facility)s の患者グループ管理者にだけ引き継げます"
+                "（運用規程 第8条）。"
+            )
+            % {"facility": group.facility},
+            code="not_group_manager",
+        )
+    if not accepted and group.kind == Group.Kind.FREE:
+        raise ValidationError(_("グループのメンバーにだけ引き継げます。"), code="not_member")
+    previous = group.manager
+    now = timezone.now()
+    if not accepted:
+        # The facility's own patient-group manager takes over: they already see the patient
+        # (register_patients), and taking the group is their acceptance.
+        invited = group.memberships.filter(user=new_manager, state=State.INVITED)
+        if not invited.update(state=State.ACCEPTED, responded_at=now):
+            Membership.objects.create(
+                group=group,
+                user=new_manager,
+                state=State.ACCEPTED,
+                invited_by=actor,
+                responded_at=now,
+            )
+    group.manager = new_manager
+    group.save(update_fields=["manager"])
+    for user in filter(None, [previous, new_manager]):
+        _sync_grants(group=group, user=user)
+    _audit(
+        actor,
+        "group.handover",
+        group,
+        previous=previous.email if previous else "",
+        manager=new_manager.email,
+    )
+    notify(
+        recipients=[new_manager],
+        kind="groups.handover",
+        title=_("「%(group)s」の管理者になりました") % {"group": group.name},
+        url=group_url(group),
+        reason=_("グループ管理者が引き継がれたため"),
+    )
+    if previous and previous.pk != actor.pk:
+        notify(
+            recipients=[previous],
+            kind="groups.handover",
+            title=_("「%(group)s」の管理者が %(name)s さんに引き継がれました")
+            % {"group": group.name, "name": _name_of(new_manager)},
+            url=group_url(group),
+            reason=_("あなたがこのグループの管理者だったため"),
+        )
+    return group
+
+
+# --- supporter review (留意事項 1) ----------------------------------------------------------
+
+
+@transaction.atomic
+def supporter_review_record(
+    *, actor, group: Group, remove=(), reason: str = "", note: str = ""
+) -> SupporterReview:
+    """The manager checks that every supporter still belongs, removes who does not, and the
+    review is recorded (who, when, removed whom)."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    _require_manager(actor, group)
+    _require_open(group)
+    if group.kind != Group.Kind.PATIENT:
+        raise ValidationError(_("精査は患者グループについて行います。"), code="kind")
+    remove = list(remove)
+    if remove and not (reason or "").strip():
+        raise ValidationError(_("解除するメンバーがいるときは、解除の理由を入力してください。"))
+    now = timezone.now()
+    removed = []
+    for membership in remove:
+        if membership.group_id != group.pk or membership.user_id == actor.pk:
+            raise ValidationError(_("このメンバーは精査で解除できません。"), code="invalid")
+        membership = Membership.objects.select_related("user", "group").get(pk=membership.pk)
+        if not membership.is_open:
+            continue
+        _end_membership(actor=actor, membership=membership, reason=reason.strip(), now=now)
+        notify(
+            recipients=[membership.user],
+            kind="groups.removed",
+            title=_("「%(group)s」のメンバーから解除されました") % {"group": group.name},
+            body=_("サポーターの精査により解除されました。理由: %(reason)s") % {"reason": reason},
+            url=group_url(group),
+            reason=_("あなたのメンバー登録が変更されたため"),
+        )
+        removed.append(membership)
+    review = SupporterReview.objects.create(
+        group=group, reviewed_by=actor, reviewed_at=now, note=note
+    )
+    review.removed.set(removed)
+    group.last_reviewed_at = now
+    group.save(update_fields=["last_reviewed_at"])
+    _audit(actor, "group.review", group, removed=[m.user.email for m in removed])
+    return review
+
+
+# --- end of care and the archive (留意事項 2, 3) ---------------------------------------------
+
+
+def _cancel_invitations(*, actor, group: Group, reason: str) -> None:
+    for membership in group.memberships.filter(state=State.INVITED).select_related("user"):
+        membership.group = group
+        _end_membership(actor=actor, membership=membership, reason=reason)
+
+
+def _mark_to_be_archived(*, actor, group: Group, reason: str, note: str) -> None:
+    now = timezone.now()
+    group.state = GroupState.TO_BE_ARCHIVED
+    group.end_reason = reason
+    group.end_note = note
+    group.end_reported_at = now
+    group.end_reported_by = actor if getattr(actor, "is_authenticated", False) else None
+    group.save(
+        update_fields=["state", "end_reason", "end_note", "end_reported_at", "end_reported_by"]
+    )
+    _cancel_invitations(actor=actor, group=group, reason=_("グループの利用終了のため"))
+    _audit(actor, "group.report_end", group, reason=reason)
+    notify(
+        recipients=mcs_admins_of(group.facility),
+        kind="groups.to_be_archived",
+        title=_("連携グループ #%(pk)s をアーカイブしてください") % {"pk": group.pk},
+        body=_("理由: %(reason)s。速やかにアーカイブしてください（留意事項2）。")
+        % {"reason": group.get_end_reason_display()},
+        url=reverse("groups:archive_group", args=[group.pk]),
+        reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
+    )
+
+
+@transaction.atomic
+def group_report_end(*, actor, group: Group, reason: str, note: str = "") -> Group:
+    """留意事項 3: the manager reports that the patient stopped using the network; the
+    facility's MCS administrator is told."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    _require_manager(actor, group)
+    _require_open(group)
+    if group.kind != Group.Kind.PATIENT:
+        raise ValidationError(_("利用終了の報告は患者グループについて行います。"))
+    if reason not in Group.EndReason.values:
+        raise ValidationError(_("終了の理由を選んでください。"), code="reason")
+    _mark_to_be_archived(actor=actor, group=group, reason=reason, note=note)
+    return group
+
+
+def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Group]:
+    """Consent withdrawn (or found invalid): the patient's working groups are to be archived at
+    once, and everyone in them is told to stop sharing (第9条3項, 別紙5). Called inside the
+    consents service's transaction."""
+    ended = []
+    for group in (
+        Group.objects.select_for_update(of=("self",))
+        .filter(patient=patient)
+        .exclude(state=GroupState.ARCHIVED)
+    ):
+        if group.state == GroupState.ACTIVE:
+            _mark_to_be_archived(actor=actor, group=group, reason=reason, note="")
+        else:  # already to be archived for another reason: the withdrawal is what counts now
+            group.end_reason = reason
+            group.save(update_fields=["end_reason"])
+            _audit(actor, "group.report_end", group, reason=reason)
+        members = User.objects.filter(
+            group_memberships__group=group, group_memberships__state=State.ACCEPTED
+        ).exclude(pk=getattr(actor, "pk", None))
+        notify(
+            recipients=list(members),
+            kind="groups.consent_withdrawn",
+            title=_("「%(group)s」の同意が撤回されました") % {"group": group.name},
+            body=_(
+                "このグループでの情報共有を停止してください。グループはアーカイブされます"
+                "（第9条3項）。"
+            ),
+            url=group_url(group),
+            reason=_("あなたがこのグループのメンバーであるため"),
+        )
+        ended.append(group)
+    return ended
+
+
+@transaction.atomic
+def group_archive(*, actor, group: Group, reason: str = "", note: str = "") -> Group:
+    """留意事項 2: the MCS administrator moves the group to the archive. Read-only from then on;
+    it keeps why and when, and leaves every working list."""
+    group = (
+        Group.objects.select_for_update(of=("self",)).select_related("facility").get(pk=group.pk)
+    )
+    if group.state == GroupState.ARCHIVED:
+        raise ValidationError(_("このグループはすでにアーカイブされています。"), code="archived")
+    if not can_archive(actor, group):
+        raise PermissionDenied
+    if not group.end_reason:
+        if reason not in Group.EndReason.values:
+            raise ValidationError(_("アーカイブの理由を選んでください。"), code="reason")
+        group.end_reason = reason
+        group.end_note = note
+        group.end_reported_at = timezone.now()
+        group.end_reported_by = actor
+    group.state = GroupState.ARCHIVED
+    group.archived_at = timezone.now()
+    group.archived_by = actor
+    group.save()
+    _cancel_invitations(actor=actor, group=group, reason=_("グループのアーカイブのため"))
+    _sync_group_grants(group)
+    _audit(actor, "group.archive", group, reason=group.end_reason)
+    members = User.objects.filter(
+        group_memberships__group=group, group_memberships__state=State.ACCEPTED
+    ).exclude(pk=actor.pk)
+    notify(
+        recipients=list(members),
+        kind="groups.archived",
+        title=_("「%(group)s」がアーカイブされました") % {"group": group.name},
+        body=_("理由: %(reason)s") % {"reason": group.get_end_reason_display()},
+        url=group_url(group),
+        reason=_("あなたがこのグループのメンバーであるため"),
+    )
+    return group
+
+
+# --- a user who left (留意事項 1, 別紙4) --------------------------------------------------------
+
+
+@transaction.atomic
+def memberships_end_for_user(*, user, actor, reason: str) -> int:
+    """A staff member who left loses every membership at once: invitations are cancelled,
+    memberships removed, grants revoked, each working group's manager told (or, for the groups
+    they managed, the owning facility's MCS administrators). Returns how many ended."""
+    reason = (reason or "").strip() or _("利用中止（退職等）")
+    memberships = list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(user=user, state__in=Membership.OPEN_STATES)
+        .select_related("group", "group__manager", "group__facility", "user")
+    )
+    now = timezone.now()
+    for membership in memberships:
+        group = membership.group
+        _end_membership(actor=actor, membership=membership, reason=reason, now=now)
+        if not group.is_working:
+            continue
+        if group.manager_id == user.pk:
+            _tell_admins_manager_missing(group)
+        elif group.manager_id and group.manager_id != getattr(actor, "pk", None):
+            notify(
+                recipients=[group.manager],
+                kind="groups.member_ended",
+                title=_("%(name)s さんが「%(group)s」から外れました")
+                % {"name": _name_of(user), "group": group.name},
+                body=_("理由: %(reason)s") % {"reason": reason},
+                url=group_url(group),
+                reason=_("あなたがこのグループの管理者であるため"),
+            )
+    # Whatever stale grant may remain (none should), it goes too.
+    granted = set(
+        GroupUserObjectPermission.objects.filter(user=user).values_list(
+            "content_object_id", flat=True
+        )
+    )
+    for group in Group.objects.filter(pk__in=granted):
+        _sync_grants(group=group, user=user)
+    return len(memberships)
+
+
+# --- periodic jobs (called by tasks.py; each safe to run twice) -------------------------------
+
+
+@transaction.atomic
+def retention_erase_expired(*, now=None, batch: int = 500) -> dict:
+    """別紙5 (3), 別紙6: after the retention period, erase the personal data of patients whose
+    groups are all archived and past it. Set-based; a second run finds nothing left to do.
+
+    Kept: the rows (so counts stay right), the group's kind/state/dates/reason, memberships and
+    the audit trail (which never held the patient's name). Erased: the patient's name (replaced),
+    kana, date of birth, sex, address and phone; the consent's scan and the family's names; the
+    group's name and notes; the text of notifications that named the group.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=NetworkSettings.load().retention_days)
+    expired_patients = Group.objects.filter(
+        kind=Group.Kind.PATIENT, state=GroupState.ARCHIVED, archived_at__lt=cutoff
+    ).values("patient_id")
+    still_needed = (
+        Group.objects.filter(kind=Group.Kind.PATIENT)
+        .filter(~Q(state=GroupState.ARCHIVED) | Q(archived_at__gte=cutoff))
+        .values("patient_id")
+    )
+    patient_ids = list(
+        Patient.objects.filter(erased_at__isnull=True, pk__in=expired_patients)
+        .exclude(pk__in=still_needed)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    if not patient_ids:
+        return {"patients": 0, "groups": 0, "consents": 0, "notifications": 0}
+    consents = patients_erase(patient_ids=patient_ids, now=now)
+    groups = Group.objects.filter(patient_id__in=patient_ids)
+    group_ids = list(groups.values_list("pk", flat=True))
+    group_count = groups.update(
+        name=Concat(
+            Value("患者グループ #"), Cast("pk", CharField()), Value("（個人情報削除済み）")
+        ),
+        end_note="",
+        description="",
+    )
+    SupporterReview.objects.filter(group_id__in=group_ids).update(note="")
+    prefixes = Q()
+    for group_id in group_ids:
+        prefixes |= Q(url__startswith=reverse("groups:detail", args=[group_id]))
+    notifications = Notification.objects.filter(prefixes).update(
+        title="連携グループについての通知（個人情報削除済み）", body=""
+    )
+    audit_record(
+        actor=None,
+        action="retention.erase",
+        object_type="consents.patient",
+        changes={"patients": patient_ids, "groups": group_ids, "consents": consents},
+    )
+    return {
+        "patients": len(patient_ids),
+        "groups": group_count,
+        "consents": consents,
+        "notifications": notifications,
+    }
+
+
+# How long past its deadline an overdue review is before the MCS administrator is told too.
+REVIEW_ESCALATION_DAYS = 30
+
+
+@transaction.atomic
+def reminders_send(*, now=None) -> dict:
+    """Overdue supporter reviews remind the manager, later the MCS administrator (留意事項 1);
+    groups waiting too long for the archive remind the MCS administrator (留意事項 2). Each
+    reminder carries a dedupe key, so running twice sends nothing twice."""
+    now = now or timezone.now()
+    network = NetworkSettings.load()
+    review_cutoff = now - dt.timedelta(days=network.review_interval_days)
+    overdue = (
+        Group.objects.filter(
+            kind=Group.Kind.PATIENT, state=GroupState.ACTIVE, manager__isnull=False
+        )
+        .filter(
+            Q(last_reviewed_at__lt=review_cutoff)
+            | Q(last_reviewed_at__isnull=True, created_at__lt=review_cutoff)
+        )
+        .select_related("manager", "facility")
+    )
+    sent = {"reviews": 0, "escalations": 0, "archives": 0}
+    for group in overdue:
+        due_at = (group.last_reviewed_at or group.created_at) + dt.timedelta(
+            days=network.review_interval_days
+        )
+        key = f"groups.review_overdue:{group.pk}:{due_at:%Y%m%d}"
+        sent["reviews"] += len(
+            notify(
+                recipients=[group.manager],
+                kind="groups.review_overdue",
+                title=_("「%(group)s」のサポーター精査の期限が過ぎています")
+                % {"group": group.name},
+                body=_("参加しているサポーターが適切か精査してください（留意事項1）。"),
+                url=reverse("groups:review", args=[group.pk]),
+                reason=_("あなたがこのグループの管理者であるため"),
+                dedupe_key=key,
+            )
+        )
+        if now > due_at + dt.timedelta(days=REVIEW_ESCALATION_DAYS):
+            sent["escalations"] += len(
+                notify(
+                    recipients=mcs_admins_of(group.facility),
+                    kind="groups.review_overdue_admin",
+                    title=_("連携グループ #%(pk)s のサポーター精査が大幅に遅れています")
+                    % {"pk": group.pk},
+                    body=_("グループ管理者（%(name)s さん）に精査を促してください（留意事項1）。")
+                    % {"name": _name_of(group.manager)},
+                    url=reverse("groups:handover", args=[group.pk]),
+                    reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
+                    dedupe_key=f"{key}:admin",
+                )
+            )
+    archive_cutoff = now - dt.timedelta(days=network.archive_deadline_days)
+    for group in Group.objects.filter(
+        state=GroupState.TO_BE_ARCHIVED, end_reported_at__lt=archive_cutoff
+    ).select_related("facility"):
+        sent["archives"] += len(
+            notify(
+                recipients=mcs_admins_of(group.facility),
+                kind="groups.archive_overdue",
+                title=_("連携グループ #%(pk)s がアーカイブを待っています") % {"pk": group.pk},
+                body=_(
+                    "利用を終了した患者のグループは速やかにアーカイブしてください（留意事項2）。"
+                ),
+                url=reverse("groups:archive_group", args=[group.pk]),
+                reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
+                dedupe_key=f"groups.archive_overdue:{group.pk}",
+            )
+        )
+    return sent
+
+
+@transaction.atomic
+def invitations_expire(*, now=None) -> int:
+    """Invitations not answered within the network's period are cancelled (and the manager
+    told once): an old invitation should not open a patient's group months later."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=NetworkSettings.load().invitation_expiry_days)
+    expired = list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(state=State.INVITED, invited_at__lt=cutoff)
+        .select_related("group", "group__manager", "user")
+    )
+    for membership in expired:
+        _end_membership(actor=None, membership=membership, reason=_("招待の有効期限切れ"), now=now)
+        if membership.group.is_working:
+            notify(
+                recipients=[membership.group.manager],
+                kind="groups.invitation_expired",
+                title=_("%(name)s さんへの「%(group)s」の招待が期限切れになりました")
+                % {"name": _name_of(membership.user), "group": membership.group.name},
+                url=group_url(membership.group),
+                reason=_("あなたがこのグループの管理者であるため"),
+                dedupe_key=f"groups.invitation_expired:{membership.pk}",
+            )
+    return len(expired)
+
+
+# --- announcements (the all-users group, 基本設定 7 ①) ------------------------------------------
+
+
+@transaction.atomic
+def announcement_create(
+    *,
+    actor,
+    title: str,
+    body: str,
+    audience: str = Announcement.Audience.ALL_USERS,
+    publish_at=None,
+) -> Announcement:
+    if not (actor and (actor.is_center_staff or actor.is_superuser)):
+        raise PermissionDenied
+    announcement = Announcement.objects.create(
+        title=title,
+        body=body,
+        audience=audience,
+        publish_at=publish_at or timezone.now(),
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="announcement.create",
+        target=announcement,
+        changes={"audience": audience, "publish_at": announcement.publish_at.isoformat()},
+    )
+    return announcement
+
+
+def announcement_mark_read(*, user, announcement: Announcement) -> None:
+    # Reading is not an audited write: it changes no record of the network (as the inbox).
+    AnnouncementRead.objects.get_or_create(announcement=announcement, user=user)
+
+
+__all__ = [
+    "ACCESS_GROUP",
+    "MANAGE_GROUP",
+    "all_users_group",
+    "announcement_create",
+    "announcement_mark_read",
+    "group_archive",
+    "group_create_for_patient",
+    "group_create_free",
+    "group_handover",
+    "group_report_end",
+    "groups_end_for_patient",
+    "invitation_accept",
+    "invitation_decline",
+    "invitations_expire",
+    "membership_invite",
+    "membership_leave",
+    "membership_remove",
+    "memberships_end_for_user",
+    "patient_groups_follow_name",
+    "reminders_send",
+    "retention_erase_expired",
+    "supporter_review_record",
+]

@@ -1,0 +1,491 @@
+"""Pages of the groups app: thin — a selector decides who sees what, a service does each write.
+
+Objects of other people's groups answer 404 (existence does not leak); POST-only actions refuse
+GET with 405.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consents import selectors as consent_selectors
+from consents.forms import add_refusal
+from consents.services import patient_access_record
+from facilities.selectors import directory_users
+
+from . import selectors, services
+from .forms import (
+    ArchiveForm,
+    ArchiveSearchForm,
+    CenterFilterForm,
+    DirectorySearchForm,
+    FreeGroupForm,
+    HandoverForm,
+    InviteForm,
+    PatientGroupForm,
+    ReasonForm,
+    ReportEndForm,
+    ReviewForm,
+)
+from .models import Group
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def group_list(request):
+    """The working list: groups the user accepted, invitations, review status (留意事項 1)."""
+    groups = selectors.working_groups_of(request.user)
+    return render(
+        request,
+        "groups/list.html",
+        {
+            "groups": groups,
+            "all_users_group": selectors.all_users_group_for(request.user),
+            "invitations": list(selectors.invitations_for(request.user)),
+            "can_create_patient_group": consent_selectors.registering_facilities_of(
+                request.user
+            ).exists(),
+            "awaiting_archive_count": selectors.groups_awaiting_archive_for(request.user).count(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def archive(request):
+    """アーカイブ機能: archived groups, searchable by those entitled (留意事項 2)."""
+    form = ArchiveSearchForm(request.GET or None)
+    query, reason = "", ""
+    if form.is_valid():
+        query, reason = form.cleaned_data["q"], form.cleaned_data["reason"]
+    groups = list(selectors.archived_groups_for(request.user, query=query, reason=reason)[:200])
+    return render(request, "groups/archive.html", {"form": form, "groups": groups})
+
+
+@login_required
+@require_GET
+def archive_queue(request):
+    """For an MCS administrator: groups reported ended, waiting to be archived."""
+    groups = list(selectors.groups_awaiting_archive_for(request.user))
+    return render(request, "groups/archive_queue.html", {"groups": groups})
+
+
+@login_required
+@require_GET
+def center_overview(request):
+    """The center's view of every group: names, kinds, states, counts, review status — no
+    patient detail is loaded at all (別紙5 (2))."""
+    if not request.user.is_center_staff:
+        raise PermissionDenied
+    form = CenterFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    groups = selectors.groups_for_center(
+        query=filters.get("q", ""), kind=filters.get("kind", ""), state=filters.get("state", "")
+    )
+    return render(
+        request,
+        "groups/center.html",
+        {"form": form, "groups": groups, "active_user_count": selectors.active_user_count()},
+    )
+
+
+# --- creating ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create_patient_group(request):
+    if not consent_selectors.registering_facilities_of(request.user).exists():
+        raise PermissionDenied
+    patients = (
+        consent_selectors.patients_managed_by(request.user)
+        .filter(
+            erased_at__isnull=True,
+            facility__in=consent_selectors.registering_facilities_of(request.user),
+        )
+        .order_by("kana")
+    )
+    initial = {}
+    if request.GET.get("patient", "").isdigit():
+        initial["patient"] = int(request.GET["patient"])
+    form = PatientGroupForm(request.POST or None, patients=patients, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.group_create_for_patient(
+                actor=request.user, patient=form.cleaned_data["patient"]
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc, "patient")
+        else:
+            messages.success(request, _("「%(name)s」を作成しました。") % {"name": group.name})
+            return redirect("groups:detail", pk=group.pk)
+    return render(request, "groups/create_patient_group.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create_free_group(request):
+    """留意事項 1 (2): anyone may create a free group."""
+    form = FreeGroupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.group_create_free(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_refusal(form, exc, "name")
+        else:
+            messages.success(request, _("「%(name)s」を作成しました。") % {"name": group.name})
+            return redirect("groups:detail", pk=group.pk)
+    return render(request, "groups/create_free_group.html", {"form": form})
+
+
+# --- one group ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def group_detail(request, pk: int):
+    """Members only: the patient's details and the member list with photos. Opening it is
+    recorded in the access log when it shows a patient (national guideline)."""
+    group = selectors.group_for_member(request.user, pk)
+    if group.kind == Group.Kind.ALL_USERS:
+        return redirect("groups:announcements")
+    is_manager = selectors.is_manager_of(request.user, group)
+    context = {
+        "group": group,
+        "is_manager": is_manager,
+        "members": list(selectors.members_of(group)),
+        "my_membership": selectors.membership_of(request.user, group),
+        "review": selectors.review_status(group),
+        "can_archive": selectors.can_archive(request.user, group),
+    }
+    if group.patient_id:
+        patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
+        context["patient"] = group.patient
+        context["consent"] = consent_selectors.active_consent_of(group.patient)
+    if is_manager:
+        context["invitations"] = list(selectors.pending_invitations_of(group))
+        context["reviews"] = list(selectors.reviews_of(group))
+    return render(request, "groups/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invite(request, pk: int):
+    """第8条(2): the manager invites from the directory, inside or outside the facility."""
+    group = selectors.group_for_manager(request.user, pk)
+    if not group.is_open:
+        raise Http404
+    search = DirectorySearchForm(request.GET or None)
+    form = InviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_invite(
+                actor=request.user, group=group, user=form.cleaned_data["user"]
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            invitee = form.cleaned_data["user"]
+            messages.success(
+                request,
+                _("%(name)s さんを招待しました。") % {"name": invitee.name or invitee.email},
+            )
+            return redirect("groups:detail", pk=group.pk)
+    results = []
+    if search.is_valid() and any(search.cleaned_data.values()):
+        results = list(
+            directory_users(
+                viewer=request.user,
+                query=search.cleaned_data["q"],
+                facility=search.cleaned_data["facility"],
+                occupation=search.cleaned_data["occupation"],
+                limit=50,
+            )
+        )
+    return render(
+        request,
+        "groups/invite.html",
+        {
+            "group": group,
+            "search": search,
+            "form": form,
+            "results": results,
+            "searched": search.is_bound,
+            "covered_facilities": selectors.covered_facilities_of(group),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_remove(request, pk: int, membership_pk: int):
+    """The manager removes a member or cancels an invitation, with a reason (第8条(2))."""
+    group = selectors.group_for_manager(request.user, pk)
+    membership = selectors.membership_in_group(group, membership_pk)
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.membership_remove(
+                actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc, "reason")
+        else:
+            messages.success(request, _("解除しました。"))
+            return redirect("groups:detail", pk=group.pk)
+    return render(
+        request,
+        "groups/member_remove.html",
+        {"group": group, "membership": membership, "form": form},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def leave(request, pk: int):
+    """留意事項 4: a member no longer in charge leaves at once."""
+    group = selectors.group_for_member(request.user, pk)
+    if group.kind == Group.Kind.ALL_USERS:
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        try:
+            services.membership_leave(actor=request.user, group=group)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            messages.success(request, _("「%(name)s」から退出しました。") % {"name": group.name})
+            return redirect("groups:list")
+    return render(request, "groups/leave.html", {"group": group, "error": error})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def handover(request, pk: int):
+    group = selectors.group_for_handover(request.user, pk)
+    form = HandoverForm(request.POST or None, candidates=selectors.handover_candidates(group))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_handover(
+                actor=request.user, group=group, new_manager=form.cleaned_data["new_manager"]
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc, "new_manager")
+        else:
+            messages.success(request, _("管理者を引き継ぎました。"))
+            if selectors.groups_visible_to(request.user).filter(pk=group.pk).exists():
+                return redirect("groups:detail", pk=group.pk)
+            return redirect("groups:list")
+    return render(request, "groups/handover.html", {"group": group, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review(request, pk: int):
+    """留意事項 1: the review screen — each supporter's facility, occupation, state and last
+    activity — and the record of the review."""
+    group = selectors.group_for_manager(request.user, pk)
+    if group.kind != Group.Kind.PATIENT or not group.is_open:
+        raise Http404
+    candidates = selectors.members_for_review(group)
+    form = ReviewForm(request.POST or None, memberships=candidates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.supporter_review_record(
+                actor=request.user,
+                group=group,
+                remove=form.cleaned_data["remove"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(request, _("精査を記録しました。"))
+            return redirect("groups:detail", pk=group.pk)
+    return render(
+        request,
+        "groups/review.html",
+        {
+            "group": group,
+            "form": form,
+            "members": list(selectors.members_of(group)),
+            "review": selectors.review_status(group),
+            "reviews": list(selectors.reviews_of(group)),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_end(request, pk: int):
+    """留意事項 3: the manager reports that the patient stopped using the network."""
+    group = selectors.group_for_manager(request.user, pk)
+    if group.kind != Group.Kind.PATIENT or not group.is_open:
+        raise Http404
+    form = ReportEndForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_report_end(actor=request.user, group=group, **form.cleaned_data)
+        except ValidationError as exc:
+            add_refusal(form, exc, "reason")
+        else:
+            messages.success(
+                request,
+                _("利用終了を報告しました。事業所のMCS管理者に通知しました（留意事項3）。"),
+            )
+            return redirect("groups:detail", pk=group.pk)
+    consent = consent_selectors.active_consent_of(group.patient)
+    return render(
+        request, "groups/report_end.html", {"group": group, "form": form, "consent": consent}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def archive_group(request, pk: int):
+    """留意事項 2: the owning facility's MCS administrator archives. The page shows what
+    archiving needs (name, reason, dates) and no patient detail."""
+    group = selectors.group_for_archiver(request.user, pk)
+    form = ArchiveForm(request.POST or None, group=group)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_archive(actor=request.user, group=group, **form.cleaned_data)
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(
+                request, _("「%(name)s」をアーカイブしました。") % {"name": group.name}
+            )
+            return redirect("groups:archive")
+    return render(request, "groups/archive_group.html", {"group": group, "form": form})
+
+
+# --- invitations (留意事項 4) --------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def invitation(request, pk: int):
+    """The invitee sees the group's name (the patient's name) and who invites — nothing else."""
+    membership = selectors.invitation_for_invitee(request.user, pk)
+    return render(
+        request,
+        "groups/invitation.html",
+        {"invitation": membership, "expired": selectors.invitation_expired(membership)},
+    )
+
+
+@login_required
+@require_POST
+def invitation_accept(request, pk: int):
+    membership = selectors.invitation_for_invitee(request.user, pk)
+    try:
+        services.invitation_accept(actor=request.user, membership=membership)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("groups:invitation", pk=pk)
+    messages.success(request, _("招待を受理しました。"))
+    return redirect("groups:detail", pk=membership.group_id)
+
+
+@login_required
+@require_POST
+def invitation_decline(request, pk: int):
+    membership = selectors.invitation_for_invitee(request.user, pk)
+    services.invitation_decline(actor=request.user, membership=membership)
+    messages.success(request, _("招待を辞退しました。"))
+    return redirect("groups:list")
+
+
+# --- an MCS administrator and their own staff (留意事項 1) -------------------------------------
+
+
+@login_required
+@require_GET
+def staff_memberships(request, user_pk: int):
+    """A narrow page: which groups one's own staff member is in — by number, kind and manager
+    only (a patient group's name is the patient's) — to remove them."""
+    staff = selectors.staff_member_for_admin(request.user, user_pk)
+    return render(
+        request,
+        "groups/staff_memberships.html",
+        {
+            "staff": staff,
+            "memberships": list(selectors.open_memberships_of(staff)),
+            "form": ReasonForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def staff_membership_remove(request, user_pk: int, membership_pk: int):
+    staff = selectors.staff_member_for_admin(request.user, user_pk)
+    membership = selectors.open_memberships_of(staff).filter(pk=membership_pk).first()
+    if membership is None:
+        raise Http404
+    form = ReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_remove(
+                actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("グループから解除しました。"))
+    else:
+        messages.error(request, _("解除の理由を入力してください。"))
+    return redirect("groups:staff_memberships", user_pk=staff.pk)
+
+
+@login_required
+@require_POST
+def staff_memberships_end(request, user_pk: int):
+    """All at once, for someone who left or is no longer in charge anywhere (留意事項 1)."""
+    staff = selectors.staff_member_for_admin(request.user, user_pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("解除の理由を入力してください。"))
+        return redirect("groups:staff_memberships", user_pk=staff.pk)
+    count = services.memberships_end_for_user(
+        user=staff, actor=request.user, reason=form.cleaned_data["reason"]
+    )
+    messages.success(request, _("%(count)d 件のグループから解除しました。") % {"count": count})
+    return redirect("groups:staff_memberships", user_pk=staff.pk)
+
+
+# --- announcements (the all-users group) -------------------------------------------------------
+
+
+@login_required
+@require_GET
+def announcement_list(request):
+    return render(
+        request,
+        "groups/announcements.html",
+        {
+            "announcements": list(selectors.announcements_for(request.user)[:100]),
+            "group": selectors.all_users_group_for(request.user),
+            "active_user_count": selectors.active_user_count(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def announcement_read(request, pk: int):
+    announcement = selectors.announcement_for(request.user, pk)
+    services.announcement_mark_read(user=request.user, announcement=announcement)
+    next_url = request.POST.get("next") or ""
+    if next_url == reverse("home"):
+        return redirect("home")
+    return redirect("groups:announcements")

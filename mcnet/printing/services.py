@@ -1,0 +1,407 @@
+"""Every write about generated documents: asking for one, rendering it, failing, sweeping.
+
+A request stores what the form will print and its hash; the same data asked again (a double
+click, a second person) gives the same document. The render task claims the document, renders
+it, and stores the file privately; a task run twice, or redelivered after its worker died
+(acks_late), renders at most once more and never leaves two files.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+import uuid
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models import Model, Q
+from django.template.loader import get_template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from mcnet.audit import audit_record
+from mcnet.jobs import enqueue
+from mcnet.models import GeneratedDocument
+
+from . import registry
+from .renderer import RenderError, render_document, write_pdf
+
+logger = logging.getLogger(__name__)
+State = GeneratedDocument.State
+
+# The render task's limits (tasks.py); a document "rendering" for longer than the hard limit
+# plus a margin has lost its worker, and the sweep queues it again.
+RENDER_SOFT_TIME_LIMIT = 150
+RENDER_TIME_LIMIT = 180
+RENDER_STALE_AFTER = dt.timedelta(seconds=RENDER_TIME_LIMIT + 60)
+# A queued document whose publish failed (the broker was down) is queued again after this.
+PUBLISH_RETRY_AFTER = dt.timedelta(seconds=30)
+# A published message not picked up by then is published again (the broker lost it).
+REPUBLISH_AFTER = dt.timedelta(minutes=15)
+# Generated PDFs are copies of data kept elsewhere: deleted after a week, made again on demand.
+KEEP_DOCUMENTS = dt.timedelta(days=7)
+# Bump when the renderer changes what the same data prints (new documents get made).
+RENDERER_VERSION = "1"
+
+
+# --- requesting ------------------------------------------------------------------------------
+@lru_cache(maxsize=64)
+def _template_fingerprint(template_name: str) -> str:
+    """The templates' sources are part of a document's version: a new wording, a new PDF."""
+    sources = [get_template(name).template.source for name in (template_name, "forms/_base.html")]
+    sources.append(get_template("forms/forms.css").template.source)
+    return hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
+
+
+def fingerprint(template_name: str, data) -> str:
+    payload = json.dumps(
+        {
+            "renderer": RENDERER_VERSION,
+            "template": _template_fingerprint(template_name),
+            "data": data,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _publish(document_id: int) -> bool:
+    """Queue the render; mark when the broker took it (the sweep retries the others)."""
+    from .tasks import render_document as render_task
+
+    if not enqueue(render_task, document_id):
+        return False
+    GeneratedDocument.objects.filter(pk=document_id, state=State.QUEUED).update(
+        published_at=timezone.now()
+    )
+    return True
+
+
+def _publish_on_commit(document_id: int) -> None:
+    transaction.on_commit(lambda: _publish(document_id))
+
+
+def _request(
+    *,
+    actor,
+    spec: registry.FormSpec,
+    title: str,
+    data: dict,
+    obj: Model | None = None,
+    is_batch: bool = False,
+    items: list | None = None,
+    total: int = 1,
+) -> GeneratedDocument:
+    version = fingerprint(spec.template, data)
+    content_type = ContentType.objects.get_for_model(obj) if obj is not None else None
+    object_id = obj.pk if obj is not None else None
+    key = ":".join(
+        [
+            spec.code,
+            "batch" if is_batch else "one",
+            str(content_type.pk if content_type else "-"),
+            str(object_id or "-"),
+            version,
+        ]
+    )
+    document, created = GeneratedDocument.objects.select_for_update().get_or_create(
+        idempotency_key=key,
+        defaults={
+            "form_code": spec.code,
+            "content_type": content_type,
+            "object_id": object_id,
+            "is_batch": is_batch,
+            "items": items or [],
+            "title": title[:200],
+            "data": data,
+            "version": version,
+            "requested_by": actor,
+            "progress_total": max(total, 1),
+        },
+    )
+    requeue = not created and (
+        document.state == State.FAILED
+        or (document.state == State.READY and not _file_exists(document))
+    )
+    if requeue:
+        document.state = State.QUEUED
+        document.message = ""
+        document.attempts = 0
+        document.progress_done = 0
+        document.published_at = None
+        document.started_at = document.finished_at = None
+        document.save()
+    audit_record(
+        actor=actor,
+        action="document.request",
+        target=document,
+        facility_id=getattr(obj, "facility_id", None) or _facility_id_of(obj),
+        changes={"form": spec.code, "new": created, "requeued": requeue},
+    )
+    if created or requeue:
+        _publish_on_commit(document.pk)
+    return document
+
+
+def _facility_id_of(obj) -> int | None:
+    if obj is not None and obj._meta.label == "facilities.Facility":
+        return obj.pk
+    return None
+
+
+def _file_exists(document: GeneratedDocument) -> bool:
+    return bool(document.file) and document.file.storage.exists(document.file.name)
+
+
+def _title(spec: registry.FormSpec, suffix: str = "") -> str:
+    return f"{spec.annex} {spec.title}" + (f"（{suffix}）" if suffix else "")
+
+
+@transaction.atomic
+def document_request_blank(*, actor, code: str) -> GeneratedDocument:
+    """A blank form to fill in by hand (or 別紙5/6, which have nothing to fill in)."""
+    spec = registry.get(code)
+    return _request(actor=actor, spec=spec, title=_title(spec), data=spec.blank_context())
+
+
+@transaction.atomic
+def document_request_sample(*, actor, code: str) -> GeneratedDocument:
+    spec = registry.get(code)
+    return _request(
+        actor=actor, spec=spec, title=_title(spec, _("見本")), data=spec.sample_context()
+    )
+
+
+@transaction.atomic
+def document_request_for(
+    *, actor, code: str, target: registry.Target, obj: Model
+) -> GeneratedDocument:
+    """The form filled from one object; the caller has checked `target.visible_to(actor)`."""
+    spec = registry.get(code)
+    return _request(
+        actor=actor,
+        spec=spec,
+        title=_title(spec, target.label(obj)),
+        data=spec.object_context(target, obj),
+        obj=obj,
+    )
+
+
+@transaction.atomic
+def document_request_batch(*, actor, batch, scope: Model | None, objects) -> GeneratedDocument:
+    """One job, one PDF, for many objects (e.g. every pending 別紙7 of a facility)."""
+    spec = registry.get(batch.form_code)
+    target = spec.target_for(batch.item_model)
+    objects = list(objects)
+    contexts = [spec.object_context(target, obj) for obj in objects]
+    suffix = batch.title if scope is None else f"{scope}・{batch.title}"
+    return _request(
+        actor=actor,
+        spec=spec,
+        title=_title(spec, suffix),
+        data={"batch": batch.key, "item_model": batch.item_model, "contexts": contexts},
+        obj=scope,
+        is_batch=True,
+        items=[obj.pk for obj in objects],
+        total=len(contexts),
+    )
+
+
+@transaction.atomic
+def document_retry(*, actor, document: GeneratedDocument) -> GeneratedDocument:
+    """Queue a failed document again (the retry button)."""
+    document = GeneratedDocument.objects.select_for_update().get(pk=document.pk)
+    if document.state != State.FAILED:
+        return document
+    document.state = State.QUEUED
+    document.message = ""
+    document.attempts = 0
+    document.progress_done = 0
+    document.published_at = document.started_at = document.finished_at = None
+    document.save()
+    audit_record(actor=actor, action="document.retry", target=document)
+    _publish_on_commit(document.pk)
+    return document
+
+
+@transaction.atomic
+def document_downloaded(*, actor, document: GeneratedDocument) -> None:
+    """Downloads of printed personal data are access-logged (national guideline, via 第3条)."""
+    audit_record(
+        actor=actor,
+        action="document.download",
+        target=document,
+        changes={"form": document.form_code},
+    )
+
+
+# --- rendering (the task) -----------------------------------------------------------------
+def _claim(document_id: int, *, takeover: bool) -> GeneratedDocument | str:
+    """Mark the document as rendering by this run, or say why it needs no run."""
+    now = timezone.now()
+    with transaction.atomic():
+        document = GeneratedDocument.objects.select_for_update().filter(pk=document_id).first()
+        if document is None:
+            return "missing"
+        if document.state == State.READY and _file_exists(document):
+            return "already ready"
+        if document.state == State.FAILED:
+            return "failed"
+        if (
+            document.state == State.RENDERING
+            and not takeover
+            and document.started_at
+            and document.started_at > now - RENDER_STALE_AFTER
+        ):
+            return "busy"  # another run is on it; if its worker dies, the sweep requeues
+        document.state = State.RENDERING
+        document.started_at = now
+        document.attempts += 1
+        document.progress_done = 0
+        document.message = ""
+        document.save(
+            update_fields=[
+                "state",
+                "started_at",
+                "attempts",
+                "progress_done",
+                "message",
+                "updated_at",
+            ]
+        )
+        return document
+
+
+def _test_delay() -> None:
+    """Tests only (tests/printing/test_worker.py): MCNET_RENDER_TEST_DELAY seconds of pause
+    between the claim and the rendering, so a test can kill the worker mid-render. Read from
+    the test settings; production settings never set it."""
+    delay = float(getattr(settings, "MCNET_RENDER_TEST_DELAY", 0) or 0)
+    if delay > 0:
+        time.sleep(delay)
+
+
+def _render(document: GeneratedDocument) -> bytes:
+    spec = registry.get(document.form_code)
+    if not document.is_batch:
+        return write_pdf([render_document(spec.template, document.data)])
+    laid_out = []
+    for done, context in enumerate(document.data.get("contexts", []), start=1):
+        laid_out.append(render_document(spec.template, context))
+        GeneratedDocument.objects.filter(pk=document.pk).update(
+            progress_done=done, updated_at=timezone.now()
+        )
+    if not laid_out:
+        raise RenderError(_("対象がありません。"))
+    return write_pdf(laid_out)
+
+
+def document_render(*, document_id: int, takeover: bool = False) -> str:
+    """Render one document (called by the task). Returns what happened, for the task's log."""
+    claimed = _claim(document_id, takeover=takeover)
+    if isinstance(claimed, str):
+        return claimed
+    document = claimed
+    _test_delay()
+    try:
+        pdf = _render(document)
+    except RenderError as exc:
+        document_fail(document_id=document.pk, message=str(exc))
+        return "failed"
+    with transaction.atomic():
+        document = GeneratedDocument.objects.select_for_update().get(pk=document.pk)
+        if document.state != State.RENDERING:
+            return f"superseded ({document.state})"
+        old_name = document.file.name if document.file else ""
+        document.file.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=False)
+        document.state = State.READY
+        document.progress_done = document.progress_total
+        document.finished_at = timezone.now()
+        document.save()
+        if old_name:
+            transaction.on_commit(lambda: document.file.storage.delete(old_name))
+    return "ready"
+
+
+def document_fail(*, document_id: int, message: str) -> None:
+    """Record why a render failed; the page shows it and offers to try again."""
+    with transaction.atomic():
+        updated = GeneratedDocument.objects.filter(pk=document_id).exclude(state=State.READY)
+        updated.update(
+            state=State.FAILED,
+            message=message[:2000],
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+    logger.warning("document %s failed: %s", document_id, message)
+
+
+def document_requeue(*, document_id: int) -> None:
+    """A transient error: back to the queue state, for the task's own retry to claim."""
+    GeneratedDocument.objects.filter(pk=document_id, state=State.RENDERING).update(
+        state=State.QUEUED, updated_at=timezone.now()
+    )
+
+
+# --- sweeps (beat) ------------------------------------------------------------------------
+def documents_requeue_stalled(*, now=None) -> dict:
+    """Queue again what the broker never got (Redis down at request time), lost, or what a
+    dead worker left "rendering". Safe to run any time: the task renders a document once."""
+    now = now or timezone.now()
+    unpublished = GeneratedDocument.objects.filter(
+        state=State.QUEUED, published_at__isnull=True, updated_at__lt=now - PUBLISH_RETRY_AFTER
+    )
+    lost = GeneratedDocument.objects.filter(
+        state=State.QUEUED, published_at__lt=now - REPUBLISH_AFTER
+    )
+    stalled = GeneratedDocument.objects.filter(
+        state=State.RENDERING, started_at__lt=now - RENDER_STALE_AFTER
+    )
+    counts = {"unpublished": 0, "lost": 0, "stalled": 0}
+    for name, queryset in (("unpublished", unpublished), ("lost", lost), ("stalled", stalled)):
+        for pk in queryset.values_list("pk", flat=True)[:1000]:
+            if name == "stalled":
+                GeneratedDocument.objects.filter(pk=pk, state=State.RENDERING).update(
+                    state=State.QUEUED, published_at=None, updated_at=now
+                )
+            if _publish(pk):
+                counts[name] += 1
+    return counts
+
+
+def documents_purge(*, now=None) -> int:
+    """Delete generated PDFs after KEEP_DOCUMENTS (and the rows): they are copies, made again
+    on demand, and personal data should not pile up in a second place (別紙6)."""
+    now = now or timezone.now()
+    old = GeneratedDocument.objects.filter(
+        Q(created_at__lt=now - KEEP_DOCUMENTS) & ~Q(state=State.RENDERING)
+    )
+    count = 0
+    for document in old.iterator(chunk_size=500):
+        if document.file:
+            document.file.storage.delete(document.file.name)
+        document.delete()
+        count += 1
+    return count
+
+
+def documents_delete_for(*, obj: Model) -> int:
+    """Delete every document printed for `obj` (for an app erasing a patient's data)."""
+    content_type = ContentType.objects.get_for_model(obj)
+    count = 0
+    documents = GeneratedDocument.objects.filter(
+        Q(content_type=content_type, object_id=obj.pk)
+        | Q(is_batch=True, data__item_model=obj._meta.label, items__contains=[obj.pk])
+    )
+    for document in documents:
+        if document.file:
+            document.file.storage.delete(document.file.name)
+        document.delete()
+        count += 1
+    return count

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "documents"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("new/<str:code>/", views.request_blank, name="request"),
+    path("new/<str:code>/<int:object_id>/", views.request_for, name="request_for"),
+    path("batch/<str:key>/", views.request_batch, name="batch"),
+    path("batch/<str:key>/<int:scope_id>/", views.request_batch, name="batch_for"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/status/", views.status, name="status"),
+    path("<int:pk>/download/", views.download, name="download"),
+    path("<int:pk>/retry/", views.retry, name="retry"),
+]

@@ -1,0 +1,44 @@
+"""Fixtures of the printed-forms tests."""
+
+import pytest
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Record what the services publish instead of sending it to the broker."""
+    sent = []
+
+    def fake_enqueue(task, *args, **kwargs):
+        sent.append((task.name, args))
+        return True
+
+    monkeypatch.setattr("mcnet.printing.services.enqueue", fake_enqueue)
+    return sent
+
+
+@pytest.fixture
+def broker_down():
+    """Point the Celery app's publishing at a closed port, as if Redis were stopped."""
+    from mcnet.celery import app
+
+    def reset():
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    class Broker:
+        def restore(self):
+            app.conf.broker_write_url = old
+            reset()
+
+    old = app.conf.broker_write_url
+    app.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    reset()
+    broker = Broker()
+    yield broker
+    broker.restore()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT

@@ -103,7 +103,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Redis down is a cache miss, not a 500 (issue 9; mcnet/cache.py).
+        "default": {"BACKEND": "mcnet.cache.ResilientRedisCache", "LOCATION": REDIS_URL}
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -229,6 +230,19 @@ CELERY_BEAT_SCHEDULE["redeliver-unsent-notifications"] = {
     "task": "mcnet.tasks.redeliver_unsent_notifications",
     "schedule": 600.0,
 }
+# groups (issue 5): retention (別紙6), review and archive reminders (留意事項 1, 2), invitations.
+CELERY_BEAT_SCHEDULE["groups-erase-expired-personal-data"] = {
+    "task": "groups.tasks.erase_expired_personal_data",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["groups-send-reminders"] = {
+    "task": "groups.tasks.send_group_reminders",
+    "schedule": 6 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["groups-expire-invitations"] = {
+    "task": "groups.tasks.expire_invitations",
+    "schedule": 3600.0,
+}
 # Printed forms (issue 7): queue again what a dead worker or a down broker left, purge old PDFs.
 CELERY_BEAT_SCHEDULE["documents-requeue-stalled"] = {
     "task": "mcnet.printing.tasks.requeue_stalled_documents",
@@ -236,5 +250,14 @@ CELERY_BEAT_SCHEDULE["documents-requeue-stalled"] = {
 }
 CELERY_BEAT_SCHEDULE["documents-purge-old"] = {
     "task": "mcnet.printing.tasks.purge_old_documents",
+    "schedule": 24 * 3600.0,
+}
+# devices (issue 6): take-outs past their period, device checklists overdue (art. 12 (9), 12).
+CELERY_BEAT_SCHEDULE["devices-remind-overdue-takeouts"] = {
+    "task": "devices.tasks.remind_overdue_takeouts",
+    "schedule": 24 * 3600.0,
+}
+CELERY_BEAT_SCHEDULE["devices-remind-overdue-device-checks"] = {
+    "task": "devices.tasks.remind_overdue_device_checks",
     "schedule": 24 * 3600.0,
 }

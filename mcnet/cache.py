@@ -1,0 +1,114 @@
+"""The cache on Redis, degraded to "no cache" while Redis is down (issue 9).
+
+Django's RedisCache raises on every call when Redis does not answer, and every page reads the
+cache (the network's settings, allauth's rate limits): a stopped Redis would make the whole
+portal answer 500. Here a failing call behaves as Django's DummyCache instead (reads return
+the default, writes are dropped, `add` succeeds, `incr` finds no key) and a warning is logged
+at most once a minute. Rate limits therefore do not count while Redis is down (fail open, as
+django-redis's IGNORE_EXCEPTIONS); login throttling resumes when it is back.
+"""
+
+import logging
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+_WARN_EVERY = 60.0
+_last_warning = 0.0
+
+
+def _warn(operation: str, exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= _WARN_EVERY:
+        _last_warning = now
+        logger.warning("cache unavailable (%s: %s); serving without it", operation, exc)
+
+
+class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        params = {**params}
+        options = {
+            "socket_connect_timeout": 0.5,
+            "socket_timeout": 0.5,
+            **params.get("OPTIONS", {}),
+        }
+        params["OPTIONS"] = options
+        super().__init__(server, params)
+
+    def get(self, key, default=None, version=None):
+        try:
+            return super().get(key, default, version)
+        except RedisError as exc:
+            _warn("get", exc)
+            return default
+
+    def get_many(self, keys, version=None):
+        try:
+            return super().get_many(keys, version)
+        except RedisError as exc:
+            _warn("get_many", exc)
+            return {}
+
+    def has_key(self, key, version=None):
+        try:
+            return super().has_key(key, version)
+        except RedisError as exc:
+            _warn("has_key", exc)
+            return False
+
+    def add(self, key, value, timeout=None, version=None):
+        try:
+            return super().add(key, value, timeout, version)
+        except RedisError as exc:
+            _warn("add", exc)
+            return True  # as DummyCache: allauth's rate-limit lock is "taken", not refused
+
+    def set(self, key, value, timeout=None, version=None):
+        try:
+            super().set(key, value, timeout, version)
+        except RedisError as exc:
+            _warn("set", exc)
+
+    def set_many(self, data, timeout=None, version=None):
+        try:
+            return super().set_many(data, timeout, version)
+        except RedisError as exc:
+            _warn("set_many", exc)
+            return []
+
+    def touch(self, key, timeout=None, version=None):
+        try:
+            return super().touch(key, timeout, version)
+        except RedisError as exc:
+            _warn("touch", exc)
+            return False
+
+    def delete(self, key, version=None):
+        try:
+            return super().delete(key, version)
+        except RedisError as exc:
+            _warn("delete", exc)
+            return False
+
+    def delete_many(self, keys, version=None):
+        try:
+            super().delete_many(keys, version)
+        except RedisError as exc:
+            _warn("delete_many", exc)
+
+    def incr(self, key, delta=1, version=None):
+        try:
+            return super().incr(key, delta, version)
+        except RedisError as exc:
+            _warn("incr", exc)
+            raise ValueError(f"Key {key!r} not found (cache unavailable)") from exc
+
+    def clear(self):
+        try:
+            return super().clear()
+        except RedisError as exc:
+            _warn("clear", exc)
+            return False

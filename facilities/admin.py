@@ -1,20 +1,91 @@
-"""The center's admin for facilities and users; role changes go through the services."""
+"""The center's admin for facilities and users; role and state changes go through the services.
+
+The center sees which facilities have no or several MCS administrators (別紙3 *1), searches
+people in kana or kanji of any width, exports facilities and users (xlsx, CSV for Excel), and
+sees every restriction and ban with its reason (留意事項 2) — read-only: measures are the
+facility's MCS administrator's to take.
+"""
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mcnet.admin import AuditedModelAdmin
-from mcnet.forms import NormalizedEmailField, PhoneField, PostalCodeField
+from mcnet.audit import audit_record
+from mcnet.forms import KanaField, NormalizedEmailField, PhoneField, PostalCodeField
+from mcnet.text import nfkc, normalize_email
 
-from . import services
-from .models import Facility, FacilityMembership, FacilityRole, User
+from . import exports, services
+from .forms import postal_lookup_attrs
+from .models import (
+    EducationSession,
+    Facility,
+    FacilityMembership,
+    FacilityRole,
+    FacilityStateChange,
+    Invitation,
+    StaffPledge,
+    User,
+    UserRestriction,
+)
+from .search import search_key
+
+Role = FacilityRole.Role
+
+
+class NormalizedSearchMixin:
+    """Search by the stored search keys: 「やまだ」, 「ﾔﾏﾀﾞ」 and 「ヤマダ」 find the same people."""
+
+    def normalized_search(self, queryset, key: str, raw: str):
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        key = search_key(search_term)
+        if not key:
+            return queryset, False
+        return self.normalized_search(queryset, key, search_term), False
+
+
+class ExportMixin:
+    """Admin actions: the selected rows (or all after "select all") as xlsx or CSV."""
+
+    export_name = ""
+
+    def export_table(self, queryset):
+        raise NotImplementedError
+
+    def _export(self, request, queryset, fmt: str):
+        header, rows = self.export_table(queryset)
+        audit_record(
+            actor=request.user,
+            action="admin.export",
+            object_type=self.model._meta.label_lower,
+            changes={"format": fmt, "rows": len(rows)},
+        )
+        name = f"{self.export_name}-{timezone.localdate():%Y%m%d}"
+        if fmt == "csv":
+            return exports.csv_response(name, header, rows)
+        return exports.xlsx_response(name, str(self.model._meta.verbose_name), header, rows)
+
+    @admin.action(description=_("選択したものをExcel（xlsx）で出力"))
+    def export_xlsx(self, request, queryset):
+        return self._export(request, queryset, "xlsx")
+
+    @admin.action(description=_("選択したものをCSV（Excel用 UTF-8 BOM付き）で出力"))
+    def export_csv(self, request, queryset):
+        return self._export(request, queryset, "csv")
+
+
+# --- users ---------------------------------------------------------------------------------------
 
 
 class UserCreationForm(BaseUserCreationForm):
     email = NormalizedEmailField(label=_("メールアドレス（MCS ID）"))
+    kana = KanaField(label=_("ふりがな"), required=False)
 
     class Meta:
         model = User
@@ -23,6 +94,7 @@ class UserCreationForm(BaseUserCreationForm):
 
 class UserEditForm(UserChangeForm):
     email = NormalizedEmailField(label=_("メールアドレス（MCS ID）"))
+    kana = KanaField(label=_("ふりがな"), required=False)
     phone = PhoneField(label=_("電話番号"), required=False)
 
     class Meta:
@@ -47,7 +119,7 @@ class MembershipInline(admin.TabularInline):
     model = FacilityMembership
     fk_name = "user"
     extra = 0
-    fields = ("facility", "is_active", "started_at", "ended_at")
+    fields = ("facility", "is_active", "started_at", "ended_at", "end_reason")
     readonly_fields = fields
     can_delete = False
 
@@ -55,15 +127,51 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+class RestrictionInline(admin.TabularInline):
+    """留意事項 2: every measure with its reason, visible to the center."""
+
+    model = UserRestriction
+    fk_name = "user"
+    extra = 0
+    fields = ("facility", "level", "reason", "created_by", "created_at", "lifted_at", "lift_reason")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("利用制限・禁止の記録（留意事項2）")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class InForceFilter(admin.SimpleListFilter):
+    title = _("措置中")
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("措置中")), ("no", _("解除済み"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(lifted_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(lifted_at__isnull=False)
+        return queryset
+
+
 @admin.register(User)
-class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
+class UserAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin, DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("kana", "email")
     list_display = ("email", "name", "kana", "occupation", "state", "is_active", "last_login")
-    list_filter = ("state", "occupation", "is_active", "is_staff")
-    search_fields = ("email", "name", "kana")
+    list_filter = ("state", "occupation", "is_active", "is_staff", "memberships__facility__kind")
+    search_fields = ("search_kana", "search_name", "email")  # see get_search_results
+    search_help_text = _("氏名・ふりがな（ひらがな・カタカナ・半角どれでも）・メールアドレス")
     show_full_result_count = False
+    actions = ["export_xlsx", "export_csv"]
+    export_name = "users"
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (
@@ -83,7 +191,20 @@ class UserAdmin(AuditedModelAdmin, DjangoUserAdmin):
         ),
     )
     readonly_fields = ("last_login", "date_joined")
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, RestrictionInline]
+
+    def normalized_search(self, queryset, key, raw):
+        return queryset.filter(
+            Q(search_kana__contains=key)
+            | Q(search_name__contains=key)
+            | Q(email__contains=normalize_email(raw))
+        ).distinct()
+
+    def export_table(self, queryset):
+        return exports.user_table(queryset)
+
+
+# --- facilities ----------------------------------------------------------------------------------
 
 
 class FacilityForm(forms.ModelForm):
@@ -91,6 +212,12 @@ class FacilityForm(forms.ModelForm):
     phone = PhoneField(label=_("電話番号"), required=False)
     fax = PhoneField(label=_("FAX番号"), required=False)
     manager_email = NormalizedEmailField(label=_("事業所管理者メールアドレス"), required=False)
+    state_note = forms.CharField(
+        label=_("状態の変更の備考"),
+        required=False,
+        max_length=300,
+        help_text=_("状態を変えるときの理由など。変更日時とともに履歴に残ります。"),
+    )
 
     class Meta:
         model = Facility
@@ -107,8 +234,11 @@ class FacilityForm(forms.ModelForm):
             "manager_name",
             "manager_email",
             "state",
-            "state_changed_at",
         )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        postal_lookup_attrs(self)
 
 
 class RoleInline(admin.TabularInline):
@@ -122,14 +252,103 @@ class RoleInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
+class StateChangeInline(admin.TabularInline):
+    model = FacilityStateChange
+    extra = 0
+    fields = ("changed_at", "state", "changed_by", "note")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = _("状態の変更履歴")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class McsAdminCountFilter(admin.SimpleListFilter):
+    """別紙3 *1: one MCS administrator per facility in principle; the center finds the others."""
+
+    title = _("MCS管理者")
+    parameter_name = "mcs_admins"
+
+    def lookups(self, request, model_admin):
+        return [("none", _("いない")), ("one", _("1名")), ("several", _("2名以上"))]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(mcs_admin_count=0)
+        if value == "one":
+            return queryset.filter(mcs_admin_count=1)
+        if value == "several":
+            return queryset.filter(mcs_admin_count__gte=2)
+        return queryset
+
+
 @admin.register(Facility)
-class FacilityAdmin(AuditedModelAdmin):
+class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
     form = FacilityForm
-    list_display = ("name", "kind", "state", "city", "phone")
-    list_filter = ("kind", "state")
-    search_fields = ("name", "city", "town", "manager_name")
+    list_display = ("name", "kind", "state", "state_changed_at", "city", "phone", "mcs_admins")
+    list_filter = ("kind", "state", McsAdminCountFilter)
+    search_fields = ("search_name", "city", "town", "manager_name")  # see get_search_results
+    search_help_text = _("事業所名・市区町村・町域・事業所管理者名")
     show_full_result_count = False
-    inlines = [RoleInline]
+    readonly_fields = ("state_changed_at",)
+    inlines = [RoleInline, StateChangeInline]
+    actions = ["export_xlsx", "export_csv"]
+    export_name = "facilities"
+
+    class Media:
+        js = ("facilities/postal_lookup.js",)
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(mcs_admin_count=Count("roles", filter=Q(roles__role=Role.MCS_ADMIN)))
+        )
+
+    @admin.display(description=_("MCS管理者の人数"), ordering="mcs_admin_count")
+    def mcs_admins(self, obj) -> int:
+        return obj.mcs_admin_count
+
+    def normalized_search(self, queryset, key, raw):
+        text = nfkc(raw)
+        return queryset.filter(
+            Q(search_name__contains=key)
+            | Q(city__contains=text)
+            | Q(town__contains=text)
+            | Q(manager_name__contains=text)
+        )
+
+    def export_table(self, queryset):
+        return exports.facility_table(queryset)
+
+    def save_model(self, request, obj, form, change):
+        # The state goes through the service, which keeps each change with its date.
+        new_state = obj.state
+        if change:
+            obj.state = Facility.objects.get(pk=obj.pk).state
+            super().save_model(request, obj, form, change)
+            if new_state != obj.state:
+                services.facility_set_state(
+                    actor=request.user,
+                    facility=obj,
+                    state=new_state,
+                    note=form.cleaned_data.get("state_note", ""),
+                )
+                obj.refresh_from_db()
+            return
+        super().save_model(request, obj, form, change)
+        FacilityStateChange.objects.create(
+            facility=obj,
+            state=obj.state,
+            changed_at=obj.state_changed_at,
+            changed_by=request.user,
+            note=form.cleaned_data.get("state_note", ""),
+        )
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not FacilityRole:
@@ -153,3 +372,72 @@ class FacilityAdmin(AuditedModelAdmin):
                     role=role_form.cleaned_data["role"],
                 )
         return None
+
+
+# --- what the facilities record, read-only for the center ----------------------------------------
+
+
+class ReadOnlyAdmin(AuditedModelAdmin):
+    """The center sees these records; the facility's MCS administrator or manager writes them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UserRestriction)
+class UserRestrictionAdmin(ReadOnlyAdmin):
+    list_display = ("user", "facility", "level", "created_at", "created_by", "lifted_at")
+    list_filter = ("level", InForceFilter, "facility")
+    search_fields = ("user__email", "user__search_name", "user__search_kana", "reason")
+    list_select_related = ("user", "facility", "created_by")
+    fields = (
+        "user",
+        "facility",
+        "level",
+        "reason",
+        "created_by",
+        "created_at",
+        "lifted_at",
+        "lifted_by",
+        "lift_reason",
+        "incident_reports_list",
+    )
+    readonly_fields = fields
+    date_hierarchy = "created_at"
+
+    @admin.display(description=_("関連する報告"))
+    def incident_reports_list(self, obj) -> str:
+        from .selectors import incident_reports_of
+
+        return "、".join(str(r) for r in incident_reports_of(obj)) or "—"
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdmin):
+    list_display = ("email", "facility", "state", "created_at", "expires_at", "created_by")
+    list_filter = ("state", "is_mcs_admin")
+    search_fields = ("email", "name")
+    list_select_related = ("facility", "created_by")
+    exclude = ("key",)  # part of the link: not even the center sees it
+
+
+@admin.register(StaffPledge)
+class StaffPledgeAdmin(ReadOnlyAdmin):
+    list_display = ("user", "facility", "signed_on", "waived", "recorded_at")
+    list_filter = ("waived",)
+    search_fields = ("user__email", "user__search_name", "facility__name")
+    list_select_related = ("user", "facility")
+
+
+@admin.register(EducationSession)
+class EducationSessionAdmin(ReadOnlyAdmin):
+    list_display = ("held_on", "topic", "facility")
+    search_fields = ("topic", "facility__name")
+    list_select_related = ("facility",)
+    date_hierarchy = "held_on"

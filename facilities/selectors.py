@@ -310,7 +310,7 @@ def directory_users(
                 is_active=True, facility__state=Facility.State.ACTIVE
             )
             .select_related("facility")
-            .only("pk", "user_id", "facility__pk", "facility__name", "facility__kind"),
+            .only("id", "user_id", "facility__id", "facility__name", "facility__kind"),
             to_attr="directory_memberships",
         )
     )[:limit]
@@ -333,7 +333,7 @@ def directory_facilities(
     if town:
         facilities = facilities.filter(Q(town__contains=town) | Q(city__contains=town))
     limit = max(1, min(int(limit), DIRECTORY_MAX_LIMIT))
-    return facilities.order_by("name").only("pk", "name", "kind", "prefecture", "city", "town")[
+    return facilities.order_by("name").only("id", "name", "kind", "prefecture", "city", "town")[
         :limit
     ]
 
@@ -349,7 +349,7 @@ def photo_owner(viewer, user_id: int) -> User:
     留意事項 4); 404 for anyone else or when there is no photo."""
     if not (_network_user(viewer) or getattr(viewer, "is_center_staff", False)):
         raise Http404
-    owner = User.objects.filter(pk=user_id).exclude(photo="").only("pk", "photo").first()
+    owner = User.objects.filter(pk=user_id).exclude(photo="").only("id", "photo").first()
     if owner is None:
         raise Http404
     return owner

@@ -96,7 +96,11 @@ def facility_edit(request, pk):
         return _done(
             request, _("事業所の情報を保存しました。"), reverse("facilities:detail", args=[pk])
         )
-    return render(request, "facilities/edit.html", {"facility": facility, "form": form})
+    return render(
+        request,
+        "facilities/edit.html",
+        {"facility": facility, "form": form, "grants": selectors.grants_on(request.user, facility)},
+    )
 
 
 @login_required
@@ -130,6 +134,7 @@ def _roles_context(request, facility, form=None, needs_confirmation=False):
     mcs_admins = [r for r in rows if r.role == Role.MCS_ADMIN]
     return {
         "facility": facility,
+        "grants": grants,
         "form": form,
         "rows": rows,
         "relievable": roles,
@@ -363,6 +368,7 @@ def education_page(request, pk):
         "facilities/education.html",
         {
             "facility": facility,
+            "grants": selectors.grants_on(request.user, facility),
             "sessions": selectors.education_sessions_of(facility),
             "gaps": selectors.staff_gaps(facility),
             "memberships": [m for m in selectors.staff_list(facility) if m.is_active],
@@ -431,7 +437,11 @@ def invitations_page(request, pk):
     return render(
         request,
         "facilities/invitations.html",
-        {"facility": facility, "invitations": selectors.invitations_of(facility)[:200]},
+        {
+            "facility": facility,
+            "grants": selectors.grants_on(request.user, facility),
+            "invitations": selectors.invitations_of(facility)[:200],
+        },
     )
 
 

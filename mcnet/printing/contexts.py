@@ -137,12 +137,17 @@ def besshi7(
 def takeout(data: dict | None = None) -> dict:
     data = data or {}
     checklist = data.get("checklist") or {}
+    kind = _text(data.get("kind"))
     return _form(
         "takeout",
+        title=_text(data.get("title"))
+        or (
+            "個人所有端末の業務利用届（BYOD）" if kind == "byod" else "情報及び情報機器の持ち出し届"
+        ),
         facility=_text(data.get("facility")),
         requester_name=_text(data.get("requester_name")),
         requester_occupation=_text(data.get("requester_occupation")),
-        kind=_text(data.get("kind")),
+        kind=kind,
         device=_text(data.get("device")),
         information=_text(data.get("information")),
         medium=_text(data.get("medium")),

@@ -9,25 +9,11 @@ Every form can also be printed blank (to fill in by hand) and with sample data.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.apps import apps
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.utils import translation
 
 from . import contexts, sources
-
-
-@dataclass(frozen=True)
-class Target:
-    """The kind of object a form is printed for (a facility, a consent, a take-out request)."""
-
-    model: str  # "app_label.ModelName"
-    visible_to: Callable[[object], QuerySet]  # the objects a user may print
-    context: Callable[[Model], dict]  # the form's context from one object
-    label: Callable[[Model], str] = str
-
-    @property
-    def model_class(self) -> type[Model]:
-        return apps.get_model(self.model)
+from .targets import Target
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ once those apps provide them. Every function returns plain values for `contexts`
 """
 
 from importlib import import_module
-from importlib.util import find_spec
 
 from django.db.models import QuerySet
 
@@ -92,19 +91,161 @@ def besshi4_for_facility(facility: Facility) -> dict:
 
 def _provided(module: str, name: str):
     """`module.name` when the owning app provides it (apps land one by one)."""
-    if find_spec(module.split(".")[0]) is None or find_spec(module) is None:
+    try:
+        return getattr(import_module(module), name, None)
+    except ImportError:
         return None
-    return getattr(import_module(module), name, None)
+
+
+# --- 別紙7: the consent (consents app, 第9条) ------------------------------------------------
+# Printed for a recorded consent (its two copies, filled from the record) or for a patient
+# whose consent is still to be obtained (pending: name and address filled, to be signed).
+# Who may print them is who handles the paper: consents.selectors' managers of the patient —
+# never the center (別紙5 (2): only the facilities involved see a patient's information).
+
+
+def _consents_printable_by(user) -> QuerySet:
+    managed = _provided("consents.selectors", "consents_managed_by")
+    return managed(user).filter(erased_at__isnull=True, patient__erased_at__isnull=True)
+
+
+def _patients_printable_by(user) -> QuerySet:
+    managed = _provided("consents.selectors", "patients_managed_by")
+    return managed(user).filter(erased_at__isnull=True)
+
+
+def _explainer_of(facility) -> dict:
+    return {"facility": facility.name, "phone": facility.phone, "name": ""}
+
+
+def besshi7_for_consent(consent) -> dict:
+    patient = consent.patient
+    proxy = consent.signer_kind != "patient"
+    return contexts.besshi7(
+        patient={"name": patient.name, "address": patient.address},
+        family=(
+            {"name": consent.signer_name, "relationship": consent.signer_relationship}
+            if proxy
+            else None
+        ),
+        explainer={
+            "facility": consent.explainer_facility.name,
+            "phone": consent.explainer_phone or consent.explainer_facility.phone,
+            "name": consent.explainer_name,
+        },
+        date=consent.signed_on,
+    )
+
+
+def besshi7_for_patient(patient) -> dict:
+    """The consent to be signed: the patient and the registering facility filled in; the
+    date, the signatures and the explainer's name are written on the paper."""
+    return contexts.besshi7(
+        patient={"name": patient.name, "address": patient.address},
+        explainer=_explainer_of(patient.facility),
+    )
 
 
 def besshi7_targets() -> tuple:
-    return ()
+    from .targets import Target
+
+    if _provided("consents.selectors", "consents_managed_by") is None:
+        return ()
+    return (
+        Target(
+            model="consents.Consent",
+            visible_to=_consents_printable_by,
+            context=besshi7_for_consent,
+        ),
+        Target(
+            model="consents.Patient",
+            visible_to=_patients_printable_by,
+            context=besshi7_for_patient,
+        ),
+    )
 
 
-def takeout_targets() -> tuple:
-    return ()
+def _pending_consent_facilities(user) -> QuerySet:
+    registering = _provided("consents.selectors", "registering_facilities_of")
+    return (
+        registering(user) if getattr(user, "is_authenticated", False) else Facility.objects.none()
+    )
+
+
+def _patients_pending_consent(user, facility) -> QuerySet:
+    """The facility's patients with no valid consent yet: their 別紙7 are to be signed."""
+    return (
+        _patients_printable_by(user)
+        .filter(facility=facility)
+        .exclude(consents__status="active")
+        .select_related("facility")
+        .order_by("kana", "pk")
+    )
 
 
 def consent_batches(batch_class) -> list:
-    """Every pending 別紙7 of a facility, once consents provide it."""
-    return []
+    """Every pending 別紙7 of a facility, for its patient-group managers."""
+    if _provided("consents.selectors", "registering_facilities_of") is None:
+        return []
+    return [
+        batch_class(
+            key="besshi7-pending",
+            form_code="besshi7",
+            title="同意書（別紙7）の未取得者",
+            item_model="consents.Patient",
+            scope_model="facilities.Facility",
+            scopes_for=_pending_consent_facilities,
+            items=_patients_pending_consent,
+        )
+    ]
+
+
+# --- 第12条(9)(10): the take-out or BYOD request (devices app) -----------------------------------
+
+
+def _takeouts_printable_by(user) -> QuerySet:
+    return _provided("devices.selectors", "takeouts_visible_to")(user)
+
+
+def takeout_for_request(request_obj) -> dict:
+    """The devices app gathers the request (devices.selectors.takeout_form_context)."""
+    data = _provided("devices.selectors", "takeout_form_context")(request_obj)
+    approver = data.get("approver") or {}
+    requester = data.get("requester") or {}
+    return contexts.takeout(
+        {
+            "title": data.get("title", ""),
+            "facility": (data.get("facility") or {}).get("name", ""),
+            "requester_name": requester.get("name", ""),
+            "requester_occupation": requester.get("occupation", ""),
+            "kind": "byod" if data.get("is_byod") else "facility",
+            "device": data.get("device") or data.get("personal_device") or "",
+            "information": data.get("information", ""),
+            "medium": data.get("medium", ""),
+            "purpose": data.get("purpose", ""),
+            "period_start": data.get("period_start"),
+            "period_end": data.get("period_end"),
+            "requested_on": data.get("submitted_on"),
+            "decision": (
+                "approved" if data.get("approved") else "rejected" if data.get("rejected") else ""
+            ),
+            "decided_on": data.get("decided_on"),
+            "approver_name": approver.get("name", ""),
+            "decision_note": data.get("decision_comment", ""),
+        }
+    )
+
+
+def takeout_targets() -> tuple:
+    from .targets import Target
+
+    if _provided("devices.selectors", "takeout_form_context") is None:
+        return ()
+    return (
+        Target(
+            model="devices.TakeoutRequest",
+            visible_to=_takeouts_printable_by,
+            context=takeout_for_request,
+            label=lambda request_obj: f"届出 #{request_obj.pk}",
+        ),
+    )

@@ -42,3 +42,19 @@ def broker_down():
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def as_role(client_as, client, people):
+    """client_as, callable more than once per role (it sets up an administrator's TOTP once)."""
+    seen = set()
+
+    def login(role):
+        if role in seen and role != "anonymous":
+            client.logout()
+            client.force_login(people[role])
+            return client
+        seen.add(role)
+        return client_as(role)
+
+    return login

@@ -1,0 +1,21 @@
+"""The kind of object a form is printed for, and who may print it."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Model, QuerySet
+
+
+@dataclass(frozen=True)
+class Target:
+    """The kind of object a form is printed for (a facility, a consent, a take-out request)."""
+
+    model: str  # "app_label.ModelName"
+    visible_to: Callable[[object], QuerySet]  # the objects a user may print
+    context: Callable[[Model], dict]  # the form's context from one object
+    label: Callable[[Model], str] = str
+
+    @property
+    def model_class(self) -> type[Model]:
+        return apps.get_model(self.model)

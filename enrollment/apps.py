@@ -7,3 +7,6 @@ class EnrollmentConfig(AppConfig):
 
     name = "enrollment"
     verbose_name = _("利用申込・一括登録・変更届")
+
+    def ready(self):
+        from . import signals  # noqa: F401 — connects the receivers

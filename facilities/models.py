@@ -136,6 +136,8 @@ class User(AbstractBaseUser, PermissionsMixin):
                 fields=["search_name"], name="user_search_name", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["occupation", "search_kana"], name="user_occupation_kana"),
+            # The directory lists people in kana order, 50 at a time.
+            models.Index(fields=["search_kana", "id"], name="user_directory_order"),
         ]
 
     def __str__(self) -> str:

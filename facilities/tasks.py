@@ -20,7 +20,7 @@ def send_invitation_email(invitation_id: int, key: str) -> str:
     message for an older key (still queued) is dropped rather than sending a dead link."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update()
+            Invitation.objects.select_for_update(of=("self",))
             .select_related("facility", "created_by")
             .filter(pk=invitation_id)
             .first()

@@ -1,0 +1,197 @@
+"""The directory (issue 3): every active user finds people and facilities to invite; it shows
+name, kana, occupation, facility and photo — no e-mail, no phone — and is fast on 200,000."""
+
+import time
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from facilities import services
+from facilities.models import Facility, Occupation, User
+from facilities.search import search_key
+from facilities.selectors import directory_facilities, directory_users
+
+TAKADA = "高田訪問看護ステーション"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "たかだ",
+        "タカダ",
+        "ﾀｶﾀﾞ",
+        "たかだかんこ",
+        "ﾀｶﾀﾞ ｶﾝｺ",
+        "タカダ　カンコ",
+        "高田看",
+        "かんこ",
+        "高田",
+        "ﾀｶ",
+    ],
+)
+def test_kana_and_kanji_of_any_script_and_width_find_the_nurse(demo, people, typed):
+    found = directory_users(viewer=people["group_manager"], query=typed)
+    assert people["user"] in found, typed
+
+
+def test_search_key_is_one_form_for_every_way_of_typing():
+    assert search_key("やまだ はなこ") == search_key("ﾔﾏﾀﾞ ﾊﾅｺ") == search_key("ヤマダ　ハナコ")
+    assert search_key("ＡＢＣ") == "abc"
+
+
+def test_filters_by_facility_and_occupation(demo, people):
+    viewer = people["user"]
+    takada_staff = set(directory_users(viewer=viewer, facility=demo["takada"]))
+    assert takada_staff == {people["user"], people["mcs_admin"]}
+    doctors = set(directory_users(viewer=viewer, occupation=Occupation.DOCTOR))
+    assert doctors == {people["other_facility_user"]}
+    nurses_at_abc = set(
+        directory_users(viewer=viewer, facility=demo["abc"], occupation=Occupation.NURSE)
+    )
+    assert nurses_at_abc == {people["other_mcs_admin"]}
+
+
+def test_only_active_users_of_active_facilities(demo, people):
+    viewer = people["group_manager"]
+    services.facility_set_state(
+        actor=people["center"], facility=demo["abc"], state=Facility.State.SUSPENDED
+    )
+    listed = set(directory_users(viewer=viewer, limit=200))
+    assert people["other_facility_user"] not in listed  # ABC suspended
+    assert people["center"] not in listed  # no facility
+    services.staff_deactivate(
+        actor=people["mcs_admin"], user=people["user"], facility=demo["takada"], reason="退職"
+    )
+    assert people["user"] not in set(directory_users(viewer=viewer, limit=200))
+    assert people["mcs_admin"] in listed
+
+
+def test_nobody_but_an_active_user_gets_anything(demo, people):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not directory_users(viewer=AnonymousUser()).exists()
+    nurse = people["user"]
+    services.user_restrict(
+        actor=people["mcs_admin"],
+        user=nurse,
+        facility=demo["takada"],
+        level="restricted",
+        reason="確認中",
+    )
+    nurse.refresh_from_db()
+    assert not directory_users(viewer=nurse).exists()
+    assert not directory_facilities(viewer=nurse).exists()
+
+
+def test_limit_is_applied_and_bounded(demo, people):
+    assert len(directory_users(viewer=people["user"], limit=2)) == 2
+    assert len(directory_users(viewer=people["user"], limit=10_000)) <= 200
+
+
+def test_directory_page_shows_no_email_and_no_phone(client_as, people):
+    nurse = people["user"]
+    User.objects.filter(pk=nurse.pk).update(phone="025-123-4567")
+    client = client_as("group_manager")
+    html = client.get(reverse("facilities:directory"), {"q": "ﾀｶﾀﾞ"}).content.decode()
+    assert "高田看子" in html and "タカダ カンコ" in html and "看護師" in html and TAKADA in html
+    assert "@" not in html.split("<main", 1)[1].split("</main>", 1)[0]
+    assert "025-123-4567" not in html
+    assert nurse.photo_url in html  # the demo gives her a photo
+
+
+def test_facility_directory_by_name_kind_and_town(demo, people):
+    viewer = people["user"]
+    assert list(directory_facilities(viewer=viewer, query="ｽﾃｰｼｮﾝ")) == [demo["takada"]]
+    assert list(directory_facilities(viewer=viewer, kind=Facility.Kind.CLINIC)) == [demo["abc"]]
+    assert list(directory_facilities(viewer=viewer, town="本城町")) == [demo["takada"]]
+    assert len(directory_facilities(viewer=viewer, town="上越市")) == 3
+
+
+def test_facility_directory_page_shows_name_and_kind_only(client_as, demo):
+    html = client_as("other_facility_user").get(reverse("facilities:directory_facilities")).content
+    html = html.decode()
+    assert TAKADA in html and "訪問看護ステーション" in html
+    assert demo["takada"].phone not in html and demo["takada"].manager_email not in html
+
+
+def test_short_queries_match_the_beginning_longer_ones_anywhere(demo, people):
+    """1–2 characters match the start of the name or kana (the prefix index); from 3 on,
+    anywhere (the trigram index): 「かんこ」 finds 高田看子 by her given name."""
+    viewer = people["group_manager"]
+    assert people["user"] in directory_users(viewer=viewer, query="かんこ")
+    assert people["user"] not in directory_users(viewer=viewer, query="かん")
+    assert people["user"] in directory_users(viewer=viewer, query="たか")
+
+
+def _add_staff(facility, count: int, start: int = 0) -> None:
+    for n in range(start, start + count):
+        user = services.user_create(
+            actor=None, email=f"staff{n}@takada.example.jp", name=f"職員{n}", kana=f"しょくいん{n}"
+        )
+        services.membership_add(actor=None, user=user, facility=facility)
+
+
+def test_directory_page_runs_a_fixed_number_of_queries(client_as, demo):
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as("user")
+    url = reverse("facilities:directory")
+    client.get(url)  # warm the session and settings cache
+    _add_staff(demo["takada"], 2)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url, {"q": "しょくいん"})
+    _add_staff(demo["takada"], 60, start=2)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(url, {"q": "しょくいん"})
+    assert response.content.decode().count('class="person"') == 50
+    assert len(many) == len(few), [q["sql"][:120] for q in many]
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the indexes are PostgreSQL's (pg_trgm)"
+)
+def test_search_is_fast_on_200000_users(demo, people):
+    """Bulk-insert 200,000 users with memberships, then search as the directory does: the
+    planner uses the search indexes and each query answers in well under a second."""
+    takada = demo["takada"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO facilities_user (password, email, name, kana, gender, occupation, phone,
+                state, had_mcs_account, is_staff, is_active, is_superuser, date_joined, photo,
+                search_name, search_kana)
+            SELECT '!', 'bulk' || g || '@example.jp', '利用者' || g, 'リヨウシャ' || g,
+                'unspecified', CASE WHEN g % 7 = 0 THEN 'doctor' ELSE 'nurse' END, '',
+                'active', false, false, true, false, now(), '',
+                '利用者' || g, 'リヨウシャ' || g
+            FROM generate_series(1, 200000) AS g
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO facilities_facilitymembership (user_id, facility_id, is_active, started_at,
+                end_reason)
+            SELECT id, %s, true, now(), '' FROM facilities_user WHERE email LIKE 'bulk%%'
+            """,
+            [takada.pk],
+        )
+        cursor.execute("ANALYZE facilities_user")
+        cursor.execute("ANALYZE facilities_facilitymembership")
+    viewer = people["group_manager"]
+    for query, expected in [
+        ("りようしゃ199999", 1),  # substring (trigram index)
+        ("ﾘﾖｳｼｬ12345", 11),  # 12345, 123450..123459
+        ("たか", 2),  # a short prefix (pattern index)
+        ("利用者77777", 1),
+        ("", 50),
+    ]:
+        queryset = directory_users(viewer=viewer, query=query)
+        started = time.perf_counter()
+        found = list(queryset)
+        elapsed = time.perf_counter() - started
+        assert len(found) == expected, query
+        assert elapsed < 0.5, f"{query!r} took {elapsed:.3f}s"
+        plan = queryset.explain()
+        if query:
+            assert "user_search_" in plan, plan

@@ -61,5 +61,6 @@ def redeliver_unsent_notifications() -> int:
 
 
 # Celery's autodiscovery imports only `<app>.tasks`: the printed forms' tasks are registered
-# from here (mcnet/printing/tasks.py).
+# from here (mcnet/printing/tasks.py, mcnet/reminders/tasks.py).
 from .printing import tasks as printing_tasks  # noqa: E402, F401
+from .reminders import tasks as reminder_tasks  # noqa: E402, F401

@@ -261,3 +261,8 @@ CELERY_BEAT_SCHEDULE["devices-remind-overdue-device-checks"] = {
     "task": "devices.tasks.remind_overdue_device_checks",
     "schedule": 24 * 3600.0,
 }
+# Reminders (issue 7): reviews coming due, pledges and education, invitations, dormant accounts.
+CELERY_BEAT_SCHEDULE["reminders-send"] = {
+    "task": "mcnet.reminders.tasks.send_reminders",
+    "schedule": 6 * 3600.0,
+}

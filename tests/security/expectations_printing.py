@@ -18,6 +18,13 @@ def _takada() -> dict:
     return {"code": "besshi3", "object_id": Facility.objects.get(name=TAKADA).pk}
 
 
+def _kasugano_pending() -> dict:
+    from facilities.models import Facility
+
+    scope = Facility.objects.get(name="春日野居宅介護支援事業所").pk
+    return {"key": "besshi7-pending", "scope_id": scope}
+
+
 def _document(state: str = "queued") -> dict:
     """高田's 別紙3, asked for by its MCS administrator, in the given state."""
     from django.core.files.base import ContentFile
@@ -59,9 +66,12 @@ EXPECTATIONS: dict = {
     "documents:batch": Expect(
         {**signed_in(DENIED), "center": REDIRECT}, kwargs={"key": "besshi3-all"}, method="post"
     ),
-    # The every-facility batch has no scope: with one, it is nobody's.
+    # Every pending 別紙7 of 春日野: its patient-group manager's (the demo has none pending, so
+    # the page says there is nothing to print).
     "documents:batch_for": Expect(
-        signed_in(DENIED), kwargs={"key": "besshi3-all", "scope_id": 1}, method="post"
+        {**signed_in(DENIED), "group_manager": OK},
+        kwargs=_kasugano_pending,
+        method="post",
     ),
     "documents:detail": Expect(TAKADA_PAPERS, kwargs=_document),
     "documents:status": Expect(TAKADA_PAPERS, kwargs=_document),

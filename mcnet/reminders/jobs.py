@@ -1,0 +1,341 @@
+"""Reminders the network's rules call for, sent by a periodic job (beat).
+
+- supporter reviews coming due (留意事項 1): the group manager, before the deadline — the
+  groups app's own job (groups.services.reminders_send) takes over once a review is overdue
+  (the manager again, then the facility's MCS administrator) and for groups waiting too long
+  for the archive (留意事項 2);
+- staff without a confidentiality pledge or without this 年度's education (第7条): the facility
+  manager, who signs pledges and runs education;
+- invitations about to expire: a facility's invitation (第6条(4)) to whoever sent it, a group
+  invitation (留意事項 4) to the invitee, who should decide before it lapses;
+- accounts with no login for the network's dormant period: the facility's MCS administrator,
+  to review whether they should keep their ID (第6条(3)).
+
+Every selection is one set-based query; every reminder carries a dedupe key (notify), and keys
+already sent are filtered out in one query before sending, so a second run sends nothing and
+costs little. Each run leaves an audit event with what it sent.
+"""
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from facilities.models import (
+    EducationSession,
+    Facility,
+    FacilityMembership,
+    FacilityRole,
+    Invitation,
+    StaffPledge,
+    User,
+    fiscal_year_start,
+)
+from mcnet.audit import audit_record
+from mcnet.models import NetworkSettings, Notification
+from mcnet.notifications import notify
+from mcnet.printing.wareki import era_of, era_year
+
+# How long before its deadline a supporter review is announced to the group manager.
+REVIEW_NOTICE = dt.timedelta(days=14)
+# How long before it lapses an invitation is recalled.
+INVITATION_NOTICE = dt.timedelta(days=3)
+# How many names a list in a reminder shows (the page linked shows them all).
+LIST_LIMIT = 30
+Role = FacilityRole.Role
+
+
+class Reminder:
+    """One notification to send, unless its recipient already got its key."""
+
+    __slots__ = ("body", "dedupe_key", "kind", "reason", "recipient", "title", "url")
+
+    def __init__(self, *, recipient, kind, title, body, url, reason, dedupe_key):
+        self.recipient = recipient
+        self.kind = kind
+        self.title = title
+        self.body = body
+        self.url = url
+        self.reason = reason
+        self.dedupe_key = dedupe_key
+
+
+def _send(reminders: list[Reminder]) -> int:
+    """Send the reminders not sent before (one query finds those that were)."""
+    if not reminders:
+        return 0
+    keys = {r.dedupe_key for r in reminders}
+    sent = set(
+        Notification.objects.filter(dedupe_key__in=keys).values_list("recipient_id", "dedupe_key")
+    )
+    count = 0
+    for reminder in reminders:
+        if (reminder.recipient.pk, reminder.dedupe_key) in sent:
+            continue
+        count += len(
+            notify(
+                recipients=[reminder.recipient],
+                kind=reminder.kind,
+                title=reminder.title,
+                body=reminder.body,
+                url=reminder.url,
+                reason=reminder.reason,
+                dedupe_key=reminder.dedupe_key,
+            )
+        )
+        sent.add((reminder.recipient.pk, reminder.dedupe_key))
+    return count
+
+
+def _holders(facility_ids, role: str) -> dict[int, list[User]]:
+    """The active holders of `role` at each facility, in one query."""
+    holders = defaultdict(list)
+    rows = FacilityRole.objects.filter(
+        facility_id__in=facility_ids, role=role, user__is_active=True
+    ).select_related("user")
+    for row in rows:
+        holders[row.facility_id].append(row.user)
+    return holders
+
+
+def _names(users) -> str:
+    users = list(users)
+    shown = "、".join(u.name or u.email for u in users[:LIST_LIMIT])
+    more = len(users) - LIST_LIMIT
+    return shown + (_(" ほか %(n)d 名") % {"n": more} if more > 0 else "")
+
+
+# --- 留意事項 1: supporter reviews coming due ---------------------------------------------------
+def reviews_due_soon(*, now) -> list[Reminder]:
+    from groups.models import Group
+
+    interval = dt.timedelta(days=NetworkSettings.load().review_interval_days)
+    # Due at (last review or creation) + interval; announced from REVIEW_NOTICE before.
+    window = (now - interval, now - interval + REVIEW_NOTICE)
+    groups = (
+        Group.objects.filter(
+            kind=Group.Kind.PATIENT, state=Group.State.ACTIVE, manager__is_active=True
+        )
+        .filter(
+            Q(last_reviewed_at__gt=window[0], last_reviewed_at__lte=window[1])
+            | Q(last_reviewed_at__isnull=True, created_at__gt=window[0], created_at__lte=window[1])
+        )
+        .select_related("manager")
+        .only("pk", "name", "last_reviewed_at", "created_at", "manager")
+    )
+    reminders = []
+    for group in groups.iterator(chunk_size=2000):
+        due = timezone.localdate((group.last_reviewed_at or group.created_at) + interval)
+        reminders.append(
+            Reminder(
+                recipient=group.manager,
+                kind="reminders.review_due",
+                title=_("「%(group)s」のサポーター精査の期限が近づいています（%(due)s）")
+                % {"group": group.name, "due": f"{due:%Y/%m/%d}"},
+                body=_(
+                    "参加しているサポーターが今も適切かどうか、期限までに精査してください"
+                    "（留意事項1）。担当から外れた人・退職した人は解除します。"
+                ),
+                url=reverse("groups:review", args=[group.pk]),
+                reason=_("あなたがこのグループの管理者であるため"),
+                dedupe_key=f"reminders.review_due:{group.pk}:{due:%Y%m%d}",
+            )
+        )
+    return reminders
+
+
+# --- 第7条: pledges and this 年度's education ---------------------------------------------------
+def staff_without_pledge_or_education(*, today: dt.date) -> list[Reminder]:
+    year_start = fiscal_year_start(today)
+    staff = FacilityMembership.objects.filter(
+        is_active=True,
+        user__is_active=True,
+        facility__state=Facility.State.ACTIVE,
+    )
+    without_pledge = staff.exclude(
+        Exists(
+            StaffPledge.objects.filter(user_id=OuterRef("user_id"), facility=OuterRef("facility"))
+        )
+    )
+    without_education = staff.exclude(
+        Exists(
+            EducationSession.attendees.through.objects.filter(
+                user_id=OuterRef("user_id"),
+                educationsession__facility=OuterRef("facility"),
+                educationsession__held_on__gte=year_start,
+                educationsession__held_on__lte=today,
+            )
+        )
+    )
+    gaps = defaultdict(lambda: {"pledge": 0, "education": 0})
+    for name, queryset in (("pledge", without_pledge), ("education", without_education)):
+        for row in queryset.values("facility_id").annotate(n=Count("id")):
+            gaps[row["facility_id"]][name] = row["n"]
+    facilities = Facility.objects.in_bulk(list(gaps))
+    managers = _holders(list(gaps), Role.FACILITY_MANAGER)
+    era, year = era_of(year_start)
+    fiscal_year = f"{era}{era_year(year)}"  # 令和8年度
+    month = f"{today:%Y%m}"
+    reminders = []
+    for facility_id, counts in gaps.items():
+        facility = facilities[facility_id]
+        parts = []
+        if counts["pledge"]:
+            parts.append(_("誓約書が未記録の職員: %(n)d 名") % {"n": counts["pledge"]})
+        if counts["education"]:
+            parts.append(
+                _("%(year)s年度の教育を受けていない職員: %(n)d 名")
+                % {"year": fiscal_year, "n": counts["education"]}
+            )
+        for manager in managers.get(facility_id, []):
+            reminders.append(
+                Reminder(
+                    recipient=manager,
+                    kind="reminders.staff_pledge_education",
+                    title=_("%(facility)s: 誓約書・教育が済んでいない職員がいます")
+                    % {"facility": facility.name},
+                    body="\n".join(parts)
+                    + "\n"
+                    + _(
+                        "事業所管理者は従事者と守秘義務の誓約書を交わし、定期的に教育を行います"
+                        "（運用規程 第7条）。"
+                    ),
+                    url=reverse("facilities:staff", args=[facility_id]),
+                    reason=_("あなたがこの事業所の事業所管理者であるため"),
+                    dedupe_key=f"reminders.staff_pledge_education:{facility_id}:{month}",
+                )
+            )
+    return reminders
+
+
+# --- invitations about to lapse ----------------------------------------------------------------
+def invitations_expiring(*, now) -> list[Reminder]:
+    reminders = []
+    # A facility's invitation to a new user (第6条(4)): whoever sent it may send it again.
+    invitations = Invitation.objects.filter(
+        state=Invitation.State.PENDING, expires_at__gt=now, expires_at__lte=now + INVITATION_NOTICE
+    ).select_related("facility", "created_by")
+    admins = _holders({i.facility_id for i in invitations}, Role.MCS_ADMIN)
+    for invitation in invitations:
+        senders = (
+            [invitation.created_by]
+            if invitation.created_by and invitation.created_by.is_active
+            else admins.get(invitation.facility_id, [])
+        )
+        for sender in senders:
+            reminders.append(
+                Reminder(
+                    recipient=sender,
+                    kind="reminders.invitation_expiring",
+                    title=_("%(email)s さんへの招待がまもなく期限切れになります")
+                    % {"email": invitation.email},
+                    body=_(
+                        "%(facility)s への招待がまだ受け付けられていません"
+                        "（期限 %(expires)s）。必要なら招待を再送してください。"
+                    )
+                    % {
+                        "facility": invitation.facility.name,
+                        "expires": f"{timezone.localtime(invitation.expires_at):%Y/%m/%d %H:%M}",
+                    },
+                    url=reverse("facilities:invitations", args=[invitation.facility_id]),
+                    reason=_("あなたがこの招待を送った（またはこの事業所のMCS管理者である）ため"),
+                    dedupe_key=(
+                        f"reminders.invitation_expiring:{invitation.pk}:"
+                        f"{invitation.expires_at:%Y%m%d%H%M}"
+                    ),
+                )
+            )
+    # A group invitation (留意事項 4): the invitee decides whether they belong, before it lapses.
+    from groups.models import Group, Membership
+
+    expiry = dt.timedelta(days=NetworkSettings.load().invitation_expiry_days)
+    pending = Membership.objects.filter(
+        state=Membership.State.INVITED,
+        user__is_active=True,
+        invited_at__gt=now - expiry,
+        invited_at__lte=now - expiry + INVITATION_NOTICE,
+        group__state=Group.State.ACTIVE,
+    ).select_related("user", "group")
+    for membership in pending.iterator(chunk_size=2000):
+        lapses = timezone.localtime(membership.invited_at + expiry)
+        reminders.append(
+            Reminder(
+                recipient=membership.user,
+                kind="reminders.group_invitation_expiring",
+                title=_("「%(group)s」への招待の期限が近づいています")
+                % {"group": membership.group.name},
+                body=_(
+                    "参加することがふさわしいかを判断して、%(lapses)s までに参加または辞退して"
+                    "ください（留意事項4）。期限を過ぎると招待は取り消されます。"
+                )
+                % {"lapses": f"{lapses:%Y/%m/%d %H:%M}"},
+                url=reverse("groups:invitation", args=[membership.group_id]),
+                reason=_("あなたがこのグループに招待されているため"),
+                dedupe_key=f"reminders.group_invitation_expiring:{membership.pk}",
+            )
+        )
+    return reminders
+
+
+# --- dormant accounts (第6条(3): the MCS administrator manages the IDs) -----------------------------
+def dormant_accounts(*, now, today: dt.date) -> list[Reminder]:
+    cutoff = now - dt.timedelta(days=NetworkSettings.load().dormant_days)
+    dormant = (
+        FacilityMembership.objects.filter(
+            is_active=True,
+            user__is_active=True,
+            user__state=User.State.ACTIVE,
+            facility__state=Facility.State.ACTIVE,
+        )
+        .filter(
+            Q(user__last_login__lt=cutoff)
+            | Q(user__last_login__isnull=True, user__date_joined__lt=cutoff)
+        )
+        .select_related("user")
+        .order_by("facility_id", "user__kana", "user__email")
+    )
+    by_facility = defaultdict(list)
+    for membership in dormant.iterator(chunk_size=2000):
+        by_facility[membership.facility_id].append(membership.user)
+    facilities = Facility.objects.in_bulk(list(by_facility))
+    admins = _holders(list(by_facility), Role.MCS_ADMIN)
+    days = NetworkSettings.load().dormant_days
+    month = f"{today:%Y%m}"
+    reminders = []
+    for facility_id, users in by_facility.items():
+        for admin in admins.get(facility_id, []):
+            reminders.append(
+                Reminder(
+                    recipient=admin,
+                    kind="reminders.dormant_accounts",
+                    title=_("%(facility)s: %(days)d 日以上ログインのない職員が %(n)d 名います")
+                    % {"facility": facilities[facility_id].name, "days": days, "n": len(users)},
+                    body=_names(users)
+                    + "\n"
+                    + _(
+                        "退職した人・担当を外れた人のIDは利用中止にしてください（第6条(3)(4)、"
+                        "留意事項1）。引き続き使う人はそのままで構いません。"
+                    ),
+                    url=reverse("facilities:staff", args=[facility_id]),
+                    reason=_("あなたがこの事業所のMCS管理者であるため"),
+                    dedupe_key=f"reminders.dormant_accounts:{facility_id}:{month}",
+                )
+            )
+    return reminders
+
+
+def send_reminders(*, now=None) -> dict:
+    """Every reminder due now; safe to run any number of times (see the module docstring)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    sent = {
+        "review_due": _send(reviews_due_soon(now=now)),
+        "staff_pledge_education": _send(staff_without_pledge_or_education(today=today)),
+        "invitations_expiring": _send(invitations_expiring(now=now)),
+        "dormant_accounts": _send(dormant_accounts(now=now, today=today)),
+    }
+    audit_record(actor=None, action="reminders.run", object_type="reminders", changes=sent)
+    return sent

@@ -23,6 +23,7 @@ from .forms import (
     PatientForm,
     WithdrawalForm,
     add_refusal,
+    posted,
 )
 from .models import Consent
 
@@ -52,7 +53,7 @@ def patient_create(request):
     facilities = selectors.registering_facilities_of(request.user)
     if not facilities.exists():
         raise PermissionDenied
-    form = PatientForm(request.POST or None, facilities=facilities)
+    form = PatientForm(posted(request), facilities=facilities)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         try:
@@ -100,7 +101,7 @@ def patient_edit(request, pk: int):
     if patient.is_erased:
         raise Http404
     initial = {name: getattr(patient, name) for name in services.PATIENT_FIELDS}
-    form = PatientForm(request.POST or None, initial=initial)
+    form = PatientForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.patient_update(actor=request.user, patient=patient, **form.cleaned_data)
@@ -129,8 +130,8 @@ def consent_create(request, pk: int):
         "covered_facilities": [patient.facility_id],
     }
     form = ConsentForm(
-        request.POST or None,
-        request.FILES or None,
+        posted(request),
+        posted(request, files=True),
         initial=initial,
         explainer_facilities=explainer_facilities,
     )
@@ -194,7 +195,7 @@ def consent_facilities(request, pk: int):
     if not consent.is_active:
         raise Http404
     form = CoveredFacilitiesForm(
-        request.POST or None,
+        posted(request),
         initial={
             "covered_facilities": list(consent.covered_facilities.values_list("pk", flat=True))
         },
@@ -221,7 +222,7 @@ def consent_withdraw(request, pk: int):
     consent = selectors.consent_for_manager(request.user, pk)
     if not consent.is_active:
         raise Http404
-    form = WithdrawalForm(request.POST or None, initial={"withdrawn_on": timezone.localdate()})
+    form = WithdrawalForm(posted(request), initial={"withdrawn_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_withdraw(actor=request.user, consent=consent, **form.cleaned_data)
@@ -245,7 +246,7 @@ def consent_error(request, pk: int):
     consent = selectors.consent_for_manager(request.user, pk)
     if consent.status == Consent.Status.ENTERED_IN_ERROR:
         raise Http404
-    form = EnteredInErrorForm(request.POST or None)
+    form = EnteredInErrorForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.consent_mark_entered_in_error(

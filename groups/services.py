@@ -690,6 +690,19 @@ def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Grou
 
 
 @transaction.atomic
+def groups_end_for_facility(*, actor, facility, note: str = "") -> list[Group]:
+    """別紙4: a facility stops using the network; each of its working groups goes to the archive
+    flow ("to be archived", its MCS administrators told). Called by enrollment.services."""
+    ended = []
+    for group in Group.objects.select_for_update(of=("self",)).filter(
+        facility=facility, state=GroupState.ACTIVE
+    ):
+        _mark_to_be_archived(actor=actor, group=group, reason=Group.EndReason.OTHER, note=note)
+        ended.append(group)
+    return ended
+
+
+@transaction.atomic
 def group_archive(*, actor, group: Group, reason: str = "", note: str = "") -> Group:
     """留意事項 2: the MCS administrator moves the group to the archive. Read-only from then on;
     it keeps why and when, and leaves every working list."""
@@ -979,6 +992,7 @@ __all__ = [
     "group_create_free",
     "group_handover",
     "group_report_end",
+    "groups_end_for_facility",
     "groups_end_for_patient",
     "invitation_accept",
     "invitation_decline",

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consents import selectors as consent_selectors
-from consents.forms import add_refusal
+from consents.forms import add_refusal, posted
 from consents.services import patient_access_record
 from facilities.selectors import directory_users
 
@@ -115,7 +115,7 @@ def create_patient_group(request):
     initial = {}
     if request.GET.get("patient", "").isdigit():
         initial["patient"] = int(request.GET["patient"])
-    form = PatientGroupForm(request.POST or None, patients=patients, initial=initial)
+    form = PatientGroupForm(posted(request), patients=patients, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             group = services.group_create_for_patient(
@@ -133,7 +133,7 @@ def create_patient_group(request):
 @require_http_methods(["GET", "POST"])
 def create_free_group(request):
     """留意事項 1 (2): anyone may create a free group."""
-    form = FreeGroupForm(request.POST or None)
+    form = FreeGroupForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             group = services.group_create_free(actor=request.user, **form.cleaned_data)
@@ -183,7 +183,7 @@ def invite(request, pk: int):
     if not group.is_open:
         raise Http404
     search = DirectorySearchForm(request.GET or None)
-    form = InviteForm(request.POST or None)
+    form = InviteForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.membership_invite(
@@ -229,7 +229,7 @@ def member_remove(request, pk: int, membership_pk: int):
     """The manager removes a member or cancels an invitation, with a reason (第8条(2))."""
     group = selectors.group_for_manager(request.user, pk)
     membership = selectors.membership_in_group(group, membership_pk)
-    form = ReasonForm(request.POST or None)
+    form = ReasonForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.membership_remove(
@@ -270,7 +270,7 @@ def leave(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def handover(request, pk: int):
     group = selectors.group_for_handover(request.user, pk)
-    form = HandoverForm(request.POST or None, candidates=selectors.handover_candidates(group))
+    form = HandoverForm(posted(request), candidates=selectors.handover_candidates(group))
     if request.method == "POST" and form.is_valid():
         try:
             services.group_handover(
@@ -295,7 +295,7 @@ def review(request, pk: int):
     if group.kind != Group.Kind.PATIENT or not group.is_open:
         raise Http404
     candidates = selectors.members_for_review(group)
-    form = ReviewForm(request.POST or None, memberships=candidates)
+    form = ReviewForm(posted(request), memberships=candidates)
     if request.method == "POST" and form.is_valid():
         try:
             services.supporter_review_record(
@@ -330,7 +330,7 @@ def report_end(request, pk: int):
     group = selectors.group_for_manager(request.user, pk)
     if group.kind != Group.Kind.PATIENT or not group.is_open:
         raise Http404
-    form = ReportEndForm(request.POST or None)
+    form = ReportEndForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.group_report_end(actor=request.user, group=group, **form.cleaned_data)
@@ -354,7 +354,7 @@ def archive_group(request, pk: int):
     """留意事項 2: the owning facility's MCS administrator archives. The page shows what
     archiving needs (name, reason, dates) and no patient detail."""
     group = selectors.group_for_archiver(request.user, pk)
-    form = ArchiveForm(request.POST or None, group=group)
+    form = ArchiveForm(posted(request), group=group)
     if request.method == "POST" and form.is_valid():
         try:
             services.group_archive(actor=request.user, group=group, **form.cleaned_data)

@@ -1,0 +1,92 @@
+"""Object permissions follow the membership rows, change only in the services, and can be
+rebuilt from the rows (ARCHITECTURE.md, "Roles and object permissions")."""
+
+from guardian.models import UserObjectPermission
+
+from consents import services as consent_services
+from groups import services
+from groups.models import Group, GroupUserObjectPermission, Membership
+from groups.permissions import grants_for
+
+from .factories import add_member, joetsu_group, membership, new_patient_group, yamada_group
+
+
+def held_grants() -> set[tuple[int, int, str]]:
+    return set(
+        GroupUserObjectPermission.objects.values_list(
+            "user_id", "content_object_id", "permission__codename"
+        )
+    )
+
+
+def grants_from_membership_rows() -> set[tuple[int, int, str]]:
+    """The rule of groups.permissions, applied to every row from scratch."""
+    expected = set()
+    groups = {g.pk: g for g in Group.objects.all()}
+    for user_id, group_id, state in Membership.objects.values_list("user_id", "group_id", "state"):
+        group = groups[group_id]
+        for perm in grants_for(
+            accepted=state == Membership.State.ACCEPTED,
+            is_manager=group.manager_id == user_id,
+            archived=group.state == Group.State.ARCHIVED,
+        ):
+            expected.add((user_id, group_id, perm.split(".")[1]))
+    return expected
+
+
+def test_grants_rebuilt_from_membership_rows_equal_those_held(demo, people):
+    cm, nurse, doctor = people["group_manager"], people["user"], people["other_facility_user"]
+    admin_takada, admin_abc = people["mcs_admin"], people["other_mcs_admin"]
+    # A life of groups: accept, decline, remove, leave, hand over, withdraw, archive, new group.
+    yamada = yamada_group()
+    services.invitation_accept(
+        actor=admin_takada, membership=membership(yamada, admin_takada.email)
+    )
+    services.membership_remove(
+        actor=cm, membership=membership(yamada, nurse.email), reason="担当外"
+    )
+    services.membership_leave(actor=doctor, group=yamada)
+    joetsu = joetsu_group()
+    invitation = services.membership_invite(actor=cm, group=joetsu, user=admin_abc)
+    services.invitation_decline(actor=admin_abc, membership=invitation)
+    consent_services.consent_withdraw(
+        actor=cm,
+        consent=joetsu.patient.consents.get(status="active"),
+        withdrawn_on=joetsu.patient.consents.get(status="active").signed_on,
+        reported_by="長男",
+        method="phone",
+    )
+    services.group_archive(actor=cm, group=joetsu)
+    fresh = new_patient_group(manager=cm, facility=demo["kasugano"])
+    add_member(fresh, cm, nurse)
+    free = services.group_create_free(actor=nurse, name="看護師の会")
+    add_member(free, nurse, doctor)
+    services.group_handover(actor=nurse, group=free, new_manager=doctor)
+    services.memberships_end_for_user(user=nurse, actor=admin_takada, reason="退職")
+
+    assert held_grants() == grants_from_membership_rows()
+    codenames = {codename for _, _, codename in held_grants()}
+    assert codenames == {"access_group", "manage_group"}  # not trivially equal
+
+
+def test_the_demo_grants_equal_the_rebuilt_ones(demo):
+    assert held_grants() == grants_from_membership_rows()
+
+
+def test_grants_live_in_the_direct_foreign_key_table(demo):
+    assert GroupUserObjectPermission.objects.exists()
+    assert not UserObjectPermission.objects.filter(content_type__app_label="groups").exists()
+
+
+def test_an_archived_group_keeps_access_but_not_management(demo, people):
+    myoko = Group.objects.get(name="妙高次郎さんのグループ")
+    cm = people["group_manager"]
+    assert cm.has_perm("groups.access_group", myoko)
+    assert not cm.has_perm("groups.manage_group", myoko)
+
+
+def test_invitees_hold_no_grant(demo, people):
+    yamada = yamada_group()
+    assert not GroupUserObjectPermission.objects.filter(
+        user=people["mcs_admin"], content_object=yamada
+    ).exists()

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from facilities import services
@@ -160,7 +160,7 @@ def test_existing_account_invited_by_a_second_facility_is_one_account_two_member
     assert invitation.name == nurse.name  # taken from the account
     with pytest.raises(ValidationError):  # not without signing in as her
         services.invitation_accept(invitation=invitation, password="another2026x")
-    with pytest.raises(Exception):  # someone else signed in cannot take it
+    with pytest.raises(PermissionDenied):  # someone else signed in cannot take it
         services.invitation_accept(invitation=invitation, user=people["other_facility_user"])
     services.invitation_accept(invitation=invitation, user=nurse)
     assert User.objects.filter(email="nurse@takada.example.jp").count() == 1

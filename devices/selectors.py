@@ -1,1 +1,486 @@
-"""Reads of the devices app, scoped to the asking user."""
+"""Reads of the devices app, scoped to the asking user.
+
+Who is the MCS administrator of a facility is read from the facility's object permission
+`facilities.manage_devices` (guardian, granted from the role rows by facilities.services), so a
+view never decides it by itself. Another facility's objects are not found (404): their
+existence does not leak.
+"""
+
+import datetime as dt
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from guardian.shortcuts import get_objects_for_user
+
+from facilities.models import Facility, FacilityUserObjectPermission, User
+from mcnet.models import NetworkSettings
+
+from .models import (
+    Device,
+    IncidentReport,
+    LossReport,
+    TakeoutRequest,
+    check_overdue_q,
+)
+
+MANAGE_DEVICES = "facilities.manage_devices"
+SIGN_FOR_FACILITY = "facilities.sign_for_facility"
+
+
+# --- who holds which role ------------------------------------------------------------------
+def _facilities_with_perm(user, perm: str) -> QuerySet[Facility]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Facility.objects.none()
+    # with_superuser=False: a superuser is not every facility's MCS administrator.
+    return get_objects_for_user(
+        user, perm, klass=Facility, accept_global_perms=False, with_superuser=False
+    )
+
+
+def managed_facilities(user) -> QuerySet[Facility]:
+    """Facilities whose devices, take-outs and reports this user manages (MCS administrator)."""
+    return _facilities_with_perm(user, MANAGE_DEVICES)
+
+
+def managed_facility_ids(user) -> set[int]:
+    return set(managed_facilities(user).values_list("pk", flat=True))
+
+
+def is_device_manager(user, facility_id: int) -> bool:
+    return facility_id in managed_facility_ids(user)
+
+
+def member_facilities(user) -> QuerySet[Facility]:
+    """Where the user works: where they file requests and reports from."""
+    if not getattr(user, "is_authenticated", False):
+        return Facility.objects.none()
+    return Facility.objects.filter(memberships__user=user, memberships__is_active=True).order_by(
+        "name"
+    )
+
+
+def facility_members(facility_ids) -> QuerySet[User]:
+    return (
+        User.objects.filter(
+            memberships__facility_id__in=facility_ids,
+            memberships__is_active=True,
+            is_active=True,
+        )
+        .distinct()
+        .order_by("kana", "email")
+    )
+
+
+def _holders(facility_id: int, codename: str) -> QuerySet[User]:
+    return User.objects.filter(
+        is_active=True,
+        facilityuserobjectpermission__content_object_id=facility_id,
+        facilityuserobjectpermission__permission__codename=codename,
+    ).distinct()
+
+
+def device_managers_of(facility_id: int) -> list[User]:
+    """The facility's MCS administrators: who is told about requests and reports."""
+    return list(_holders(facility_id, "manage_devices"))
+
+
+def _requester_is_manager_q() -> Q:
+    """Requests filed by an MCS administrator of the same facility."""
+    return Q(
+        Exists(
+            FacilityUserObjectPermission.objects.filter(
+                user_id=OuterRef("requester_id"),
+                content_object_id=OuterRef("facility_id"),
+                permission__codename="manage_devices",
+            )
+        )
+    )
+
+
+# --- devices -------------------------------------------------------------------------------
+def check_cutoff(today: dt.date | None = None) -> dt.date:
+    """A checklist item confirmed before this date is overdue (the network's interval)."""
+    today = today or timezone.localdate()
+    return today - dt.timedelta(days=NetworkSettings.load().device_check_interval_days)
+
+
+def devices_managed_by(user) -> QuerySet[Device]:
+    return Device.objects.filter(facility__in=managed_facilities(user)).select_related(
+        "facility", "assigned_user"
+    )
+
+
+def device_list(user, *, facility_id=None, state="", overdue=False, kind="", ownership=""):
+    devices = devices_managed_by(user)
+    if facility_id:
+        devices = devices.filter(facility_id=facility_id)
+    if state:
+        devices = devices.filter(state=state)
+    if kind:
+        devices = devices.filter(kind=kind)
+    if ownership:
+        devices = devices.filter(ownership=ownership)
+    if overdue:
+        devices = devices.filter(check_overdue_q(check_cutoff()))
+    return devices.order_by("facility__name", "label", "pk")
+
+
+def device_for_manager(user, pk: int) -> Device:
+    device = devices_managed_by(user).filter(pk=pk).first()
+    if device is None:
+        raise Http404
+    return device
+
+
+def devices_assigned_to(user, facility_id: int | None = None) -> QuerySet[Device]:
+    """The user's own devices in use (they may name one in a request or a loss report)."""
+    devices = Device.objects.filter(
+        assigned_user=user,
+        state=Device.State.IN_USE,
+        facility__memberships__user=user,
+        facility__memberships__is_active=True,
+    ).select_related("facility")
+    if facility_id:
+        devices = devices.filter(facility_id=facility_id)
+    return devices.order_by("label")
+
+
+# --- take-out and BYOD requests (art. 12 (9)(10)) ----------------------------------------------
+def takeouts_visible_to(user) -> QuerySet[TakeoutRequest]:
+    """Own requests; the facility's for its MCS administrator; an administrator's own requests
+    also for the facility manager, who may decide them (see takeout_deciders)."""
+    if not getattr(user, "is_authenticated", False):
+        return TakeoutRequest.objects.none()
+    managed = managed_facilities(user)
+    signed = _facilities_with_perm(user, SIGN_FOR_FACILITY)
+    return (
+        TakeoutRequest.objects.filter(
+            Q(requester=user)
+            | Q(facility__in=managed)
+            | (Q(facility__in=signed) & _requester_is_manager_q())
+        )
+        .select_related("facility", "requester", "decided_by", "device")
+        .distinct()
+    )
+
+
+def takeout_list(user, *, status: str = "", mine: bool = False) -> QuerySet[TakeoutRequest]:
+    requests = takeouts_visible_to(user)
+    if mine:
+        requests = requests.filter(requester=user)
+    today = timezone.localdate()
+    if status == "overdue":
+        requests = requests.filter(state=TakeoutRequest.State.APPROVED, period_end__lt=today)
+    elif status == "active":
+        requests = requests.filter(state=TakeoutRequest.State.APPROVED)
+    elif status in TakeoutRequest.State.values:
+        requests = requests.filter(state=status)
+    return requests.order_by("-created_at", "-pk")
+
+
+def takeout_for_viewer(user, pk: int) -> TakeoutRequest:
+    request_obj = takeouts_visible_to(user).filter(pk=pk).first()
+    if request_obj is None:
+        raise Http404
+    return request_obj
+
+
+def takeout_deciders(request_obj: TakeoutRequest) -> list[User]:
+    """Who may approve or reject this request: never the requester.
+
+    Art. 12 (9): the facility's MCS administrator approves. When the requester is an MCS
+    administrator themself, another MCS administrator of the facility decides, or the facility
+    manager (事業所管理者, who appoints the MCS administrator under art. 5). When there is no
+    such person, nobody in the portal can approve it (the page says so).
+    """
+    managers = list(_holders(request_obj.facility_id, "manage_devices"))
+    others = [u for u in managers if u.pk != request_obj.requester_id]
+    if len(others) == len(managers):  # an ordinary user's request: the MCS administrators
+        return others
+    signers = [
+        u
+        for u in _holders(request_obj.facility_id, "sign_for_facility")
+        if u.pk != request_obj.requester_id
+    ]
+    return list({u.pk: u for u in others + signers}.values())
+
+
+def can_decide_takeout(user, request_obj: TakeoutRequest) -> bool:
+    if user.pk == request_obj.requester_id:
+        return False
+    return any(u.pk == user.pk for u in takeout_deciders(request_obj))
+
+
+def takeout_form_context(request_obj: TakeoutRequest) -> dict:
+    """Everything the printed take-out form needs (the preview page and the PDF of issue 7).
+
+    Dates are `datetime.date` (or None when not decided yet); the renderer formats them in the
+    Japanese era. Keys are stable: the printed-forms renderer depends on them.
+    """
+    facility = request_obj.facility
+    requester = request_obj.requester
+    network = NetworkSettings.load()
+    approved = request_obj.state in (
+        TakeoutRequest.State.APPROVED,
+        TakeoutRequest.State.RETURNED,
+    )
+    decided_on = timezone.localdate(request_obj.decided_at) if request_obj.decided_at else None
+    device = request_obj.device
+    return {
+        "title": (
+            "個人所有端末業務利用届（BYOD）"
+            if request_obj.kind == TakeoutRequest.Kind.BYOD
+            else "情報・情報機器持ち出し届"
+        ),
+        "article": "MC ネット運用規程 第12条(10)"
+        if request_obj.kind == TakeoutRequest.Kind.BYOD
+        else "MC ネット運用規程 第12条(9)",
+        "network_name": network.name,
+        "request_id": request_obj.pk,
+        "kind": request_obj.kind,
+        "kind_label": str(request_obj.get_kind_display()),
+        "is_byod": request_obj.kind == TakeoutRequest.Kind.BYOD,
+        "state": request_obj.state,
+        "state_label": str(request_obj.get_state_display()),
+        "submitted_on": timezone.localdate(request_obj.created_at),
+        "facility": {
+            "name": facility.name,
+            "postal_code": facility.postal_code,
+            "address": facility.address,
+            "phone": facility.phone,
+        },
+        "requester": {
+            "name": requester.name or requester.email,
+            "occupation": str(requester.get_occupation_display()),
+            "email": requester.email,
+        },
+        "items": [
+            {"label": "持ち出す情報の内容", "value": request_obj.information},
+            {"label": "格納する媒体", "value": request_obj.medium},
+            {"label": "持ち出す目的", "value": request_obj.purpose},
+        ],
+        "information": request_obj.information,
+        "medium": request_obj.medium,
+        "purpose": request_obj.purpose,
+        "period_start": request_obj.period_start,
+        "period_end": request_obj.period_end,
+        "device": str(device) if device else "",
+        "personal_device": request_obj.personal_device,
+        "approved": approved,
+        "rejected": request_obj.state == TakeoutRequest.State.REJECTED,
+        "approver": (
+            {
+                "name": request_obj.decided_by.name or request_obj.decided_by.email,
+                "title": "MCS管理者",
+            }
+            if request_obj.decided_by
+            else None
+        ),
+        "approval_date": decided_on if approved else None,
+        "decided_on": decided_on,
+        "decision_comment": request_obj.decision_comment,
+        "returned_on": (
+            timezone.localdate(request_obj.returned_at) if request_obj.returned_at else None
+        ),
+    }
+
+
+# --- loss and theft (art. 12 (11)) -----------------------------------------------------------
+def loss_reports_visible_to(user) -> QuerySet[LossReport]:
+    if not getattr(user, "is_authenticated", False):
+        return LossReport.objects.none()
+    return LossReport.objects.filter(
+        Q(reporter=user) | Q(facility__in=managed_facilities(user))
+    ).select_related("facility", "reporter", "device", "acknowledged_by", "closed_by")
+
+
+def loss_report_list(user, *, open_only: bool = False) -> QuerySet[LossReport]:
+    reports = loss_reports_visible_to(user)
+    if open_only:
+        reports = reports.exclude(state=LossReport.State.CLOSED)
+    return reports.order_by("-created_at", "-pk")
+
+
+def loss_report_for_viewer(user, pk: int) -> LossReport:
+    report = loss_reports_visible_to(user).filter(pk=pk).first()
+    if report is None:
+        raise Http404
+    return report
+
+
+# --- incidents (留意事項 4) ---------------------------------------------------------------------
+def incidents_visible_to(user) -> QuerySet[IncidentReport]:
+    """Own reports, the facility's for its MCS administrator, escalated ones for the center."""
+    if not getattr(user, "is_authenticated", False):
+        return IncidentReport.objects.none()
+    visible = Q(reporter=user) | Q(facility__in=managed_facilities(user))
+    if user.is_center_staff:
+        visible |= Q(escalated_at__isnull=False)
+    return IncidentReport.objects.filter(visible).select_related(
+        "facility", "reporter", "escalated_by"
+    )
+
+
+def incident_list(user, *, open_only: bool = False) -> QuerySet[IncidentReport]:
+    incidents = incidents_visible_to(user)
+    if open_only:
+        incidents = incidents.exclude(state=IncidentReport.State.CLOSED)
+    return incidents.order_by("-created_at", "-pk")
+
+
+def incident_for_viewer(user, pk: int) -> IncidentReport:
+    incident = incidents_visible_to(user).filter(pk=pk).first()
+    if incident is None:
+        raise Http404
+    return incident
+
+
+def incident_timeline(incident: IncidentReport):
+    return incident.events.select_related("actor").order_by("created_at", "pk")
+
+
+def restrictable_users(incident: IncidentReport) -> QuerySet[User]:
+    """Staff of the incident's facility (the MCS administrator restricts their own staff)."""
+    return facility_members([incident.facility_id])
+
+
+# --- the center: escalated incidents and counts, never device details (別紙5) ---------------------
+def center_facility_counts(today: dt.date | None = None) -> list[dict]:
+    """Per facility: how many devices, overdue checks, open requests and reports (a handful of
+    grouped queries, whatever the number of facilities)."""
+    today = today or timezone.localdate()
+    cutoff = check_cutoff(today)
+    rows: dict[int, dict] = {}
+
+    def add(queryset, **counts):
+        for row in queryset.values("facility_id").annotate(**counts).order_by():
+            rows.setdefault(row.pop("facility_id"), {}).update(row)
+
+    add(
+        Device.objects.exclude(state=Device.State.DISPOSED),
+        devices=Count("pk"),
+        devices_lost=Count("pk", filter=Q(state=Device.State.LOST)),
+    )
+    add(Device.objects.filter(check_overdue_q(cutoff)), devices_check_overdue=Count("pk"))
+    add(
+        TakeoutRequest.objects.filter(
+            state__in=[TakeoutRequest.State.PENDING, TakeoutRequest.State.APPROVED]
+        ),
+        takeouts_pending=Count("pk", filter=Q(state=TakeoutRequest.State.PENDING)),
+        takeouts_active=Count("pk", filter=Q(state=TakeoutRequest.State.APPROVED)),
+        takeouts_overdue=Count(
+            "pk", filter=Q(state=TakeoutRequest.State.APPROVED, period_end__lt=today)
+        ),
+    )
+    add(
+        LossReport.objects.exclude(state=LossReport.State.CLOSED),
+        loss_reports_open=Count("pk"),
+    )
+    add(
+        IncidentReport.objects.all(),
+        incidents_open=Count("pk", filter=~Q(state=IncidentReport.State.CLOSED)),
+        incidents_escalated=Count("pk", filter=Q(escalated_at__isnull=False)),
+    )
+    names = dict(Facility.objects.filter(pk__in=rows).values_list("pk", "name"))
+    keys = (
+        "devices",
+        "devices_lost",
+        "devices_check_overdue",
+        "takeouts_pending",
+        "takeouts_active",
+        "takeouts_overdue",
+        "loss_reports_open",
+        "incidents_open",
+        "incidents_escalated",
+    )
+    result = [
+        {"facility": names[pk], **{k: counts.get(k, 0) for k in keys}}
+        for pk, counts in rows.items()
+    ]
+    return sorted(result, key=lambda r: r["facility"])
+
+
+def escalated_incidents() -> QuerySet[IncidentReport]:
+    return (
+        IncidentReport.objects.filter(escalated_at__isnull=False)
+        .select_related("facility", "reporter", "escalated_by")
+        .order_by("-escalated_at", "-pk")
+    )
+
+
+# --- the home page and the reminders ------------------------------------------------------------
+def home_section(user) -> dict | None:
+    """What the devices app puts on the home page: the user's own items, the administrator's
+    queue, the center's escalated incidents."""
+    if not user.is_authenticated:
+        return None
+    section: dict = {}
+    if user.is_center_staff:
+        section["center_escalated"] = (
+            escalated_incidents().exclude(state=IncidentReport.State.CLOSED).count()
+        )
+    if member_facilities(user).exists():
+        section["member"] = True
+        section["my_active_takeouts"] = TakeoutRequest.objects.filter(
+            requester=user, state=TakeoutRequest.State.APPROVED
+        ).count()
+        section["my_pending_takeouts"] = TakeoutRequest.objects.filter(
+            requester=user, state=TakeoutRequest.State.PENDING
+        ).count()
+    managed = managed_facilities(user)
+    if managed.exists():
+        today = timezone.localdate()
+        section["manager"] = {
+            "pending_takeouts": TakeoutRequest.objects.filter(
+                facility__in=managed, state=TakeoutRequest.State.PENDING
+            )
+            .exclude(requester=user)
+            .count(),
+            "overdue_takeouts": TakeoutRequest.objects.filter(
+                facility__in=managed,
+                state=TakeoutRequest.State.APPROVED,
+                period_end__lt=today,
+            ).count(),
+            "open_loss_reports": LossReport.objects.filter(facility__in=managed)
+            .exclude(state=LossReport.State.CLOSED)
+            .count(),
+            "open_incidents": IncidentReport.objects.filter(facility__in=managed)
+            .exclude(state=IncidentReport.State.CLOSED)
+            .count(),
+            "devices_check_overdue": Device.objects.filter(facility__in=managed)
+            .filter(check_overdue_q(check_cutoff(today)))
+            .count(),
+        }
+    return section or None
+
+
+def overdue_takeouts(today: dt.date) -> QuerySet[TakeoutRequest]:
+    """Approved take-outs whose period ended without a return (one query)."""
+    return TakeoutRequest.objects.filter(
+        state=TakeoutRequest.State.APPROVED, period_end__lt=today
+    ).select_related("requester", "facility")
+
+
+def facilities_with_overdue_checks(today: dt.date) -> dict[int, int]:
+    """facility id -> number of devices whose checklist is overdue (one grouped query)."""
+    rows = (
+        Device.objects.filter(check_overdue_q(check_cutoff(today)))
+        .values("facility_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {row["facility_id"]: row["n"] for row in rows}
+
+
+def device_managers_by_facility(facility_ids) -> dict[int, list[User]]:
+    """facility id -> its MCS administrators (one query for every facility)."""
+    grants = FacilityUserObjectPermission.objects.filter(
+        content_object_id__in=list(facility_ids),
+        permission__codename="manage_devices",
+        user__is_active=True,
+    ).select_related("user")
+    result: dict[int, list[User]] = {}
+    for grant in grants:
+        result.setdefault(grant.content_object_id, []).append(grant.user)
+    return result

@@ -1,0 +1,18 @@
+"""Periodic jobs of the devices app (beat: mcnet/settings/base.py). They only call services;
+each run is safe to repeat: notify's dedupe keys send nothing twice."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def remind_overdue_takeouts() -> int:
+    """Art. 12 (9): take-outs past their period without a return → requester and MCS admins."""
+    return services.remind_overdue_takeouts()
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def remind_overdue_device_checks() -> int:
+    """Art. 12: device checklists not confirmed within the network's interval → MCS admins."""
+    return services.remind_overdue_device_checks()

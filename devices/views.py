@@ -1,0 +1,672 @@
+"""Pages of the devices app. Thin: a selector finds what the user may see (404 otherwise), a
+service does the write and enforces the rules; a refusal is shown as a 403 page that says why."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from facilities.models import UserRestriction
+
+from . import forms, selectors, services
+from .models import Device, TakeoutRequest
+
+
+def _refused(request, error: PermissionDenied):
+    """403 with the reason in words (e.g. "you cannot approve your own request")."""
+    message = str(error) or _("この操作を行う権限がありません。")
+    return render(request, "devices/refused.html", {"message": message}, status=403)
+
+
+def _service_errors_to_messages(request, error: ValidationError) -> None:
+    for message in error.messages:
+        messages.error(request, message)
+
+
+def _require_member_facilities(request):
+    facilities = selectors.member_facilities(request.user)
+    if not facilities.exists():
+        raise PermissionDenied(
+            _(
+                "所属している事業所がないため、届出はできません。事業所のMCS管理者に連絡してください。"
+            )
+        )
+    return facilities
+
+
+# --- the hub ------------------------------------------------------------------------------------
+@login_required
+def index(request):
+    """The user's own requests and reports, and what to file; the administrator's queues."""
+    user = request.user
+    context = {
+        "is_member": selectors.member_facilities(user).exists(),
+        "my_devices": selectors.devices_assigned_to(user),
+        "my_takeouts": selectors.takeout_list(user, mine=True)[:10],
+        "my_loss_reports": selectors.loss_reports_visible_to(user).filter(reporter=user)[:10],
+        "my_incidents": selectors.incidents_visible_to(user).filter(reporter=user)[:10],
+        "section": selectors.home_section(user) or {},
+    }
+    return render(request, "devices/index.html", context)
+
+
+# --- the device register (MCS administrator) ---------------------------------------------------
+def _managed_or_404(user):
+    facilities = selectors.managed_facilities(user)
+    if not facilities.exists():
+        raise Http404
+    return facilities
+
+
+@login_required
+def device_list(request):
+    facilities = _managed_or_404(request.user)
+    facility_id = request.GET.get("facility") or None
+    if facility_id and not str(facility_id).isdigit():
+        facility_id = None
+    filters = {
+        "facility_id": int(facility_id) if facility_id else None,
+        "state": request.GET.get("state", "")
+        if request.GET.get("state") in Device.State.values
+        else "",
+        "kind": request.GET.get("kind", "")
+        if request.GET.get("kind") in Device.Kind.values
+        else "",
+        "ownership": request.GET.get("ownership", "")
+        if request.GET.get("ownership") in Device.Ownership.values
+        else "",
+        "overdue": request.GET.get("overdue") == "1",
+    }
+    devices = list(selectors.device_list(request.user, **filters))
+    cutoff = selectors.check_cutoff()
+    rows = [{"device": d, "overdue": d.check_overdue(cutoff)} for d in devices]
+    return render(
+        request,
+        "devices/device_list.html",
+        {
+            "rows": rows,
+            "facilities": facilities,
+            "filters": filters,
+            "states": Device.State.choices,
+            "kinds": Device.Kind.choices,
+            "ownerships": Device.Ownership.choices,
+            "cutoff": cutoff,
+        },
+    )
+
+
+def _device_form(request, instance=None):
+    facilities = selectors.managed_facilities(request.user)
+    facility_ids = (
+        [instance.facility_id] if instance else list(facilities.values_list("pk", flat=True))
+    )
+    return forms.DeviceForm(
+        request.POST or None,
+        instance=instance,
+        facilities=facilities,
+        members=selectors.facility_members(facility_ids),
+    )
+
+
+def _device_fields(form) -> dict:
+    return {k: v for k, v in form.cleaned_data.items() if k != "facility"}
+
+
+@login_required
+def device_create(request):
+    _managed_or_404(request.user)
+    form = _device_form(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.device_register(
+                actor=request.user, facility=form.cleaned_data["facility"], **_device_fields(form)
+            )
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(request, _("機器を登録しました。"))
+            return redirect("devices:device_detail", pk=device.pk)
+    return render(request, "devices/device_form.html", {"form": form, "device": None})
+
+
+@login_required
+def device_detail(request, pk):
+    device = selectors.device_for_manager(request.user, pk)
+    return _render_device_detail(request, device)
+
+
+def _render_device_detail(request, device, confirm_form=None, status=200):
+    cutoff = selectors.check_cutoff()
+    checklist = [
+        {"name": name, "label": label, "date": date, "stale": date is None or date < cutoff}
+        for name, label, date in device.checklist()
+    ]
+    return render(
+        request,
+        "devices/device_detail.html",
+        {
+            "device": device,
+            "checklist": checklist,
+            "overdue": device.check_overdue(cutoff),
+            "cutoff": cutoff,
+            "confirm_form": confirm_form
+            or forms.ChecklistConfirmForm(initial={"items": [n for n, _l in Device.CHECKLIST]}),
+            "takeouts": device.takeouts.select_related("requester").order_by("-created_at")[:10],
+            "loss_reports": device.loss_reports.order_by("-created_at")[:10],
+        },
+        status=status,
+    )
+
+
+@login_required
+def device_edit(request, pk):
+    device = selectors.device_for_manager(request.user, pk)
+    form = _device_form(request, instance=device)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_update(actor=request.user, device=device, **_device_fields(form))
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(request, _("機器の登録内容を更新しました。"))
+            return redirect("devices:device_detail", pk=device.pk)
+    # A ModelForm writes the posted values into the instance while validating: reload it.
+    return render(
+        request,
+        "devices/device_form.html",
+        {"form": form, "device": selectors.device_for_manager(request.user, pk)},
+    )
+
+
+@login_required
+@require_POST
+def device_confirm(request, pk):
+    device = selectors.device_for_manager(request.user, pk)
+    form = forms.ChecklistConfirmForm(request.POST)
+    if not form.is_valid():
+        return _render_device_detail(request, device, confirm_form=form, status=400)
+    try:
+        services.device_confirm_checklist(
+            actor=request.user, device=device, items=form.cleaned_data["items"]
+        )
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        messages.success(request, _("チェックリストの確認日を記録しました。"))
+    return redirect("devices:device_detail", pk=device.pk)
+
+
+@login_required
+def device_state(request, pk):
+    device = selectors.device_for_manager(request.user, pk)
+    form = forms.DeviceStateForm(request.POST or None, initial={"state": device.state})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.device_change_state(actor=request.user, device=device, **form.cleaned_data)
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(request, _("機器の状態を変更しました。"))
+            return redirect("devices:device_detail", pk=device.pk)
+    return render(request, "devices/device_state.html", {"form": form, "device": device})
+
+
+# --- take-out and BYOD requests (art. 12 (9)(10)) ----------------------------------------------
+TAKEOUT_FILTERS = (
+    ("", _("すべて")),
+    ("pending", _("承認待ち")),
+    ("active", _("持ち出し中")),
+    ("overdue", _("期間超過")),
+    ("returned", _("返却済み")),
+    ("rejected", _("却下")),
+)
+
+
+@login_required
+def takeout_list(request):
+    status = request.GET.get("status", "")
+    if status not in dict(TAKEOUT_FILTERS):
+        status = ""
+    requests = list(selectors.takeout_list(request.user, status=status))
+    return render(
+        request,
+        "devices/takeout_list.html",
+        {
+            "requests": requests,
+            "status": status,
+            "filters": TAKEOUT_FILTERS,
+            "manages": selectors.managed_facilities(request.user).exists(),
+        },
+    )
+
+
+@login_required
+def takeout_create(request):
+    try:
+        facilities = _require_member_facilities(request)
+    except PermissionDenied as error:
+        return _refused(request, error)
+    form = forms.TakeoutRequestForm(
+        request.POST or None,
+        facilities=facilities,
+        devices=selectors.devices_assigned_to(request.user),
+        initial={"kind": request.GET.get("kind", TakeoutRequest.Kind.TAKEOUT)},
+    )
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            request_obj = services.takeout_file(actor=request.user, **data)
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("届け出ました。MCS管理者が承認するまで持ち出さないでください。")
+            )
+            return redirect("devices:takeout_detail", pk=request_obj.pk)
+    return render(request, "devices/takeout_form.html", {"form": form})
+
+
+def _render_takeout_detail(request, request_obj, decision_form=None, status=200):
+    can_decide = request_obj.state == TakeoutRequest.State.PENDING and selectors.can_decide_takeout(
+        request.user, request_obj
+    )
+    deciders = selectors.takeout_deciders(request_obj)
+    return render(
+        request,
+        "devices/takeout_detail.html",
+        {
+            "req": request_obj,
+            "can_decide": can_decide,
+            "is_requester": request.user.pk == request_obj.requester_id,
+            "deciders": deciders,
+            "overdue": request_obj.is_overdue(),
+            "decision_form": decision_form or forms.DecisionForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def takeout_detail(request, pk):
+    return _render_takeout_detail(request, selectors.takeout_for_viewer(request.user, pk))
+
+
+@login_required
+@require_POST
+def takeout_decide(request, pk):
+    request_obj = selectors.takeout_for_viewer(request.user, pk)
+    form = forms.DecisionForm(request.POST)
+    try:
+        services.check_can_decide(actor=request.user, request_obj=request_obj)
+        if not form.is_valid():
+            return _render_takeout_detail(request, request_obj, decision_form=form, status=400)
+        approve = form.cleaned_data["decision"] == "approve"
+        services.takeout_decide(
+            actor=request.user,
+            request_obj=request_obj,
+            approve=approve,
+            comment=form.cleaned_data["comment"],
+        )
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        messages.success(request, _("承認しました。") if approve else _("却下しました。"))
+    return redirect("devices:takeout_detail", pk=request_obj.pk)
+
+
+@login_required
+@require_POST
+def takeout_return(request, pk):
+    request_obj = selectors.takeout_for_viewer(request.user, pk)
+    try:
+        services.takeout_mark_returned(actor=request.user, request_obj=request_obj)
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        messages.success(request, _("返却を報告しました。"))
+    return redirect("devices:takeout_detail", pk=request_obj.pk)
+
+
+@login_required
+@require_POST
+def takeout_withdraw(request, pk):
+    request_obj = selectors.takeout_for_viewer(request.user, pk)
+    try:
+        services.takeout_withdraw(actor=request.user, request_obj=request_obj)
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        messages.success(request, _("届出を取り下げました。"))
+    return redirect("devices:takeout_detail", pk=request_obj.pk)
+
+
+@login_required
+def takeout_print(request, pk):
+    """The request as the printed form (HTML preview; the PDF is rendered by issue 7)."""
+    request_obj = selectors.takeout_for_viewer(request.user, pk)
+    return render(
+        request,
+        "devices/takeout_print.html",
+        {"req": request_obj, "form": selectors.takeout_form_context(request_obj)},
+    )
+
+
+# --- loss and theft (art. 12 (11)) --------------------------------------------------------------
+@login_required
+def loss_list(request):
+    open_only = request.GET.get("open") == "1"
+    return render(
+        request,
+        "devices/loss_list.html",
+        {
+            "reports": list(selectors.loss_report_list(request.user, open_only=open_only)),
+            "open_only": open_only,
+            "manages": selectors.managed_facilities(request.user).exists(),
+        },
+    )
+
+
+@login_required
+def loss_create(request):
+    try:
+        facilities = _require_member_facilities(request)
+    except PermissionDenied as error:
+        return _refused(request, error)
+    form = forms.LossReportForm(
+        request.POST or None,
+        facilities=facilities,
+        devices=selectors.devices_assigned_to(request.user),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.loss_report_file(actor=request.user, **form.cleaned_data)
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
+            )
+            if not report.password_changed:
+                messages.warning(
+                    request,
+                    _("まだパスワードを変更していません。今すぐ変更してください（第12条(11)）。"),
+                )
+            return redirect("devices:loss_detail", pk=report.pk)
+    return render(request, "devices/loss_form.html", {"form": form})
+
+
+def _render_loss_detail(request, report, ack_form=None, close_form=None, status=200):
+    manages = selectors.is_device_manager(request.user, report.facility_id)
+    devices = Device.objects.none()
+    if manages:
+        devices = selectors.devices_managed_by(request.user).filter(
+            facility_id=report.facility_id, state=Device.State.IN_USE
+        )
+    return render(
+        request,
+        "devices/loss_detail.html",
+        {
+            "report": report,
+            "manages": manages,
+            "is_reporter": request.user.pk == report.reporter_id,
+            "ack_form": ack_form or forms.LossAcknowledgeForm(devices=devices),
+            "close_form": close_form or forms.OutcomeForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def loss_detail(request, pk):
+    return _render_loss_detail(request, selectors.loss_report_for_viewer(request.user, pk))
+
+
+@login_required
+@require_POST
+def loss_acknowledge(request, pk):
+    report = selectors.loss_report_for_viewer(request.user, pk)
+    devices = selectors.devices_managed_by(request.user).filter(facility_id=report.facility_id)
+    form = forms.LossAcknowledgeForm(request.POST, devices=devices)
+    try:
+        if not selectors.is_device_manager(request.user, report.facility_id):
+            raise PermissionDenied(_("確認できるのは、この事業所のMCS管理者です。"))
+        if not form.is_valid():
+            return _render_loss_detail(request, report, ack_form=form, status=400)
+        services.loss_report_acknowledge(
+            actor=request.user,
+            report=report,
+            comment=form.cleaned_data["comment"],
+            device=form.cleaned_data.get("device"),
+        )
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        messages.success(request, _("報告を確認しました。報告者に通知しました。"))
+    return redirect("devices:loss_detail", pk=report.pk)
+
+
+@login_required
+@require_POST
+def loss_close(request, pk):
+    report = selectors.loss_report_for_viewer(request.user, pk)
+    form = forms.OutcomeForm(request.POST)
+    try:
+        if not selectors.is_device_manager(request.user, report.facility_id):
+            raise PermissionDenied(_("完了にできるのは、この事業所のMCS管理者です。"))
+        if not form.is_valid():
+            return _render_loss_detail(request, report, close_form=form, status=400)
+        services.loss_report_close(
+            actor=request.user, report=report, outcome=form.cleaned_data["outcome"]
+        )
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        messages.success(request, _("対応を完了にしました。"))
+    return redirect("devices:loss_detail", pk=report.pk)
+
+
+# --- incidents (留意事項 4) ---------------------------------------------------------------------
+@login_required
+def incident_list(request):
+    open_only = request.GET.get("open") == "1"
+    return render(
+        request,
+        "devices/incident_list.html",
+        {
+            "incidents": list(selectors.incident_list(request.user, open_only=open_only)),
+            "open_only": open_only,
+            "manages": selectors.managed_facilities(request.user).exists(),
+        },
+    )
+
+
+@login_required
+def incident_create(request):
+    try:
+        facilities = _require_member_facilities(request)
+    except PermissionDenied as error:
+        return _refused(request, error)
+    form = forms.IncidentReportForm(request.POST or None, facilities=facilities)
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident = services.incident_file(actor=request.user, **form.cleaned_data)
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
+            )
+            return redirect("devices:incident_detail", pk=incident.pk)
+    return render(request, "devices/incident_form.html", {"form": form})
+
+
+def _render_incident_detail(request, incident, *, status=200, **bound):
+    manages = selectors.is_device_manager(request.user, incident.facility_id)
+    is_center = request.user.is_center_staff and incident.is_escalated
+    return render(
+        request,
+        "devices/incident_detail.html",
+        {
+            "incident": incident,
+            "events": list(selectors.incident_timeline(incident)),
+            "restrictions": _restrictions_of(incident),
+            "manages": manages,
+            "can_note": manages or is_center,
+            "note_form": bound.get("note_form") or forms.NoteForm(),
+            "escalate_form": bound.get("escalate_form") or forms.EscalateForm(),
+            "close_form": bound.get("close_form") or forms.OutcomeForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def incident_detail(request, pk):
+    return _render_incident_detail(request, selectors.incident_for_viewer(request.user, pk))
+
+
+# name -> (form, its key on the detail page, service, the form field the service takes, message)
+INCIDENT_ACTIONS = {
+    "acknowledge": (
+        None,
+        "",
+        services.incident_acknowledge,
+        None,
+        gettext_lazy("報告を確認しました。報告者に通知しました。"),
+    ),
+    "note": (
+        forms.NoteForm,
+        "note_form",
+        services.incident_add_note,
+        "note",
+        gettext_lazy("対応を記録しました。"),
+    ),
+    "escalate": (
+        forms.EscalateForm,
+        "escalate_form",
+        services.incident_escalate,
+        "note",
+        gettext_lazy("センターへ報告しました。"),
+    ),
+    "close": (
+        forms.OutcomeForm,
+        "close_form",
+        services.incident_close,
+        "outcome",
+        gettext_lazy("対応を完了にしました。"),
+    ),
+}
+
+
+def _incident_action(action: str):
+    """One POST step of an incident: find it (404), check the form, call the service."""
+    form_class, form_key, service, field, success = INCIDENT_ACTIONS[action]
+
+    @login_required
+    @require_POST
+    def view(request, pk):
+        incident = selectors.incident_for_viewer(request.user, pk)
+        form = form_class(request.POST) if form_class else None
+        try:
+            if form is not None and not form.is_valid():
+                may_act = selectors.is_device_manager(request.user, incident.facility_id) or (
+                    request.user.is_center_staff and action == "note"
+                )
+                if not may_act:
+                    raise PermissionDenied(
+                        _("この報告に対応できるのは、この事業所のMCS管理者です。")
+                    )
+                return _render_incident_detail(request, incident, status=400, **{form_key: form})
+            extra = {field: form.cleaned_data[field]} if field else {}
+            service(actor=request.user, incident=incident, **extra)
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            _service_errors_to_messages(request, error)
+        else:
+            messages.success(request, success)
+        return redirect("devices:incident_detail", pk=incident.pk)
+
+    view.__name__ = f"incident_{action}"
+    return view
+
+
+incident_acknowledge = _incident_action("acknowledge")
+incident_note = _incident_action("note")
+incident_escalate = _incident_action("escalate")
+incident_close = _incident_action("close")
+
+
+def _restrictions_of(incident):
+    return list(incident.restrictions.select_related("user", "facility").order_by("pk"))
+
+
+@login_required
+def incident_restrict(request, pk):
+    """留意事項 2: the MCS administrator restricts or bans a user because of this report."""
+    incident = selectors.incident_for_viewer(request.user, pk)
+    if not selectors.is_device_manager(request.user, incident.facility_id):
+        return _refused(
+            request, PermissionDenied(_("利用制限ができるのは、この事業所のMCS管理者です。"))
+        )
+    form = forms.RestrictForm(
+        request.POST or None,
+        users=selectors.restrictable_users(incident).exclude(pk=request.user.pk),
+        levels=UserRestriction.Level.choices,
+        initial={"reason": _("報告「%(report)s」による措置") % {"report": incident}},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.incident_restrict_user(
+                actor=request.user, incident=incident, **form.cleaned_data
+            )
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            forms.add_service_errors(form, error)
+        else:
+            messages.success(request, _("利用を制限し、この報告に記録しました。"))
+            return redirect("devices:incident_detail", pk=incident.pk)
+    return render(request, "devices/incident_restrict.html", {"form": form, "incident": incident})
+
+
+# --- the center ---------------------------------------------------------------------------------
+@login_required
+def center_overview(request):
+    """Escalated incidents and counts per facility; no device details (別紙5)."""
+    if not request.user.is_center_staff:
+        raise Http404
+    incidents = list(selectors.escalated_incidents()[:200])
+    return render(
+        request,
+        "devices/center_overview.html",
+        {"counts": selectors.center_facility_counts(), "incidents": incidents},
+    )

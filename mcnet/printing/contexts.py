@@ -98,12 +98,17 @@ def besshi3(*, facility: dict | None = None, staff=(), date=None) -> dict:
     )
 
 
-def besshi4(*, facility: dict | None = None, changes=(), date=None) -> dict:
+def besshi4(
+    *, facility: dict | None = None, changes=(), date=None, stop: bool = False, reason: str = ""
+) -> dict:
+    """`stop`: the facility stops using the network altogether (第4条2 中止), with its reason."""
     return _form(
         "besshi4",
         facility=_pick(facility, FACILITY_FIELDS),
         changes=_rows(changes, CHANGE_FIELDS, BESSHI4_MIN_ROWS),
         date=wareki(date),
+        stop=bool(stop),
+        reason=_text(reason),
     )
 
 

@@ -62,28 +62,40 @@ def build_registry() -> dict[str, FormSpec]:
                 "別紙1",
                 "利用申込書",
                 "forms/besshi1.html",
-                (_facility_target(sources.besshi1_for_facility),),
+                (
+                    *sources.enrollment_targets("besshi1"),
+                    _facility_target(sources.besshi1_for_facility),
+                ),
             ),
             FormSpec(
                 "besshi2",
                 "別紙2",
                 "連携守秘誓約書",
                 "forms/besshi2.html",
-                (_facility_target(sources.besshi2_for_facility),),
+                (
+                    *sources.enrollment_targets("besshi2"),
+                    _facility_target(sources.besshi2_for_facility),
+                ),
             ),
             FormSpec(
                 "besshi3",
                 "別紙3",
                 "一括登録代行申込書",
                 "forms/besshi3.html",
-                (_facility_target(sources.besshi3_for_facility),),
+                (
+                    *sources.enrollment_targets("besshi3"),
+                    _facility_target(sources.besshi3_for_facility),
+                ),
             ),
             FormSpec(
                 "besshi4",
                 "別紙4",
                 "利用登録変更・中止届書",
                 "forms/besshi4.html",
-                (_facility_target(sources.besshi4_for_facility),),
+                (
+                    *sources.enrollment_targets("besshi4"),
+                    _facility_target(sources.besshi4_for_facility),
+                ),
             ),
             FormSpec(
                 "besshi5",

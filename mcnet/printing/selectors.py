@@ -126,3 +126,19 @@ def documents_for_object(user, obj: Model) -> list[GeneratedDocument]:
     content_type = ContentType.objects.get_for_model(obj)
     documents = GeneratedDocument.objects.filter(content_type=content_type, object_id=obj.pk)
     return [d for d in documents[:10] if document_for(user, d.pk) is not None]
+
+
+def applications_for_forms(user, limit: int = 20) -> list:
+    """The center's latest applications (別紙1・別紙2 as filed), for the forms page."""
+    if not _signed_in(user) or not user.is_center_staff:
+        return []
+    target = registry.get("besshi1").target_for("enrollment.Application")
+    if target is None:
+        return []
+    from enrollment.models import Application
+
+    return list(
+        target.visible_to(user)
+        .filter(state__in=Application.CENTER_STATES)
+        .order_by("-submitted_at", "-pk")[:limit]
+    )

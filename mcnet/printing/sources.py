@@ -232,6 +232,7 @@ def takeout_for_request(request_obj) -> dict:
             "decided_on": data.get("decided_on"),
             "approver_name": approver.get("name", ""),
             "decision_note": data.get("decision_comment", ""),
+            "checklist": data.get("checklist") or {},
         }
     )
 
@@ -247,5 +248,143 @@ def takeout_targets() -> tuple:
             visible_to=_takeouts_printable_by,
             context=takeout_for_request,
             label=lambda request_obj: f"届出 #{request_obj.pk}",
+        ),
+    )
+
+
+# --- 別紙1–4 from the enrollment papers (issue 4): the application, 別紙3, 別紙4 ----------------
+# The papers as filed; the center receives them all (第4条), a facility's signers see theirs
+# (enrollment.selectors). The facility-based targets above stay for a facility with no paper.
+
+
+def _center_or(user, queryset, own: QuerySet) -> QuerySet:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if user.is_center_staff:
+        return queryset
+    return own
+
+
+def _applications_printable_by(user) -> QuerySet:
+    from enrollment.models import Application
+
+    own = Application.objects.filter(facility__in=facilities_printable_by(user))
+    return _center_or(user, Application.objects.all(), own)
+
+
+def _rosters_printable_by(user) -> QuerySet:
+    from enrollment.models import RosterRequest
+
+    own = _provided("enrollment.selectors", "roster_requests_for")(user)
+    return _center_or(user, RosterRequest.objects.all(), own)
+
+
+def _notices_printable_by(user) -> QuerySet:
+    from enrollment.models import ChangeNotice
+
+    own = _provided("enrollment.selectors", "notices_for")(user)
+    return _center_or(user, ChangeNotice.objects.all(), own)
+
+
+def _paper_facility(data: dict, manager_name: str | None = None) -> dict:
+    return {
+        "name": data.get("facility_name", ""),
+        "postal_code": data.get("postal_code", ""),
+        "address": data.get("address", ""),
+        "phone": data.get("phone", ""),
+        "kind": data.get("kind_label", ""),
+        "manager_name": manager_name if manager_name is not None else data.get("manager_name", ""),
+        "manager_email": data.get("manager_email", ""),
+    }
+
+
+def besshi1_for_application(application) -> dict:
+    data = _provided("enrollment.selectors", "besshi1_context")(application)
+    return contexts.besshi1(facility=_paper_facility(data), date=data.get("date"))
+
+
+def besshi2_for_application(application) -> dict:
+    data = _provided("enrollment.selectors", "besshi2_context")(application)
+    return contexts.besshi2(facility=_paper_facility(data), date=data.get("date"))
+
+
+def besshi3_for_roster(roster_request) -> dict:
+    data = _provided("enrollment.selectors", "besshi3_context")(roster_request)
+    staff = [
+        {
+            "name": row["name"],
+            "gender": row.get("gender_label", ""),
+            "occupation": row.get("occupation_label", ""),
+            "email": row["email"],
+            "is_admin": row.get("is_mcs_admin", False),
+            "registered": row.get("had_mcs_account", False),
+        }
+        for row in data.get("rows", [])
+    ]
+    facility = _paper_facility(data, data.get("representative_name") or None)
+    return contexts.besshi3(facility=facility, staff=staff, date=data.get("date"))
+
+
+def besshi4_for_notice(change_notice) -> dict:
+    data = _provided("enrollment.selectors", "besshi4_context")(change_notice)
+    changes = [
+        {
+            "kana": row.get("kana", ""),
+            "name": row.get("name", ""),
+            "occupation": row.get("occupation_label", ""),
+            "email": row.get("email", ""),
+            "is_admin": row.get("is_mcs_admin", False),
+            "change": row.get("action", ""),
+        }
+        for row in data.get("rows", [])
+    ]
+    return contexts.besshi4(
+        facility=_paper_facility(data, data.get("signer_name", "")),
+        changes=changes,
+        date=data.get("date"),
+        stop=bool(data.get("stop")),
+        reason=data.get("reason", ""),
+    )
+
+
+def enrollment_targets(code: str) -> tuple:
+    """別紙1–4 printed from the paper that was filed (first), when enrollment provides it."""
+    from .targets import Target
+
+    builders = {
+        "besshi1": (
+            "enrollment.Application",
+            _applications_printable_by,
+            besshi1_for_application,
+            "besshi1_context",
+        ),
+        "besshi2": (
+            "enrollment.Application",
+            _applications_printable_by,
+            besshi2_for_application,
+            "besshi2_context",
+        ),
+        "besshi3": (
+            "enrollment.RosterRequest",
+            _rosters_printable_by,
+            besshi3_for_roster,
+            "besshi3_context",
+        ),
+        "besshi4": (
+            "enrollment.ChangeNotice",
+            _notices_printable_by,
+            besshi4_for_notice,
+            "besshi4_context",
+        ),
+    }
+    model, visible_to, context, provided = builders[code]
+    if _provided("enrollment.selectors", provided) is None:
+        return ()
+    return (
+        Target(
+            model=model,
+            visible_to=visible_to,
+            context=context,
+            label=lambda paper: f"{paper._meta.verbose_name} #{paper.pk}",
         ),
     )

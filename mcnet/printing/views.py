@@ -44,6 +44,8 @@ def index(request):
             "facilities": list(facilities),
             "facility_forms": facility_forms,
             "batches": selectors.available_batches(request.user),
+            "applications": selectors.applications_for_forms(request.user),
+            "application_forms": [("besshi1", "別紙1"), ("besshi2", "別紙2")],
             "documents": selectors.recent_documents_for(request.user),
             "query": query,
         },

@@ -92,9 +92,10 @@ def test_blank_form_progress_without_javascript_then_download(as_role, published
 
 def test_facility_papers_only_for_who_signs_or_keeps_them(as_role, takada, published, media):
     url = reverse("documents:request_for", args=["besshi3", takada.pk])
+    facility = {"model": "facilities.Facility"}
     for role in ("user", "other_facility_user", "other_mcs_admin", "group_manager"):
-        assert as_role(role).post(url).status_code == 404, role
-    document, _ = ask(as_role("mcs_admin"), url)
+        assert as_role(role).post(url, facility).status_code == 404, role
+    document, _ = ask(as_role("mcs_admin"), url, facility)
     render_queued()
     download = reverse("documents:download", args=[document.pk])
     # The document follows the facility's permission, whoever asked for it.
@@ -274,4 +275,85 @@ def test_pending_patient_prints_a_consent_to_sign(as_role, people, demo, publish
     assert "署名前花子" in text and "春日野居宅介護支援事業所" in text
     assert "令和\u3000年\u3000月\u3000日" in text or pdf.normalize("令和年月日") in pdf.normalize(
         text
+    )
+
+
+# --- 別紙1–4 from the enrollment papers ------------------------------------------------------
+
+
+def _paper_pdf(client, code, obj, model):
+    document, _ = ask(
+        client, reverse("documents:request_for", args=[code, obj.pk]), {"model": model}
+    )
+    render_queued()
+    response = client.get(reverse("documents:download", args=[document.pk]))
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_application_prints_besshi1_and_2_for_the_center(as_role, demo, published, media):
+    from enrollment.models import Application
+
+    application = Application.objects.get(facility_name="妙高みどり薬局")
+    url = reverse("documents:request_for", args=["besshi1", application.pk])
+    for role in ("user", "mcs_admin", "other_mcs_admin", "group_manager"):
+        assert as_role(role).post(url, {"model": "enrollment.Application"}).status_code == 404
+    client = as_role("center")
+    assert "妙高みどり薬局" in client.get(reverse("documents:index")).content.decode()
+    text = pdf.normalize(
+        pdf.text(_paper_pdf(client, "besshi1", application, "enrollment.Application"))
+    )
+    for value in (
+        "妙高みどり薬局",
+        "〒944-0048",
+        "新潟県妙高市下町4-4-4",
+        "0255-44-4444",
+        "妙高みどり",
+        "manager@myoko-pharmacy.example.jp",
+    ):
+        assert pdf.normalize(value) in text, value
+    text = pdf.normalize(
+        pdf.text(_paper_pdf(client, "besshi2", application, "enrollment.Application"))
+    )
+    assert pdf.normalize("第5条私は、本誓約書の各条の規定に違反した場合") in text
+    assert pdf.normalize("妙高みどり薬局") in text
+
+
+def test_roster_request_prints_its_rows(as_role, demo, published, media):
+    from enrollment.models import RosterRequest
+
+    roster = RosterRequest.objects.get(facility__name="ABCクリニック")
+    url = reverse("documents:request_for", args=["besshi3", roster.pk])
+    for role in ("user", "mcs_admin", "group_manager"):
+        assert as_role(role).post(url, {"model": "enrollment.RosterRequest"}).status_code == 404
+    client = as_role("other_facility_user")  # ABC's facility manager, who filed it
+    body = client.get(reverse("enrollment:roster_detail", args=[roster.pk])).content.decode()
+    assert url in body
+    content = _paper_pdf(client, "besshi3", roster, "enrollment.RosterRequest")
+    text = pdf.text(content)
+    for value in ("春日山看子", "kasugayama@abc.example.jp", "admin@abc.example.jp", "〇", "有"):
+        assert value in text, value
+    assert pdf.font_problems(content) == []
+
+
+def test_change_notice_prints_the_added_person(as_role, demo, published, media):
+    from enrollment.models import ChangeNotice
+
+    notice = ChangeNotice.objects.get(facility__name="高田訪問看護ステーション")
+    client = as_role("mcs_admin")
+    content = _paper_pdf(client, "besshi4", notice, "enrollment.ChangeNotice")
+    text = pdf.normalize(pdf.text(content))
+    for value in ("タカダリコ", "高田理子", "理学療法士", "pt@takada.example.jp", "高田次郎"):
+        assert pdf.normalize(value) in text, value
+    from mcnet.printing.wareki import wareki
+
+    assert pdf.normalize(wareki(notice.notice_date)) in text
+    assert (
+        as_role("other_mcs_admin")
+        .post(
+            reverse("documents:request_for", args=["besshi4", notice.pk]),
+            {"model": "enrollment.ChangeNotice"},
+        )
+        .status_code
+        == 404
     )

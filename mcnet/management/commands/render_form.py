@@ -2,7 +2,12 @@
 
 python manage.py render_form besshi7 --sample --output /tmp/besshi7.pdf
 python manage.py render_form besshi3 --id 12 --output 別紙3.pdf
+python manage.py render_form besshi3 --id 4 --model facilities.Facility -o staff.pdf
 python manage.py render_form besshi1 --blank --output blank.pdf
+
+With --id, the object is by default the paper as filed: the application (別紙1, 別紙2), the
+bulk registration request (別紙3), the change notice (別紙4), the consent (別紙7), the
+take-out request; --model picks another kind (a facility for 別紙1–4, a patient for 別紙7).
 """
 
 import time

@@ -108,6 +108,26 @@ def application_confirm_email(*, application: Application) -> Application:
 
 
 @transaction.atomic
+def applications_purge_unconfirmed(*, now=None) -> int:
+    """Applications whose address was never confirmed, past the link's expiry, never reached
+    the center: their personal data goes (a periodic job; a second run finds nothing)."""
+    now = now or timezone.now()
+    cutoff = now - timezone.timedelta(days=selectors.CONFIRM_MAX_AGE_DAYS + 1)
+    stale = Application.objects.filter(state=Application.State.UNCONFIRMED, created_at__lt=cutoff)
+    ids = list(stale.values_list("pk", flat=True)[:1000])
+    if not ids:
+        return 0
+    Application.objects.filter(pk__in=ids).delete()
+    audit_record(
+        actor=None,
+        action="enrollment.application.purge",
+        object_type="enrollment.application",
+        changes={"ids": ids, "reason": "unconfirmed"},
+    )
+    return len(ids)
+
+
+@transaction.atomic
 def application_resubmit(*, application: Application, data: dict) -> Application:
     """The applicant corrected an application the center returned."""
     application = _locked(Application, application)

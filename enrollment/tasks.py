@@ -77,3 +77,10 @@ def redeliver_unsent_application_mails() -> int:
     for pk in ids:
         enqueue(send_application_mail, pk)
     return len(ids)
+
+
+@shared_task(acks_late=True, time_limit=300)
+def purge_unconfirmed_applications() -> int:
+    from .services import applications_purge_unconfirmed
+
+    return applications_purge_unconfirmed()

@@ -266,3 +266,12 @@ CELERY_BEAT_SCHEDULE["reminders-send"] = {
     "task": "mcnet.reminders.tasks.send_reminders",
     "schedule": 6 * 3600.0,
 }
+# enrollment (issue 4): applicants' mails whose publish failed; unconfirmed applications purged.
+CELERY_BEAT_SCHEDULE["enrollment-redeliver-application-mails"] = {
+    "task": "enrollment.tasks.redeliver_unsent_application_mails",
+    "schedule": 600.0,
+}
+CELERY_BEAT_SCHEDULE["enrollment-purge-unconfirmed-applications"] = {
+    "task": "enrollment.tasks.purge_unconfirmed_applications",
+    "schedule": 24 * 3600.0,
+}

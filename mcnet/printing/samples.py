@@ -94,6 +94,7 @@ TAKEOUT = {
         "screen_lock": True,
         "browser_no_password": True,
         "no_file_sharing": True,
+        "mdm_considered": False,
     },
     "decision": "approved",  # "approved" | "rejected" | "" (not decided yet)
     "decided_on": dt.date(2026, 11, 24),

@@ -357,3 +357,42 @@ def test_change_notice_prints_the_added_person(as_role, demo, published, media):
         .status_code
         == 404
     )
+
+
+# --- 第12条(9)(10): the take-out request (devices) ------------------------------------------
+
+
+def test_takeout_request_prints_for_requester_and_mcs_admin(as_role, demo, published, media):
+    from devices.models import TakeoutRequest
+
+    request_obj = TakeoutRequest.objects.get(
+        facility__name="高田訪問看護ステーション", state=TakeoutRequest.State.APPROVED
+    )
+    url = reverse("documents:request_for", args=["takeout", request_obj.pk])
+    data = {"model": "devices.TakeoutRequest"}
+    for role in ("other_facility_user", "other_mcs_admin", "group_manager", "center"):
+        assert as_role(role).post(url, data).status_code == 404, role
+    content = _paper_pdf(as_role("user"), "takeout", request_obj, "devices.TakeoutRequest")
+    text = pdf.normalize(pdf.text(content))
+    for value in (
+        "情報及び情報機器の持ち出し届",
+        "担当利用者の訪問看護記録",
+        request_obj.purpose,
+        "高田看子",
+        "高田次郎",  # the MCS administrator who approved it
+        "画面ロックを必ずかけてください。",
+        wareki_of(request_obj.period_start),
+        wareki_of(request_obj.period_end),
+    ):
+        assert pdf.normalize(value) in text, value
+    # The kind, and the tablet's art. 12 checklist (all confirmed in the demo), are ticked.
+    assert pdf.text(content).count("■") == 1 + 6
+    assert pdf.font_problems(content) == []
+    # The approver prints it too.
+    assert as_role("mcs_admin").post(url, data).status_code == 302
+
+
+def wareki_of(day):
+    from mcnet.printing.wareki import wareki
+
+    return wareki(day)

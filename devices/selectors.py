@@ -212,6 +212,27 @@ def can_decide_takeout(user, request_obj: TakeoutRequest) -> bool:
     return any(u.pk == user.pk for u in takeout_deciders(request_obj))
 
 
+# The printed form's checklist keys (mcnet.printing.contexts.CHECKLIST_ITEMS) -> our fields.
+FORM_CHECKLIST = {
+    "boot_password": "boot_password_confirmed_on",
+    "no_file_sharing": "no_unapproved_software_confirmed_on",
+    "antivirus": "antivirus_confirmed_on",
+    "browser_no_password": "browser_no_saved_password_confirmed_on",
+    "screen_lock": "screen_lock_confirmed_on",
+    "mdm_considered": "mdm_considered_on",
+}
+
+
+def _form_checklist(device: Device | None) -> dict[str, bool]:
+    if device is None:
+        return {}
+    cutoff = check_cutoff()
+    return {
+        key: bool(getattr(device, field)) and getattr(device, field) >= cutoff
+        for key, field in FORM_CHECKLIST.items()
+    }
+
+
 def takeout_form_context(request_obj: TakeoutRequest) -> dict:
     """Everything the printed take-out form needs (the preview page and the PDF of issue 7).
 
@@ -228,10 +249,11 @@ def takeout_form_context(request_obj: TakeoutRequest) -> dict:
     decided_on = timezone.localdate(request_obj.decided_at) if request_obj.decided_at else None
     device = request_obj.device
     return {
+        # The rules' own words (第12条(9)(10)), as the printed form (templates/forms) titles it.
         "title": (
-            "個人所有端末業務利用届（BYOD）"
+            "個人所有端末の業務利用届（BYOD）"
             if request_obj.kind == TakeoutRequest.Kind.BYOD
-            else "情報・情報機器持ち出し届"
+            else "情報及び情報機器の持ち出し届"
         ),
         "article": "MC ネット運用規程 第12条(10)"
         if request_obj.kind == TakeoutRequest.Kind.BYOD
@@ -267,6 +289,8 @@ def takeout_form_context(request_obj: TakeoutRequest) -> dict:
         "period_end": request_obj.period_end,
         "device": str(device) if device else "",
         "personal_device": request_obj.personal_device,
+        # The registered device's art. 12 checklist: item -> confirmed within the interval.
+        "checklist": _form_checklist(device),
         "approved": approved,
         "rejected": request_obj.state == TakeoutRequest.State.REJECTED,
         "approver": (

@@ -6,6 +6,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -362,12 +364,19 @@ def takeout_withdraw(request, pk):
 
 @login_required
 def takeout_print(request, pk):
-    """The request as the printed form (HTML preview; the PDF is rendered by issue 7)."""
+    """The request as it prints (第12条(9)): the body of the printed form's own template
+    (templates/forms/takeout.html, filled by mcnet.printing from takeout_form_context), so the
+    preview and the PDF say the same words. The PDF itself is made by mcnet.printing."""
+    from mcnet.printing.sources import takeout_for_request
+
     request_obj = selectors.takeout_for_viewer(request.user, pk)
+    document = render_to_string("forms/takeout.html", takeout_for_request(request_obj))
+    body = document.split("<body>", 1)[1].rsplit("</body>", 1)[0]
     return render(
         request,
         "devices/takeout_print.html",
-        {"req": request_obj, "form": selectors.takeout_form_context(request_obj)},
+        # The template escaped every value it put in; the page shows that markup as it is.
+        {"req": request_obj, "form_html": mark_safe(body)},  # noqa: S308
     )
 
 

@@ -354,7 +354,7 @@ def test_the_preview_prints_the_form_with_the_approver(client_as, people, approv
         client_as("user").get(reverse("devices:takeout_print", args=[approved.pk])).content.decode()
     )
     for text in (
-        "情報・情報機器持ち出し届",
+        "情報及び情報機器の持ち出し届",
         "持ち出す情報の内容",
         "格納する媒体",
         "持ち出す目的",
@@ -363,8 +363,11 @@ def test_the_preview_prints_the_form_with_the_approver(client_as, people, approv
         "高田次郎",
         "印",
         "令和",
+        "第12条(9)",
     ):
         assert text in html, text
+    assert html.count("<h1") == 1  # the form's title is the page's heading
+    assert "<style" not in html  # the PDF's stylesheet stays out of the page (CSP)
     assert (
         client_as("other_mcs_admin")
         .get(reverse("devices:takeout_print", args=[approved.pk]))
@@ -373,9 +376,32 @@ def test_the_preview_prints_the_form_with_the_approver(client_as, people, approv
     )
 
 
+def test_the_preview_and_the_pdf_share_the_words(approved):
+    """The preview shows the printed form's own template, filled from our context."""
+    from django.template.loader import render_to_string
+
+    from mcnet.printing.sources import takeout_for_request
+
+    pdf_html = render_to_string("forms/takeout.html", takeout_for_request(approved))
+    assert "情報及び情報機器の持ち出し届" in pdf_html and "高田次郎" in pdf_html
+    # The tablet's checklist was confirmed 30 days ago: its boxes are ticked.
+    assert pdf_html.count("■") >= 5
+
+
+def test_the_pdf_button_reaches_the_printing_app(client_as, approved):
+    client = client_as("user")
+    page = client.get(reverse("devices:takeout_detail", args=[approved.pk])).content.decode()
+    action = reverse("documents:request_for", args=["takeout", approved.pk])
+    assert f'action="{action}"' in page
+    response = client.post(action, {"model": "devices.TakeoutRequest"})
+    assert response.status_code == 302 and "/documents/" in response.headers["Location"]
+    other = client_as("other_mcs_admin").post(action, {"model": "devices.TakeoutRequest"})
+    assert other.status_code == 404
+
+
 def test_takeout_form_context_has_what_the_pdf_needs(people, approved, pending):
     context = selectors.takeout_form_context(approved)
-    assert context["title"] == "情報・情報機器持ち出し届"
+    assert context["title"] == "情報及び情報機器の持ち出し届"
     assert context["facility"]["name"] == "高田訪問看護ステーション"
     assert (
         context["requester"]["name"] == "高田看子"
@@ -390,6 +416,7 @@ def test_takeout_form_context_has_what_the_pdf_needs(people, approved, pending):
     assert context["approver"]["name"] == "高田次郎"
     assert context["approval_date"] == timezone.localdate(approved.decided_at)
     byod = selectors.takeout_form_context(pending)
-    assert byod["is_byod"] and byod["title"] == "個人所有端末業務利用届（BYOD）"
+    assert byod["is_byod"] and byod["title"] == "個人所有端末の業務利用届（BYOD）"
+    assert context["checklist"]["antivirus"] is True  # the tablet, confirmed 30 days ago
     assert byod["approver"] is None and byod["approval_date"] is None
     assert byod["personal_device"]

@@ -23,6 +23,8 @@ urlpatterns = [
     path("groups/", include("groups.urls")),
     path("devices/", include("devices.urls")),
     path("documents/", include("mcnet.printing.urls")),
+    path("center/", include("mcnet.dashboard.urls")),
+    path("audit/", include("mcnet.auditlog.urls")),
     # Shadows allauth's address book: the e-mail is the MCS ID, changed through the facility.
     path("accounts/email/", views.email_is_the_mcs_id, name="account_email"),
     path("accounts/", include("allauth.urls")),

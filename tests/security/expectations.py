@@ -6,6 +6,7 @@ that is listed nowhere fails the matrix test.
 
 from . import (
     expectations_consents,
+    expectations_dashboard,
     expectations_devices,
     expectations_enrollment,
     expectations_facilities,
@@ -95,6 +96,7 @@ EXPECTATIONS: dict[str, Expect] = {
     **expectations_groups.EXPECTATIONS,
     **expectations_devices.EXPECTATIONS,
     **expectations_printing.EXPECTATIONS,
+    **expectations_dashboard.EXPECTATIONS,
 }
 
 # The Django admin is the center's alone; every admin URL follows one rule (see the test).

@@ -1,0 +1,750 @@
+"""Every figure of the center's dashboard, computed in the database with grouped queries.
+
+Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
+same number of queries for three facilities as for twenty thousand. The lists behind the
+numbers (`*_list` below) use the very same conditions as the counts, so a number and the list
+it links to always agree.
+
+Counts only: nothing here loads a patient's name, birth date or address (別紙5 (2)); the
+consent and review lists name a record by its id and its facility.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from consents.models import Consent
+from devices.models import Device, IncidentReport, check_overdue_q
+from devices.selectors import check_cutoff
+from enrollment.models import Application, ChangeNotice, RosterRequest
+from facilities.models import (
+    EducationSession,
+    Facility,
+    FacilityMembership,
+    FacilityRole,
+    Occupation,
+    StaffPledge,
+    User,
+    fiscal_year_start,
+)
+from groups.models import Group, SupporterReview
+from groups.selectors import REVIEW_DUE_SOON_DAYS
+from mcnet.models import NetworkSettings
+
+MONTHS = 12  # the monthly charts show the last twelve months, this one included
+TOP_FACILITIES = 20  # facilities listed on the dashboard itself; the full lists are a click away
+
+
+# --- periods -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Month:
+    """One calendar month in the network's time zone: [start, end)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.start.year, self.start.month)
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.start.date()
+
+    @property
+    def last_day(self) -> dt.date:
+        return (self.end - dt.timedelta(days=1)).date()
+
+    @property
+    def param(self) -> str:
+        return f"{self.start:%Y-%m}"
+
+
+def month_of(year: int, month: int) -> Month:
+    start = timezone.make_aware(dt.datetime(year, month, 1))
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return Month(start, timezone.make_aware(dt.datetime(next_year, next_month, 1)))
+
+
+def last_months(now: dt.datetime | None = None, count: int = MONTHS) -> list[Month]:
+    """The last `count` calendar months, oldest first, the current one last."""
+    local = timezone.localtime(now or timezone.now())
+    index = local.year * 12 + local.month - 1
+    return [month_of(i // 12, i % 12 + 1) for i in range(index - count + 1, index + 1)]
+
+
+def parse_month(value: str) -> Month | None:
+    """'2026-03' -> that month; None for anything else."""
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return month_of(year, month) if 2000 <= year <= 2100 and 1 <= month <= 12 else None
+    except ValueError:
+        return None
+
+
+def _per_month(queryset: QuerySet, field_name: str, months: list[Month], *, dates=False) -> dict:
+    """(year, month) -> number of rows whose `field_name` falls in that month (one query)."""
+    low, high = months[0].start, months[-1].end
+    if dates:  # a DateField: compare with days, not instants
+        low, high = low.date(), high.date()
+    rows = (
+        queryset.filter(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
+        .annotate(month=TruncMonth(field_name))
+        .values("month")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts: dict[tuple[int, int], int] = {}
+    for row in rows:
+        key = (row["month"].year, row["month"].month)
+        counts[key] = counts.get(key, 0) + row["n"]
+    return counts
+
+
+@dataclass
+class MonthlySeries:
+    """Counts per month for several named series (e.g. new facilities and new users)."""
+
+    months: list[Month]
+    series: dict[str, list[int]]
+
+    def rows(self) -> list[tuple[Month, dict[str, int]]]:
+        return [
+            (month, {name: values[i] for name, values in self.series.items()})
+            for i, month in enumerate(self.months)
+        ]
+
+    def total(self, name: str) -> int:
+        return sum(self.series[name])
+
+
+def _series(months: list[Month], **counts: dict) -> MonthlySeries:
+    return MonthlySeries(
+        months, {name: [c.get(m.key, 0) for m in months] for name, c in counts.items()}
+    )
+
+
+# --- tables of counts (kind x state, occupation x state) -----------------------------------------
+
+
+@dataclass
+class MatrixRow:
+    value: str
+    label: str
+    cells: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.cells)
+
+
+@dataclass
+class Matrix:
+    """Counts by one field (rows) and another (columns), every choice shown, zeros included."""
+
+    rows: list[MatrixRow]
+    columns: list[tuple[str, str]]
+
+    @property
+    def column_totals(self) -> list[int]:
+        return [sum(row.cells[i] for row in self.rows) for i in range(len(self.columns))]
+
+    @property
+    def total(self) -> int:
+        return sum(self.column_totals)
+
+
+def _matrix(queryset: QuerySet, row_field: str, row_choices, col_field: str, col_choices):
+    counts = {
+        (r[row_field], r[col_field]): r["n"]
+        for r in queryset.values(row_field, col_field).annotate(n=Count("pk")).order_by()
+    }
+    columns = [(str(value), str(label)) for value, label in col_choices]
+    rows = [
+        MatrixRow(value, str(label), [counts.get((value, col), 0) for col, _label in columns])
+        for value, label in row_choices
+    ]
+    return Matrix(rows, columns)
+
+
+def facilities_by_kind_and_state() -> Matrix:
+    return _matrix(
+        Facility.objects.all(), "kind", Facility.Kind.choices, "state", Facility.State.choices
+    )
+
+
+def users_by_occupation() -> Matrix:
+    """Every account by 職種 and state (the center's own staff included, as 「センター職員」)."""
+    return _matrix(
+        User.objects.all(), "occupation", Occupation.choices, "state", User.State.choices
+    )
+
+
+def new_facilities_and_users(months: list[Month]) -> MonthlySeries:
+    return _series(
+        months,
+        facilities=_per_month(Facility.objects.all(), "created_at", months),
+        users=_per_month(User.objects.all(), "date_joined", months),
+    )
+
+
+# --- groups and consents -----------------------------------------------------------------------
+
+# The groups the monthly chart counts as "new": patient and free groups (the all-users group is
+# one row made when the network is set up).
+NEW_GROUP_KINDS = (Group.Kind.PATIENT, Group.Kind.FREE)
+
+
+@dataclass
+class GroupCounts:
+    patient_active: int
+    patient_to_be_archived: int
+    free_active: int
+    archived: int
+
+
+def group_counts() -> GroupCounts:
+    counts = Group.objects.aggregate(
+        patient_active=Count("pk", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
+        patient_to_be_archived=Count(
+            "pk", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.TO_BE_ARCHIVED)
+        ),
+        free_active=Count("pk", filter=Q(kind=Group.Kind.FREE, state=Group.State.ACTIVE)),
+        archived=Count("pk", filter=Q(state=Group.State.ARCHIVED)),
+    )
+    return GroupCounts(**counts)
+
+
+def new_groups() -> QuerySet[Group]:
+    return Group.objects.filter(kind__in=NEW_GROUP_KINDS)
+
+
+def archived_groups() -> QuerySet[Group]:
+    return Group.objects.filter(state=Group.State.ARCHIVED)
+
+
+def groups_per_month(months: list[Month]) -> MonthlySeries:
+    return _series(
+        months,
+        created=_per_month(new_groups(), "created_at", months),
+        archived=_per_month(archived_groups(), "archived_at", months),
+    )
+
+
+# Consents: "recorded" is every consent entered that month (also one later marked as entered in
+# error: it was recorded); "withdrawn" counts by the date of withdrawal (別紙5: any time).
+CONSENT_MEASURES = {
+    "recorded": ("recorded_at", False),
+    "withdrawn": ("withdrawn_on", True),
+}
+
+
+def consents_measured(what: str) -> QuerySet[Consent]:
+    if what == "withdrawn":
+        return Consent.objects.filter(status=Consent.Status.INACTIVE, withdrawn_on__isnull=False)
+    return Consent.objects.all()
+
+
+def consents_per_month(months: list[Month]) -> MonthlySeries:
+    return _series(
+        months,
+        **{
+            what: _per_month(consents_measured(what), name, months, dates=dates)
+            for what, (name, dates) in CONSENT_MEASURES.items()
+        },
+    )
+
+
+def consent_list(what: str, first: Month, last: Month | None = None) -> QuerySet:
+    """The consents behind a monthly number (months `first`..`last`): id, state, dates and the
+    registering facility — values only, the patient row is never loaded (別紙5 (2))."""
+    name, dates = CONSENT_MEASURES[what]
+    last = last or first
+    low, high = (first.start, last.end)
+    if dates:
+        low, high = low.date(), high.date()
+    return (
+        consents_measured(what)
+        .filter(**{f"{name}__gte": low, f"{name}__lt": high})
+        .values(
+            "pk",
+            "status",
+            "signed_on",
+            "recorded_at",
+            "withdrawn_on",
+            "patient__facility_id",
+            "patient__facility__name",
+        )
+        .order_by(name, "pk")
+    )
+
+
+# --- supporter reviews (留意事項 1) ------------------------------------------------------------
+
+REVIEW_STATES = ("ok", "due", "overdue")
+
+
+@dataclass(frozen=True)
+class ReviewClock:
+    """When a patient group's review counts as due or overdue (the groups app's rule:
+    due at (last review or creation) + the network's interval; "due" from 14 days before)."""
+
+    now: dt.datetime
+    interval: dt.timedelta
+
+    @classmethod
+    def at(cls, now: dt.datetime | None = None) -> "ReviewClock":
+        days = NetworkSettings.load().review_interval_days
+        return cls(now or timezone.now(), dt.timedelta(days=days))
+
+    @property
+    def overdue_before(self) -> dt.datetime:
+        return self.now - self.interval
+
+    @property
+    def due_before(self) -> dt.datetime:
+        return self.now - self.interval + dt.timedelta(days=REVIEW_DUE_SOON_DAYS)
+
+    def state_q(self, state: str) -> Q:
+        """For groups annotated with `review_base` (see reviewed_groups)."""
+        if state == "overdue":
+            return Q(review_base__lt=self.overdue_before)
+        if state == "due":
+            return Q(review_base__gte=self.overdue_before, review_base__lt=self.due_before)
+        return Q(review_base__gte=self.due_before)
+
+
+def reviewed_groups() -> QuerySet[Group]:
+    """The groups that are reviewed: working patient groups (a group reported ended waits for
+    the archive, not for a review)."""
+    return Group.objects.filter(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE).annotate(
+        review_base=Coalesce("last_reviewed_at", "created_at")
+    )
+
+
+def reviews_with_deadline(clock: ReviewClock) -> QuerySet[SupporterReview]:
+    """Reviews of patient groups, each with the deadline it answered: the review before it (or
+    the group's creation) plus the interval. On time when done by that deadline."""
+    previous = SupporterReview.objects.filter(
+        group_id=OuterRef("group_id"), reviewed_at__lt=OuterRef("reviewed_at")
+    ).order_by("-reviewed_at")
+    return SupporterReview.objects.filter(group__kind=Group.Kind.PATIENT).annotate(
+        deadline=ExpressionWrapper(
+            Coalesce(Subquery(previous.values("reviewed_at")[:1]), F("group__created_at"))
+            + clock.interval,
+            output_field=DateTimeField(),
+        )
+    )
+
+
+ON_TIME = Q(reviewed_at__lte=F("deadline"))
+
+
+@dataclass
+class FacilityCompliance:
+    facility_id: int | None
+    name: str
+    groups: int = 0
+    due: int = 0
+    overdue: int = 0
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def ok(self) -> int:
+        return self.groups - self.due - self.overdue
+
+    @property
+    def on_time_rate(self) -> int | None:
+        """Per cent of the period's reviews done on time (None without any review)."""
+        done = self.on_time + self.late
+        return round(100 * self.on_time / done) if done else None
+
+
+@dataclass
+class Compliance:
+    since: dt.datetime
+    until: dt.datetime
+    totals: FacilityCompliance
+    facilities: list[FacilityCompliance]  # worst first
+    facility_count: int  # facilities with patient groups or reviews
+
+
+def review_compliance(
+    *, now: dt.datetime | None = None, since=None, limit: int | None = None
+) -> Compliance:
+    """Per facility: its working patient groups by review state now (ok, due, overdue) and the
+    reviews done since `since` (default: twelve months back) on time or late. Two queries."""
+    clock = ReviewClock.at(now)
+    since = since or last_months(clock.now)[0].start
+    rows: dict[int | None, FacilityCompliance] = {}
+
+    def row(facility_id, name):
+        if facility_id not in rows:
+            rows[facility_id] = FacilityCompliance(facility_id, name or "")
+        return rows[facility_id]
+
+    for r in (
+        reviewed_groups()
+        .values("facility_id", "facility__name")
+        .annotate(
+            groups=Count("pk"),
+            due=Count("pk", filter=clock.state_q("due")),
+            overdue=Count("pk", filter=clock.state_q("overdue")),
+        )
+        .order_by()
+    ):
+        entry = row(r["facility_id"], r["facility__name"])
+        entry.groups, entry.due, entry.overdue = r["groups"], r["due"], r["overdue"]
+    for r in (
+        reviews_with_deadline(clock)
+        .filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
+        .values("group__facility_id", "group__facility__name")
+        .annotate(on_time=Count("pk", filter=ON_TIME), late=Count("pk", filter=~ON_TIME))
+        .order_by()
+    ):
+        entry = row(r["group__facility_id"], r["group__facility__name"])
+        entry.on_time, entry.late = r["on_time"], r["late"]
+    totals = FacilityCompliance(None, "")
+    for entry in rows.values():
+        for name in ("groups", "due", "overdue", "on_time", "late"):
+            setattr(totals, name, getattr(totals, name) + getattr(entry, name))
+    ordered = sorted(rows.values(), key=lambda e: (-e.overdue, -e.due, -e.late, e.name))
+    return Compliance(since, clock.now, totals, ordered[:limit] if limit else ordered, len(ordered))
+
+
+def review_group_list(state: str | None, *, facility_id=None, now=None) -> QuerySet:
+    """The working patient groups behind a compliance number (all of them for `state` None) —
+    by id, never by name."""
+    clock = ReviewClock.at(now)
+    groups = reviewed_groups()
+    if state:
+        groups = groups.filter(clock.state_q(state))
+    if facility_id is not None:
+        groups = groups.filter(facility_id=facility_id)
+    return groups.values(
+        "pk",
+        "created_at",
+        "last_reviewed_at",
+        "review_base",
+        "facility_id",
+        "facility__name",
+        "manager__name",
+        "manager__email",
+    ).order_by("review_base", "pk")
+
+
+def review_list(on_time: bool, *, facility_id=None, since=None, now=None) -> QuerySet:
+    """The reviews behind a compliance number: when, which group (id), by whom, its deadline."""
+    clock = ReviewClock.at(now)
+    since = since or last_months(clock.now)[0].start
+    reviews = reviews_with_deadline(clock).filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
+    reviews = reviews.filter(ON_TIME if on_time else ~ON_TIME)
+    if facility_id is not None:
+        reviews = reviews.filter(group__facility_id=facility_id)
+    return reviews.values(
+        "pk",
+        "group_id",
+        "reviewed_at",
+        "deadline",
+        "group__facility_id",
+        "group__facility__name",
+        "reviewed_by__name",
+        "reviewed_by__email",
+    ).order_by("-reviewed_at", "-pk")
+
+
+# --- work waiting for the center ---------------------------------------------------------------
+
+
+@dataclass
+class CenterWork:
+    applications: int  # 別紙1/2 submitted, to review (第4条)
+    rosters: int  # 別紙3 submitted, to register
+    notices: int  # 別紙4 submitted, to confirm
+    incidents: int  # escalated to the center (留意事項 4) and not closed
+    no_mcs_admin: int  # active facilities without an MCS administrator (別紙3 *1)
+    several_mcs_admins: int  # … with more than one ("in principle" one)
+
+    @property
+    def total(self) -> int:
+        return (
+            self.applications
+            + self.rosters
+            + self.notices
+            + self.incidents
+            + self.no_mcs_admin
+            + self.several_mcs_admins
+        )
+
+
+def escalated_open_incidents() -> QuerySet[IncidentReport]:
+    return IncidentReport.objects.filter(escalated_at__isnull=False).exclude(
+        state=IncidentReport.State.CLOSED
+    )
+
+
+def center_work() -> CenterWork:
+    # Counted as the admin's own "MCS管理者" filter counts them, so the link shows the same.
+    admins = (
+        Facility.objects.filter(state=Facility.State.ACTIVE)
+        .annotate(mcs_admins=Count("roles", filter=Q(roles__role=FacilityRole.Role.MCS_ADMIN)))
+        .aggregate(
+            none=Count("pk", filter=Q(mcs_admins=0)),
+            several=Count("pk", filter=Q(mcs_admins__gte=2)),
+        )
+    )
+    return CenterWork(
+        applications=Application.objects.filter(state=Application.State.SUBMITTED).count(),
+        rosters=RosterRequest.objects.filter(state=RosterRequest.State.SUBMITTED).count(),
+        notices=ChangeNotice.objects.filter(state=ChangeNotice.State.SUBMITTED).count(),
+        incidents=escalated_open_incidents().count(),
+        no_mcs_admin=admins["none"],
+        several_mcs_admins=admins["several"],
+    )
+
+
+# --- facilities at risk -----------------------------------------------------------------------
+
+STAFF_GAPS = ("pledge", "education")
+RISKS = ("pledge", "education", "devices", "archives")
+
+
+def working_staff() -> QuerySet[FacilityMembership]:
+    """Staff who should have a pledge and this 年度's education (第7条): active memberships of
+    active accounts at active facilities (as the reminders of 第7条 count them)."""
+    return FacilityMembership.objects.filter(
+        is_active=True, user__is_active=True, facility__state=Facility.State.ACTIVE
+    )
+
+
+def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
+    """第7条: staff with no pledge on file at that facility, or who attended none of the
+    facility's education sessions this 年度 (April 1st to today)."""
+    if gap == "pledge":
+        missing = StaffPledge.objects.filter(
+            user_id=OuterRef("user_id"), facility_id=OuterRef("facility_id")
+        )
+    else:
+        missing = EducationSession.attendees.through.objects.filter(
+            user_id=OuterRef("user_id"),
+            educationsession__facility_id=OuterRef("facility_id"),
+            educationsession__held_on__gte=fiscal_year_start(today),
+            educationsession__held_on__lte=today,
+        )
+    return working_staff().exclude(Exists(missing))
+
+
+def devices_unconfirmed(today: dt.date) -> QuerySet[Device]:
+    """Art. 12: devices in use whose checklist was not confirmed within the network's interval
+    (the devices app's own rule)."""
+    return Device.objects.filter(check_overdue_q(check_cutoff(today)))
+
+
+def archives_overdue(now: dt.datetime) -> QuerySet[Group]:
+    """留意事項 2: groups reported ended and still not archived after the network's deadline."""
+    return Group.objects.filter(
+        state=Group.State.TO_BE_ARCHIVED, end_reported_at__lt=archive_deadline_cutoff(now)
+    )
+
+
+def archive_deadline_cutoff(now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(days=NetworkSettings.load().archive_deadline_days)
+
+
+@dataclass
+class FacilityRisk:
+    facility_id: int | None
+    name: str = ""
+    pledge: int = 0
+    education: int = 0
+    devices: int = 0
+    archives: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pledge + self.education + self.devices + self.archives
+
+
+@dataclass
+class Risks:
+    totals: FacilityRisk
+    facilities: list[FacilityRisk]  # most at risk first
+    facility_count: int  # facilities with at least one risk
+    year_start: dt.date = field(default=dt.date(2000, 4, 1))
+
+
+def facilities_at_risk(*, now: dt.datetime | None = None, limit: int | None = None) -> Risks:
+    """Per facility: staff without pledge, staff without this 年度's education, devices not
+    confirmed, groups overdue for the archive. Four grouped queries and one for the names."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    sources = {
+        "pledge": staff_without("pledge", today),
+        "education": staff_without("education", today),
+        "devices": devices_unconfirmed(today),
+        "archives": archives_overdue(now),
+    }
+    rows: dict[int | None, FacilityRisk] = {}
+    for risk, queryset in sources.items():
+        for r in queryset.values("facility_id").annotate(n=Count("pk")).order_by():
+            entry = rows.setdefault(r["facility_id"], FacilityRisk(r["facility_id"]))
+            setattr(entry, risk, r["n"])
+    totals = FacilityRisk(None)
+    for entry in rows.values():
+        for risk in RISKS:
+            setattr(totals, risk, getattr(totals, risk) + getattr(entry, risk))
+    ordered = sorted(rows.values(), key=lambda e: (-e.total, e.facility_id or 0))
+    shown = ordered[:limit] if limit else ordered
+    names = dict(
+        Facility.objects.filter(pk__in=[e.facility_id for e in shown]).values_list("pk", "name")
+    )
+    for entry in shown:
+        entry.name = names.get(entry.facility_id, "")
+    if not limit:
+        shown.sort(key=lambda e: (-e.total, e.name))
+    return Risks(totals, shown, len(ordered), fiscal_year_start(today))
+
+
+def staff_gap_list(gap: str, *, facility_id=None, today=None) -> QuerySet:
+    """The staff behind a pledge or education number: name, MCS ID, 職種, facility."""
+    rows = staff_without(gap, today or timezone.localdate())
+    if facility_id is not None:
+        rows = rows.filter(facility_id=facility_id)
+    return rows.values(
+        "pk",
+        "user_id",
+        "user__name",
+        "user__email",
+        "user__occupation",
+        "facility_id",
+        "facility__name",
+        "started_at",
+    ).order_by("facility__name", "facility_id", "user__kana", "user_id")
+
+
+# --- the whole dashboard -----------------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    now: dt.datetime
+    months: list[Month]
+    work: CenterWork
+    risks: Risks
+    facilities: Matrix
+    users: Matrix
+    joined: MonthlySeries
+    groups: GroupCounts
+    group_months: MonthlySeries
+    consent_months: MonthlySeries
+    compliance: Compliance
+
+
+def dashboard(*, now: dt.datetime | None = None) -> Dashboard:
+    """Every figure of the dashboard: a fixed number of queries, whatever the network's size."""
+    now = now or timezone.now()
+    months = last_months(now)
+    return Dashboard(
+        now=now,
+        months=months,
+        work=center_work(),
+        risks=facilities_at_risk(now=now, limit=TOP_FACILITIES),
+        facilities=facilities_by_kind_and_state(),
+        users=users_by_occupation(),
+        joined=new_facilities_and_users(months),
+        groups=group_counts(),
+        group_months=groups_per_month(months),
+        consent_months=consents_per_month(months),
+        compliance=review_compliance(now=now, since=months[0].start, limit=TOP_FACILITIES),
+    )
+
+
+# --- the same figures for a past period (the medical association's reports) ---------------------
+
+
+def patient_groups_working_at(moment: dt.datetime) -> QuerySet[Group]:
+    """Patient groups that were working at `moment`: created before it, neither reported ended
+    nor archived by then (for `moment` = now: exactly the groups in state 利用中)."""
+    return (
+        Group.objects.filter(kind=Group.Kind.PATIENT, created_at__lt=moment)
+        .exclude(archived_at__lt=moment)
+        .exclude(end_reported_at__lt=moment)
+    )
+
+
+def review_states_at(moment: dt.datetime) -> QuerySet:
+    """Per facility: patient groups working at `moment` and how many were due or overdue then,
+    from the last review before `moment` (one query with a correlated subquery)."""
+    clock = ReviewClock.at(moment)
+    last_review = (
+        SupporterReview.objects.filter(group_id=OuterRef("pk"), reviewed_at__lt=moment)
+        .order_by("-reviewed_at")
+        .values("reviewed_at")[:1]
+    )
+    return (
+        patient_groups_working_at(moment)
+        .annotate(review_base=Coalesce(Subquery(last_review), "created_at"))
+        .values("facility_id")
+        .annotate(
+            groups=Count("pk"),
+            due=Count("pk", filter=clock.state_q("due")),
+            overdue=Count("pk", filter=clock.state_q("overdue")),
+        )
+        .order_by()
+    )
+
+
+def reviews_done_between(start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """Per facility: reviews of patient groups done in [start, end), on time and late."""
+    return (
+        reviews_with_deadline(ReviewClock.at(end))
+        .filter(reviewed_at__gte=start, reviewed_at__lt=end)
+        .values("group__facility_id")
+        .annotate(on_time=Count("pk", filter=ON_TIME), late=Count("pk", filter=~ON_TIME))
+        .order_by()
+    )
+
+
+def groups_between(start: dt.datetime, end: dt.datetime) -> QuerySet:
+    """Per facility: patient groups working at `end`, new patient and free groups in
+    [start, end), groups archived in [start, end), groups waiting for the archive at `end`."""
+    in_period = {"created_at__gte": start, "created_at__lt": end}
+    working_at_end = Q(created_at__lt=end) & ~Q(archived_at__lt=end)
+    return (
+        Group.objects.exclude(kind=Group.Kind.ALL_USERS)
+        .values("facility_id")
+        .annotate(
+            working=Count(
+                "pk",
+                filter=Q(kind=Group.Kind.PATIENT) & working_at_end & ~Q(end_reported_at__lt=end),
+            ),
+            new_patient=Count("pk", filter=Q(kind=Group.Kind.PATIENT, **in_period)),
+            new_free=Count("pk", filter=Q(kind=Group.Kind.FREE, **in_period)),
+            archived=Count("pk", filter=Q(archived_at__gte=start, archived_at__lt=end)),
+            waiting=Count("pk", filter=working_at_end & Q(end_reported_at__lt=end)),
+        )
+        .order_by()
+    )
+
+
+def facility_name(pk: int | None) -> str | None:
+    """The name of facility `pk` for a list's heading (the center sees every facility)."""
+    if pk is None:
+        return None
+    return Facility.objects.filter(pk=pk).values_list("name", flat=True).first()

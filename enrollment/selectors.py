@@ -115,7 +115,7 @@ def can_stop(user, facility: Facility) -> bool:
 
 def roster_requests_for(user) -> QuerySet[RosterRequest]:
     return (
-        RosterRequest.objects.filter(facility__in=filing_facilities(user))
+        RosterRequest.objects.filter(facility__in=_facilities_with_history(user))
         .select_related("facility")
         .annotate(row_count=Count("rows"))
     )

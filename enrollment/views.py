@@ -221,6 +221,12 @@ def _with_more_rows(data, prefix: str, extra: int):
     return data
 
 
+def _rows_added(request) -> None:
+    messages.info(
+        request, _("行を%(n)d行追加しました（まだ提出されていません）。") % {"n": ADD_ROWS}
+    )
+
+
 def _roster_page(request, facility, *, formset, header, upload=None, check=None, status=200):
     return render(
         request,
@@ -251,6 +257,7 @@ def roster_new(request, facility_id):
     data = request.POST
     if "add_rows" in data:
         data = _with_more_rows(data, "form", ADD_ROWS)
+        _rows_added(request)
     formset = RosterFormSet(data)
     header = RosterHeaderForm(data)
     if "add_rows" in data or not formset.is_valid():
@@ -393,6 +400,7 @@ def notice_new(request, facility_id):
     data = request.POST
     if "add_rows" in data:
         data = _with_more_rows(data, "form", ADD_ROWS)
+        _rows_added(request)
     formset = ChangeFormSet(data)
     header = ChangeHeaderForm(data, request.FILES)
     if "add_rows" in data or not formset.is_valid() or not header.is_valid():

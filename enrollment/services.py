@@ -26,7 +26,14 @@ from .models import (
     RosterRequest,
     RosterRow,
 )
-from .rows import RowsCheck, check_change_rows, check_roster_rows, person_key
+from .rows import (
+    CHANGE_COLUMNS,
+    ROSTER_COLUMNS,
+    RowsCheck,
+    check_change_rows,
+    check_roster_rows,
+    person_key,
+)
 
 REGISTERED_MESSAGE = "一括登録を完了しました。各事業所で基本設定が可能です。"
 
@@ -381,6 +388,19 @@ def _tell_facility(*, facility: Facility, extra=(), kind: str, title: str, body:
     )
 
 
+def _store_rows(model, parent: dict, check: RowsCheck, columns, *, with_user=False) -> None:
+    """The checked rows of a paper, in one insert."""
+    model.objects.bulk_create(
+        model(
+            **parent,
+            row_number=row["row"],
+            **{key: row[key] for key in columns},
+            **({"user_id": row["user_id"]} if with_user else {}),
+        )
+        for row in check.clean_rows
+    )
+
+
 @transaction.atomic
 def roster_submit(
     *,
@@ -409,19 +429,7 @@ def roster_submit(
         admin_count_warning=" ".join(check.warnings)[:200],
         admin_count_confirmed=bool(check.warnings) and admin_count_confirmed,
     )
-    RosterRow.objects.bulk_create(
-        RosterRow(
-            request=request,
-            row_number=row["row"],
-            name=row["name"],
-            gender=row["gender"],
-            occupation=row["occupation"],
-            email=row["email"],
-            is_mcs_admin=row["is_mcs_admin"],
-            had_mcs_account=row["had_mcs_account"],
-        )
-        for row in check.clean_rows
-    )
+    _store_rows(RosterRow, {"request": request}, check, ROSTER_COLUMNS)
     audit_record(
         actor=actor,
         action="enrollment.roster.submit",
@@ -627,20 +635,7 @@ def notice_submit(
         signer_name=signer_name,
         scan=scan,
     )
-    ChangeRow.objects.bulk_create(
-        ChangeRow(
-            notice=notice,
-            row_number=row["row"],
-            action=row["action"],
-            kana=row["kana"],
-            name=row["name"],
-            occupation=row["occupation"],
-            email=row["email"],
-            is_mcs_admin=row["is_mcs_admin"],
-            user_id=row["user_id"],
-        )
-        for row in check.clean_rows
-    )
+    _store_rows(ChangeRow, {"notice": notice}, check, CHANGE_COLUMNS, with_user=True)
     audit_record(
         actor=actor,
         action="enrollment.notice.submit",

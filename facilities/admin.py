@@ -12,6 +12,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from mcnet.admin import AuditedModelAdmin
@@ -193,6 +195,9 @@ class UserAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin, DjangoUse
     readonly_fields = ("last_login", "date_joined")
     inlines = [MembershipInline, RestrictionInline]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # nothing to show before it exists
+
     def normalized_search(self, queryset, key, raw):
         return queryset.filter(
             Q(search_kana__contains=key)
@@ -252,21 +257,6 @@ class RoleInline(admin.TabularInline):
     autocomplete_fields = ("user",)
 
 
-class StateChangeInline(admin.TabularInline):
-    model = FacilityStateChange
-    extra = 0
-    fields = ("changed_at", "state", "changed_by", "note")
-    readonly_fields = fields
-    can_delete = False
-    verbose_name_plural = _("状態の変更履歴")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 class McsAdminCountFilter(admin.SimpleListFilter):
     """別紙3 *1: one MCS administrator per facility in principle; the center finds the others."""
 
@@ -295,8 +285,10 @@ class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
     search_fields = ("search_name", "city", "town", "manager_name")  # see get_search_results
     search_help_text = _("事業所名・市区町村・町域・事業所管理者名")
     show_full_result_count = False
-    readonly_fields = ("state_changed_at",)
-    inlines = [RoleInline, StateChangeInline]
+    # The history is a read-only field, not an inline: an inline would add a formset that
+    # every save of this form must post, for rows nobody may edit.
+    readonly_fields = ("state_changed_at", "state_history")
+    inlines = [RoleInline]
     actions = ["export_xlsx", "export_csv"]
     export_name = "facilities"
 
@@ -308,6 +300,27 @@ class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
             super()
             .get_queryset(request)
             .annotate(mcs_admin_count=Count("roles", filter=Q(roles__role=Role.MCS_ADMIN)))
+        )
+
+    @admin.display(description=_("状態の変更履歴"))
+    def state_history(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        rows = obj.state_changes.select_related("changed_by")[:50]
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li>{}: {}{}</li>",
+                (
+                    (
+                        date_format(timezone.localtime(c.changed_at), "Y年n月j日 H:i"),
+                        c.get_state_display(),
+                        f"（{c.note}）" if c.note else "",
+                    )
+                    for c in rows
+                ),
+            ),
         )
 
     @admin.display(description=_("MCS管理者の人数"), ordering="mcs_admin_count")

@@ -217,7 +217,11 @@ def _formset_rows(formset) -> list[dict]:
 def _with_more_rows(data, prefix: str, extra: int):
     data = data.copy()
     total = f"{prefix}-TOTAL_FORMS"
-    data[total] = str(min(int(data.get(total) or 0) + extra, MAX_FORM_ROWS))
+    try:
+        current = int(data.get(total) or 0)
+    except ValueError:  # a tampered management form: the formset itself reports it
+        return data
+    data[total] = str(min(max(current, 0) + extra, MAX_FORM_ROWS))
     return data
 
 

@@ -240,7 +240,7 @@ def reviews_report(period: Period) -> Report:
     counts: dict = {}
     for row in selectors.reviews_done_between(period.start, moment):
         entry = counts.setdefault(row["group__facility_id"], {})
-        entry.update(on_time=row["on_time"], late=row["late"])
+        entry.update(on_time=row["on_time"], late=row["done"] - row["on_time"])
     for row in selectors.review_states_at(moment):
         entry = counts.setdefault(row["facility_id"], {})
         entry.update(groups=row["groups"], due=row["due"], overdue=row["overdue"])

@@ -10,8 +10,10 @@ consent and review lists name a record by its id and its facility.
 """
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from django.db import connection, transaction
 from django.db.models import (
     Count,
     DateTimeField,
@@ -415,11 +417,11 @@ def review_compliance(
         reviews_with_deadline(clock)
         .filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
         .values("group__facility_id", "group__facility__name")
-        .annotate(on_time=Count("pk", filter=ON_TIME), late=Count("pk", filter=~ON_TIME))
+        .annotate(done=Count("pk"), on_time=Count("pk", filter=ON_TIME))
         .order_by()
     ):
         entry = row(r["group__facility_id"], r["group__facility__name"])
-        entry.on_time, entry.late = r["on_time"], r["late"]
+        entry.on_time, entry.late = r["on_time"], r["done"] - r["on_time"]
     totals = FacilityCompliance(None, "")
     for entry in rows.values():
         for name in ("groups", "due", "overdue", "on_time", "late"):
@@ -656,10 +658,27 @@ class Dashboard:
     compliance: Compliance
 
 
+@contextmanager
+def short_aggregates():
+    """PostgreSQL's JIT compiler judges these aggregates by their row estimates and compiles
+    them, which cost 1.7 s to save milliseconds (measured on 100,000 groups: 1.84 s with JIT,
+    0.15 s without). Off for this transaction only; other databases have no JIT."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        yield
+
+
 def dashboard(*, now: dt.datetime | None = None) -> Dashboard:
     """Every figure of the dashboard: a fixed number of queries, whatever the network's size."""
     now = now or timezone.now()
     months = last_months(now)
+    with short_aggregates():
+        return _dashboard(now, months)
+
+
+def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
     return Dashboard(
         now=now,
         months=months,
@@ -716,7 +735,7 @@ def reviews_done_between(start: dt.datetime, end: dt.datetime) -> QuerySet:
         reviews_with_deadline(ReviewClock.at(end))
         .filter(reviewed_at__gte=start, reviewed_at__lt=end)
         .values("group__facility_id")
-        .annotate(on_time=Count("pk", filter=ON_TIME), late=Count("pk", filter=~ON_TIME))
+        .annotate(done=Count("pk"), on_time=Count("pk", filter=ON_TIME))
         .order_by()
     )
 

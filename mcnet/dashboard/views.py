@@ -61,7 +61,8 @@ def index(request):
 @center_staff_required
 def compliance(request):
     """Supporter-review compliance of every facility (留意事項 1)."""
-    result = selectors.review_compliance()
+    with selectors.short_aggregates():
+        result = selectors.review_compliance()
     table = tables.compliance_table(
         result, caption=_("事業所ごとのサポーター精査（全%(n)d件）") % {"n": result.facility_count}
     )
@@ -72,7 +73,8 @@ def compliance(request):
 def risks(request):
     """Every facility with something to follow up (第7条, 第12条, 留意事項 2)."""
     now = timezone.now()
-    result = selectors.facilities_at_risk(now=now)
+    with selectors.short_aggregates():
+        result = selectors.facilities_at_risk(now=now)
     table = tables.risks_table(
         result, now, caption=_("注意が必要な事業所（全%(n)d件）") % {"n": result.facility_count}
     )

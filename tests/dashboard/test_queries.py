@@ -1,0 +1,65 @@
+"""The dashboard answers within a constant number of queries: the same on a network of three
+facilities as on one of 2,000 facilities and 100,000 groups (issue 8, "Done when"). The time it
+takes on the large network is measured by `make bench` (bench/, "center dashboard")."""
+
+import time
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from consents.models import Consent
+from facilities.models import Facility, User
+from groups.models import Group, SupporterReview
+
+from . import factories as f
+
+URL = reverse("dashboard:index")
+
+
+def _tiny_network():
+    a, b, c = f.facility(), f.facility(kind="pharmacy"), f.facility(state="applying")
+    nurse = f.staff(a)
+    f.role(nurse, a)
+    group = f.patient_group(a)
+    f.review(group, group.created_at)
+    f.free_group(b)
+    f.consent(b, recorded_at=group.created_at)
+    f.device(c, confirmed_on=None)
+
+
+def _queries(client) -> int:
+    client.get(URL)  # the session's first request settles MFA and the caches
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(URL)
+    assert response.status_code == 200
+    return len(context)
+
+
+def test_the_dashboard_runs_as_many_queries_for_2000_facilities_as_for_3(
+    center_client, django_assert_max_num_queries
+):
+    _tiny_network()
+    tiny = _queries(center_client)
+    assert tiny <= 35, f"the dashboard should need few queries, it made {tiny}"
+
+    started = time.monotonic()
+    f.build_network(facilities=2000, groups=100_000)
+    built = time.monotonic() - started
+    assert Facility.objects.count() == 2003
+    assert Group.objects.count() == 100_002
+    assert User.objects.count() > 6000
+    assert Consent.objects.count() > 80_000 and SupporterReview.objects.exists()
+
+    center_client.get(URL)
+    started = time.monotonic()
+    with django_assert_max_num_queries(tiny):
+        response = center_client.get(URL)
+    answered = time.monotonic() - started
+    assert response.status_code == 200
+    d = response.context["d"]
+    assert d.facilities.total == 2003
+    assert d.groups.patient_active + d.groups.patient_to_be_archived > 40_000
+    assert d.compliance.facility_count > 1000 and len(d.compliance.facilities) == 20
+    assert d.risks.facility_count > 1000 and len(d.risks.facilities) == 20
+    print(f"\nbuilt the network in {built:.1f}s; the dashboard answered in {answered:.2f}s")

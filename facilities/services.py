@@ -96,7 +96,24 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
     if changes:
         facility.save()
         audit_record(actor=actor, action="facility.update", target=facility, changes=changes)
+        if not getattr(actor, "is_center_staff", False):
+            # 第4条(2): the center keeps the application's data; it learns of every change.
+            notify(
+                recipients=center_staff_users(),
+                kind="facilities.facility_updated",
+                title=_("%(facility)sの事業所情報が変更されました") % {"facility": facility.name},
+                body="\n".join(
+                    f"{Facility._meta.get_field(name).verbose_name}: {old} → {new}"
+                    for name, (old, new) in changes.items()
+                ),
+                url=reverse("admin:facilities_facility_change", args=[facility.pk]),
+                reason=_("センターは事業所の登録内容を管理するため（第4条）"),
+            )
     return facility
+
+
+def center_staff_users():
+    return User.objects.filter(groups__name=CENTER_STAFF_GROUP, is_active=True)
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from mcnet.models import NetworkSettings
 
-from .models import Invitation
+from .models import Invitation, User
 
 
 @shared_task(
@@ -34,6 +34,7 @@ def send_invitation_email(invitation_id: int, key: str) -> str:
         network = NetworkSettings.load()
         context = {
             "invitation": invitation,
+            "existing_account": User.objects.filter(email=invitation.email).exists(),
             "network": network,
             "url": settings.MCNET_BASE_URL.rstrip("/") + invitation.get_accept_url(),
         }

@@ -365,3 +365,20 @@ def test_restricted_user_leaves_the_directory_and_cannot_be_invited_to_groups(de
         reason="確認中",
     )
     assert nurse not in directory_users(viewer=people["group_manager"], query="たかだ")
+
+
+def test_invitation_email_to_an_existing_account_asks_to_sign_in(demo, people):
+    invitation = services.staff_invite(
+        actor=people["other_mcs_admin"], facility=demo["abc"], email=people["user"].email
+    )
+    send_invitation_email(invitation.pk, invitation.key)
+    body = mail.outbox[-1].body
+    assert "アカウントは既にあります" in body and "パスワードとプロフィールを設定" not in body
+
+
+def test_the_center_is_told_when_a_facility_changes_its_data(demo, people):
+    services.facility_update(actor=people["mcs_admin"], facility=demo["takada"], fax="025-1")
+    note = Notification.objects.get(recipient=people["center"], kind="facilities.facility_updated")
+    assert "FAX番号:  → 025-1" in note.body
+    services.facility_update(actor=people["center"], facility=demo["takada"], fax="025-2")
+    assert Notification.objects.filter(kind="facilities.facility_updated").count() == 1

@@ -303,14 +303,21 @@ def _pending_names(emails: set[str], *, exclude_facility_id=None) -> dict[str, s
     """Addresses already listed on a paper the center has not processed yet, with the names."""
     from .models import ChangeNotice, ChangeRow, RosterRequest, RosterRow
 
-    roster = RosterRow.objects.filter(
-        email__in=emails, request__state=RosterRequest.State.SUBMITTED
-    ).values_list("email", "name")
-    changes = ChangeRow.objects.filter(
-        email__in=emails,
-        action=ChangeRow.Action.ADD,
-        notice__state=ChangeNotice.State.SUBMITTED,
-    ).values_list("email", "name")
+    # order_by(): the models' default ordering is not allowed inside a UNION on SQLite (the demo).
+    roster = (
+        RosterRow.objects.filter(email__in=emails, request__state=RosterRequest.State.SUBMITTED)
+        .order_by()
+        .values_list("email", "name")
+    )
+    changes = (
+        ChangeRow.objects.filter(
+            email__in=emails,
+            action=ChangeRow.Action.ADD,
+            notice__state=ChangeNotice.State.SUBMITTED,
+        )
+        .order_by()
+        .values_list("email", "name")
+    )
     pending: dict[str, set[str]] = {}
     for email, name in roster.union(changes, all=True):
         pending.setdefault(email, set()).add(person_key(name))

@@ -25,7 +25,7 @@ def test_dedupe_key_sends_nothing_twice(people):
         recipients=[nurse], kind="review_due", title="精査の期限です", dedupe_key="g1:2026-11"
     )
     assert again == []
-    assert Notification.objects.filter(recipient=nurse).count() == 1
+    assert Notification.objects.filter(recipient=nurse, dedupe_key="g1:2026-11").count() == 1
 
 
 def test_mail_is_queued_only_after_commit(people, django_capture_on_commit_callbacks):
@@ -52,6 +52,7 @@ def test_delivery_task_sends_once(people):
 
 
 def test_inbox_shows_why_and_marks_read(client_as, people):
+    Notification.objects.filter(recipient=people["user"]).delete()  # the demo's own
     notify(recipients=[people["user"]], kind="test", title="お知らせA", reason="理由A")
     client = client_as("user")
     home = client.get("/").content.decode()

@@ -94,11 +94,13 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 def search(events: QuerySet[AuditEvent], f: AuditFilters) -> QuerySet[AuditEvent]:
-    """Narrow `events`: actor (MCS ID or name), facility (id or name), object type and id,
+    """Narrow `events`: actor (MCS ID, name or kana), facility (id or name), object type and id,
     action (exact, or a prefix such as "patient" for every patient.* action), days."""
     if f.actor:
         text = nfkc(f.actor).strip()
-        names = User.objects.filter(search_name__contains=search_key(text)).values("pk")
+        key = search_key(text)
+        names = User.objects.filter(Q(search_name__contains=key) | Q(search_kana__contains=key))
+        names = names.values("pk")
         events = events.filter(Q(actor_label__icontains=text) | Q(actor_id__in=names))
     if f.facility:
         text = nfkc(f.facility).strip()

@@ -26,6 +26,11 @@ from mcnet.text import nfkc
 
 from .models import Announcement, AnnouncementRead, Group, GroupUserObjectPermission, Membership
 
+# Who is in the all-users group: every account that can sign in and has not left or been banned.
+# A restricted user (留意事項 2) still signs in and still hears from the center; they only cannot
+# join groups.
+ALL_USERS_STATES = (User.State.ACTIVE, User.State.RESTRICTED)
+
 # A review counts as "due" this many days before its deadline, so the manager can plan it.
 REVIEW_DUE_SOON_DAYS = 14
 
@@ -58,7 +63,7 @@ def groups_visible_to(user) -> QuerySet[Group]:
     if not _signed_in(user):
         return Group.objects.none()
     visible = Q(pk__in=group_ids_granted(user, "access_group"))
-    if user.state == User.State.ACTIVE:
+    if user.state in ALL_USERS_STATES:
         visible |= Q(kind=Group.Kind.ALL_USERS)
     return Group.objects.filter(visible)
 
@@ -174,13 +179,13 @@ def working_groups_of(user) -> list[Group]:
 
 
 def all_users_group_for(user) -> Group | None:
-    if not _signed_in(user) or user.state != User.State.ACTIVE:
+    if not _signed_in(user) or user.state not in ALL_USERS_STATES:
         return None
     return Group.objects.filter(kind=Group.Kind.ALL_USERS).first()
 
 
 def active_user_count() -> int:
-    return User.objects.filter(is_active=True, state=User.State.ACTIVE).count()
+    return User.objects.filter(is_active=True, state__in=ALL_USERS_STATES).count()
 
 
 def members_of(group: Group) -> QuerySet[Membership]:

@@ -334,6 +334,10 @@ def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Member
     group = membership.group
     if accept:
         _require_open(group)
+        if actor.state != User.State.ACTIVE:  # restricted (留意事項 2): cannot join groups
+            raise ValidationError(
+                _("利用が制限されているため、グループに参加できません。"), code="restricted"
+            )
         if invitation_expired(membership):
             raise ValidationError(
                 _(

@@ -350,3 +350,15 @@ def test_nobody_outside_sees_joetsus_group(demo, people, role, client_as):
 
 def test_group_kinds(demo):
     assert {g.kind for g in Group.objects.all()} == {"patient", "free", "all_users"}
+
+
+def test_a_restricted_user_cannot_join_but_still_hears_from_the_center(demo, people):
+    """留意事項 2: a restricted user signs in but cannot join groups."""
+    admin = people["mcs_admin"]  # invited to 山田太郎's group by the demo
+    type(admin).objects.filter(pk=admin.pk).update(state="restricted")
+    admin.refresh_from_db()
+    with pytest.raises(ValidationError, match="制限"):
+        services.invitation_accept(actor=admin, membership=membership(yamada_group(), admin.email))
+    assert selectors.all_users_group_for(admin) is not None
+    with pytest.raises(ValidationError, match="利用中ではない"):
+        services.membership_invite(actor=people["group_manager"], group=joetsu_group(), user=admin)

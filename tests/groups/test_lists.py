@@ -1,0 +1,39 @@
+"""Who sees which group in the working list, by role (deny by default)."""
+
+import pytest
+from django.urls import reverse
+
+from groups import selectors
+
+YAMADA, JOETSU, MYOKO = "山田太郎さんのグループ", "上越花子さんのグループ", "妙高次郎さんのグループ"
+FREE = "春日野地区 多職種連絡会"
+
+
+@pytest.mark.parametrize(
+    ("role", "working", "invited"),
+    [
+        ("user", {YAMADA, FREE}, set()),
+        ("other_facility_user", {YAMADA, JOETSU}, set()),
+        ("mcs_admin", set(), {YAMADA}),  # invited: the invitation, not the group
+        ("other_mcs_admin", set(), set()),
+        ("group_manager", {YAMADA, JOETSU, FREE}, set()),
+        ("center", set(), set()),
+    ],
+)
+def test_each_role_sees_its_own_groups(demo, people, client_as, role, working, invited):
+    user = people[role]
+    assert {g.name for g in selectors.working_groups_of(user)} == working
+    assert {m.group.name for m in selectors.invitations_for(user)} == invited
+    visible = {g.name for g in selectors.groups_visible_to(user) if g.kind != "all_users"}
+    archived_member = {MYOKO} if role in ("other_facility_user", "group_manager") else set()
+    assert visible == working | archived_member
+    page = client_as(role).get(reverse("groups:list")).content.decode()
+    for name in (YAMADA, JOETSU, FREE):
+        assert (name in page) is (name in working or name in invited), (role, name)
+    assert MYOKO not in page  # archived: gone from the working list
+
+
+def test_the_anonymous_visitor_is_sent_to_log_in(demo, client):
+    response = client.get(reverse("groups:list"))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not selectors.groups_visible_to(type("Anon", (), {"is_authenticated": False})())

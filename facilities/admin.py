@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 
 from mcnet.admin import AuditedModelAdmin
 from mcnet.audit import audit_record
-from mcnet.forms import KanaField, NormalizedEmailField, PhoneField, PostalCodeField
+from mcnet.forms import KanaField, NormalizedEmailField, PhoneField
 from mcnet.text import nfkc, normalize_email
 
 from . import exports, services
-from .forms import postal_lookup_attrs
+from .forms import FacilityEditForm
 from .models import (
     EducationSession,
     Facility,
@@ -212,11 +212,9 @@ class UserAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin, DjangoUse
 # --- facilities ----------------------------------------------------------------------------------
 
 
-class FacilityForm(forms.ModelForm):
-    postal_code = PostalCodeField(label=_("郵便番号"), required=False)
-    phone = PhoneField(label=_("電話番号"), required=False)
-    fax = PhoneField(label=_("FAX番号"), required=False)
-    manager_email = NormalizedEmailField(label=_("事業所管理者メールアドレス"), required=False)
+class FacilityForm(FacilityEditForm):
+    """The portal's facility form, plus the state (the center's decision, 第4条)."""
+
     state_note = forms.CharField(
         label=_("状態の変更の備考"),
         required=False,
@@ -224,26 +222,8 @@ class FacilityForm(forms.ModelForm):
         help_text=_("状態を変えるときの理由など。変更日時とともに履歴に残ります。"),
     )
 
-    class Meta:
-        model = Facility
-        fields = (
-            "name",
-            "kind",
-            "postal_code",
-            "prefecture",
-            "city",
-            "town",
-            "address_line",
-            "phone",
-            "fax",
-            "manager_name",
-            "manager_email",
-            "state",
-        )
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        postal_lookup_attrs(self)
+    class Meta(FacilityEditForm.Meta):
+        fields = (*FacilityEditForm.Meta.fields, "state")
 
 
 class RoleInline(admin.TabularInline):

@@ -56,6 +56,20 @@ def _done(request, message: str, url: str):
     return redirect(url)
 
 
+def _submit(request, form, perform, message, url: str):
+    """A POSTed valid form runs `perform(cleaned_data)` (one service call) and redirects with
+    `message` (text, or a function of the cleaned data); a ValidationError from the service
+    goes back onto the form. None: show the form (again)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        perform(form.cleaned_data)
+    except ValidationError as exc:
+        _form_errors(form, exc)
+        return None
+    return _done(request, message(form.cleaned_data) if callable(message) else message, url)
+
+
 # --- the facilities a user runs ------------------------------------------------------------------
 
 
@@ -89,13 +103,21 @@ def facility_detail(request, pk):
 def facility_edit(request, pk):
     facility = selectors.facility_for(request.user, pk, "manage_staff", "sign_for_facility")
     form = FacilityEditForm(request.POST or None, instance=facility)
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+
+    def perform(data):
         # The form wrote its values onto the instance; the service compares with the stored row.
+        fields = {name: data[name] for name in form.Meta.fields}
         services.facility_update(actor=request.user, facility=facility, **fields)
-        return _done(
-            request, _("事業所の情報を保存しました。"), reverse("facilities:detail", args=[pk])
-        )
+
+    done = _submit(
+        request,
+        form,
+        perform,
+        _("事業所の情報を保存しました。"),
+        reverse("facilities:detail", args=[pk]),
+    )
+    if done:
+        return done
     return render(
         request,
         "facilities/edit.html",
@@ -248,15 +270,15 @@ def _staff_action(request, pk, user_id, form_class, template, perform, done_mess
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     member = selectors.staff_member(facility, user_id, active_only=True)
     form = form_class(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            perform(facility, member, form.cleaned_data)
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return _done(
-                request, done_message, reverse("facilities:staff_detail", args=[pk, user_id])
-            )
+    done = _submit(
+        request,
+        form,
+        lambda data: perform(facility, member, data),
+        done_message,
+        reverse("facilities:staff_detail", args=[pk, user_id]),
+    )
+    if done:
+        return done
     return render(request, template, {"facility": facility, "member": member, "form": form})
 
 
@@ -336,22 +358,17 @@ def pledge_record(request, pk, user_id):
         else {}
     )
     form = PledgeForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.pledge_record(
-                actor=request.user,
-                user=member,
-                facility=facility,
-                signed_on=form.cleaned_data["signed_on"],
-                waived=form.cleaned_data["waived"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return _done(
-                request, _("誓約書を記録しました。"), reverse("facilities:education", args=[pk])
-            )
+    done = _submit(
+        request,
+        form,
+        lambda data: services.pledge_record(
+            actor=request.user, user=member, facility=facility, **data
+        ),
+        _("誓約書を記録しました。"),
+        reverse("facilities:education", args=[pk]),
+    )
+    if done:
+        return done
     return render(
         request,
         "facilities/pledge_form.html",
@@ -391,23 +408,17 @@ def _education_form(request, pk, session_id=None):
     if session is not None:  # a past attendee who left since stays listed
         staff = (staff | session.attendees.all()).distinct().order_by("kana", "email")
     form = EducationForm(request.POST or None, staff=staff, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.education_session_save(
-                actor=request.user,
-                facility=facility,
-                session=session,
-                held_on=form.cleaned_data["held_on"],
-                topic=form.cleaned_data["topic"],
-                notes=form.cleaned_data["notes"],
-                attendees=form.cleaned_data["attendees"],
-            )
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return _done(
-                request, _("教育の実施を記録しました。"), reverse("facilities:education", args=[pk])
-            )
+    done = _submit(
+        request,
+        form,
+        lambda data: services.education_session_save(
+            actor=request.user, facility=facility, session=session, **data
+        ),
+        _("教育の実施を記録しました。"),
+        reverse("facilities:education", args=[pk]),
+    )
+    if done:
+        return done
     return render(
         request,
         "facilities/education_form.html",
@@ -451,25 +462,15 @@ def invitation_create(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     may_appoint = "sign_for_facility" in selectors.grants_on(request.user, facility)
     form = InvitationForm(request.POST or None, may_appoint_admin=may_appoint)
-    if request.method == "POST" and form.is_valid():
-        try:
-            invitation = services.staff_invite(
-                actor=request.user,
-                facility=facility,
-                email=form.cleaned_data["email"],
-                name=form.cleaned_data["name"],
-                kana=form.cleaned_data["kana"],
-                occupation=form.cleaned_data["occupation"],
-                is_mcs_admin=form.cleaned_data.get("is_mcs_admin", False),
-            )
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return _done(
-                request,
-                _("%(email)s に招待メールを送りました。") % {"email": invitation.email},
-                reverse("facilities:invitations", args=[pk]),
-            )
+    done = _submit(
+        request,
+        form,
+        lambda data: services.staff_invite(actor=request.user, facility=facility, **data),
+        lambda data: _("%(email)s に招待メールを送りました。") % {"email": data["email"]},
+        reverse("facilities:invitations", args=[pk]),
+    )
+    if done:
+        return done
     return render(request, "facilities/invitation_form.html", {"facility": facility, "form": form})
 
 
@@ -545,26 +546,28 @@ def invitation_accept(request, token):
         "occupation": invitation.occupation,
     }
     form = InvitationAcceptForm(request.POST or None, invitation=invitation, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            user = services.invitation_accept(
-                invitation=invitation,
-                password=form.cleaned_data["password1"],
-                name=form.cleaned_data["name"],
-                kana=form.cleaned_data["kana"],
-                occupation=form.cleaned_data["occupation"],
-                phone=form.cleaned_data["phone"],
-            )
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return _done(
-                request,
-                _("ようこそ。%(facility)sの職員として登録されました。")
-                % {"facility": invitation.facility.name},
-                reverse("home"),
-            )
+
+    def perform(data):
+        user = services.invitation_accept(
+            invitation=invitation,
+            password=data["password1"],
+            name=data["name"],
+            kana=data["kana"],
+            occupation=data["occupation"],
+            phone=data["phone"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+
+    done = _submit(
+        request,
+        form,
+        perform,
+        _("ようこそ。%(facility)sの職員として登録されました。")
+        % {"facility": invitation.facility.name},
+        reverse("home"),
+    )
+    if done:
+        return done
     return render(request, "facilities/invitation_accept.html", {**context, "form": form})
 
 
@@ -582,22 +585,15 @@ def profile_edit(request):
         "phone": user.phone,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, user=user, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.profile_update(
-                actor=user,
-                user=user,
-                name=form.cleaned_data["name"],
-                kana=form.cleaned_data["kana"],
-                occupation=form.cleaned_data["occupation"],
-                phone=form.cleaned_data["phone"],
-                photo=form.cleaned_data.get("photo"),
-                remove_photo=form.cleaned_data.get("remove_photo", False),
-            )
-        except ValidationError as exc:
-            _form_errors(form, exc)
-        else:
-            return _done(request, _("プロフィールを保存しました。"), reverse("facilities:profile"))
+    done = _submit(
+        request,
+        form,
+        lambda data: services.profile_update(actor=user, user=user, **data),
+        _("プロフィールを保存しました。"),
+        reverse("facilities:profile"),
+    )
+    if done:
+        return done
     return render(request, "facilities/profile.html", {"form": form, "profile_user": user})
 
 

@@ -23,7 +23,14 @@ from mcnet.forms import (
 )
 from mcnet.uploads import photo_upload
 
-from .models import Facility, FacilityRole, Occupation, User, UserRestriction
+from .models import (
+    FACILITY_EDITABLE_FIELDS,
+    Facility,
+    FacilityRole,
+    Occupation,
+    User,
+    UserRestriction,
+)
 
 
 class LoginForm(allauth_forms.LoginForm):
@@ -76,19 +83,7 @@ class FacilityEditForm(forms.ModelForm):
 
     class Meta:
         model = Facility
-        fields = (
-            "name",
-            "kind",
-            "postal_code",
-            "prefecture",
-            "city",
-            "town",
-            "address_line",
-            "phone",
-            "fax",
-            "manager_name",
-            "manager_email",
-        )
+        fields = FACILITY_EDITABLE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -255,6 +255,23 @@ class Facility(models.Model):
         return f"{self.prefecture}{self.city}{self.town}{self.address_line}"
 
 
+# What a facility's staff or the facility manager may edit of their facility on the portal;
+# the state (申込中/利用中/…) is the center's decision (第4条) and changes in the admin.
+FACILITY_EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "postal_code",
+    "prefecture",
+    "city",
+    "town",
+    "address_line",
+    "phone",
+    "fax",
+    "manager_name",
+    "manager_email",
+)
+
+
 class FacilityMembership(models.Model):
     """A user works at a facility. One person with two facilities has two rows, one account."""
 

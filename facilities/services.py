@@ -24,6 +24,7 @@ from mcnet.text import normalize_email, normalize_kana, normalize_phone
 
 from .models import (
     CENTER_STAFF_GROUP,
+    FACILITY_EDITABLE_FIELDS,
     EducationSession,
     Facility,
     FacilityMembership,
@@ -39,23 +40,6 @@ from .models import (
 from .permissions import CENTER_STAFF_PERMISSIONS, permissions_for_roles
 
 Role = FacilityRole.Role
-
-# What a facility's staff or the facility manager may edit of their facility on the portal;
-# the state (申込中/利用中/…) is the center's decision (第4条) and changes in the admin.
-FACILITY_EDITABLE_FIELDS = (
-    "name",
-    "kind",
-    "postal_code",
-    "prefecture",
-    "city",
-    "town",
-    "address_line",
-    "phone",
-    "fax",
-    "manager_name",
-    "manager_email",
-)
-
 
 # --- facilities -------------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ from .selectors import AuditFilters
 
 
 class AuditSearchForm(forms.Form):
-    actor = forms.CharField(label=_("操作者（MCS ID または氏名）"), required=False, max_length=254)
+    actor = forms.CharField(
+        label=_("操作者（MCS ID・氏名・ふりがな）"), required=False, max_length=254
+    )
     facility = forms.CharField(label=_("事業所（名称またはID）"), required=False, max_length=200)
     action = forms.CharField(
         label=_("操作"),

@@ -8,6 +8,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from consents.models import Patient
+from consents.services import patient_access_record
 from facilities.models import Facility, Occupation, User
 
 from .helpers import assert_accessible, login, login_with_totp, path_re
@@ -75,7 +77,15 @@ def test_dashboard_at_desktop_width(page, demo_live, center):
         page.goto(demo_live + path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         assert_accessible(page)
+    # Someone opened a patient's page: the center sees who, when and which (by number).
+    patient = Patient.objects.filter(name="山田太郎").first()
+    patient_access_record(
+        actor=User.objects.get(email="nurse@takada.example.jp"), patient=patient, via="test"
+    )
     page.goto(demo_live + "/audit/?action=patient.view")
+    expect(page.locator("table.audit")).to_contain_text("nurse@takada.example.jp")
+    expect(page.locator("table.audit")).to_contain_text(f"consents.patient #{patient.pk}")
+    expect(page.locator("main")).not_to_contain_text("山田太郎")
     assert_accessible(page)
     page.screenshot(path=str(SCREENSHOTS / "audit-desktop.png"), full_page=True)
 

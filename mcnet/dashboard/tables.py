@@ -330,8 +330,7 @@ RISK_COLUMNS = ("pledge", "education", "devices", "archives")
 def _risk_row(entry: FacilityRisk, urls, header: str, header_url: str = "") -> Row:
     return Row(
         header,
-        [Cell(getattr(entry, k), urls[k](entry.facility_id)) for k in RISK_COLUMNS]
-        + [Cell(entry.total)],
+        [Cell(getattr(entry, k), urls[k](entry.facility_id)) for k in RISK_COLUMNS],
         header_url,
     )
 
@@ -343,7 +342,6 @@ def risks_table(risks: Risks, now, *, caption: str) -> Table:
         _("今年度の教育未受講の職員"),
         _("確認切れのIT機器"),
         _("アーカイブ遅れのグループ"),
-        _("計"),
     ]
     rows = [
         _risk_row(e, urls, e.name, links.admin_change("facilities.facility", e.facility_id))

@@ -36,6 +36,7 @@ MAX_QUERIES = 8
 MAX_MEDIAN_MS = 100.0
 MIN_THROUGHPUT_RATIO = 0.5
 MAX_SWEEP_S = 10.0
+PAGE_BUDGET_S = 60.0  # a slow page is timed at least 5 times, then until this has passed
 NOT_BUILT = "not built"
 
 
@@ -101,7 +102,7 @@ def _pages(known: dict) -> list[dict]:
             "key": "center_dashboard",
             "label": "center dashboard",
             "as": BENCH_CENTER,
-            "names": ["center_dashboard", "mcnet:center", "center", "dashboard"],
+            "names": ["dashboard:index"],
         },
         {
             "key": "center_groups",
@@ -168,17 +169,20 @@ def measure_pages(known: dict, requests: int) -> list[dict]:
                 results.append({**row, "status": f"HTTP {response.status_code}"})
                 continue
             times = []
-            for _ in range(requests):
+            budget = time.monotonic() + PAGE_BUDGET_S
+            for _ in range(requests):  # at least 5, then as many as fit in the time budget
                 started = time.perf_counter()
                 client.get(url, query)
                 times.append((time.perf_counter() - started) * 1000)
+                if len(times) >= 5 and time.monotonic() > budget:
+                    break
             with CaptureQueriesContext(connection) as captured:
                 client.get(url, query)
             # Transaction control (BEGIN, COMMIT, SAVEPOINT…) is not a query.
             queries = [q for q in captured.captured_queries if not _is_transaction_control(q)]
             row.update(
                 status="ok",
-                requests=requests,
+                requests=len(times),
                 median_ms=round(statistics.median(times), 1),
                 p95_ms=round(_percentile(times, 0.95), 1),
                 queries=len(queries),
@@ -360,21 +364,31 @@ def measure_sweep() -> dict:
     sweep = getattr(group_services, "reminders_send", None)
     if sweep is None:
         return {"status": NOT_BUILT}
-    from django.db import transaction
+    from django.db import connection
 
     from groups.models import Group
+    from mcnet.celery import app
+    from mcnet.models import AuditEvent, Notification
 
     groups = Group.objects.count()
     result = {"groups": groups, "function": "groups.services.reminders_send"}
-    # Inside one transaction, rolled back: every run of the bench sees the same backlog.
-    with transaction.atomic():
+    last_notification = Notification.objects.order_by("-pk").values_list("pk", flat=True).first()
+    last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    # As beat runs it: its own transaction, mails queued on commit to the real broker. Then
+    # once more, which must send nothing new (dedupe keys).
+    try:
         started = time.perf_counter()
         first = sweep()
         result["first_run_s"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
         repeat = sweep()
         result["repeat_run_s"] = round(time.perf_counter() - started, 2)
-        transaction.set_rollback(True)
+    finally:
+        # Undo what it wrote, so every run of the bench sees the same backlog.
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM mcnet_notification WHERE id > %s", [last_notification or 0])
+            cursor.execute("DELETE FROM mcnet_auditevent WHERE id > %s", [last_event or 0])
+        app.control.purge()  # the queued mails: no worker reads the bench broker
     result.update(
         status="ok",
         first_run_sent=first,

@@ -1,6 +1,8 @@
 """Request-wide rules: where a request came from (for the audit trail), idle logout (art. 11),
 MFA for administrators (national guideline), and the content security policy."""
 
+import time
+
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -30,15 +32,29 @@ class RequestContextMiddleware:
 
 
 class IdleTimeoutMiddleware:
-    """Art. 11 (4)(5): a session left idle ends by itself after the network's timeout."""
+    """Art. 11 (4)(5): a session left idle ends by itself after the network's timeout.
+
+    The expiry moves on with activity, but the session is written at most once a minute
+    (REFRESH_SECONDS), not on every request: it may end up to a minute early, never late.
+    """
+
+    REFRESH_SECONDS = 60
+    SESSION_KEY = "_mcnet_idle_refreshed"
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if request.user.is_authenticated:
+            now = int(time.time())
             minutes = NetworkSettings.load().idle_timeout_minutes
-            request.session.set_expiry(minutes * 60)
+            session = request.session
+            if (
+                now - session.get(self.SESSION_KEY, 0) >= self.REFRESH_SECONDS
+                or session.get("_session_expiry") != minutes * 60
+            ):
+                session.set_expiry(minutes * 60)
+                session[self.SESSION_KEY] = now
         return self.get_response(request)
 
 

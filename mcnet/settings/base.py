@@ -166,7 +166,9 @@ MFA_TOTP_ISSUER = "MC Net"
 MCNET_REQUIRE_MFA = env_bool("MCNET_REQUIRE_MFA", True)
 
 SESSION_COOKIE_AGE = 15 * 60  # overridden per request by the network's idle timeout
-SESSION_SAVE_EVERY_REQUEST = True
+# Not on every request: IdleTimeoutMiddleware moves the expiry on at most once a minute, so a
+# page view is not also a write (issue 9: the session UPDATE was a ninth query on every page).
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

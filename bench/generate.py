@@ -399,6 +399,14 @@ class Layout:
         return self._bench_groups_cache
 
 
+def _search_keys(model, **exprs) -> dict[str, str]:
+    """The directory's normalized search columns (facilities.search.search_key), where the
+    model has them: the generated names are kanji and full-width katakana without spaces, so
+    the key is the name itself (lower-cased for the Latin and digits of facility names)."""
+    names = {f.name for f in model._meta.concrete_fields}
+    return {name: expr for name, expr in exprs.items() if name in names}
+
+
 def _ts(value: dt.datetime) -> str:
     return f"'{value.isoformat()}'::timestamptz"
 
@@ -408,12 +416,16 @@ def _insert_facilities(cursor, L: Layout, now: dt.datetime, words: dict) -> None
 
     kinds = list(FACILITY_WORDS)
     towns = _array(TOWNS)
+    name = (
+        f"'上越' || ({towns})[1 + mod(f, {len(TOWNS)})] || "
+        f"({_array(FACILITY_WORDS.values())})[1 + mod(f, {len(kinds)})] || f"
+    )
     insert_select(
         Facility,
         {
+            **_search_keys(Facility, search_name=f"lower({name})"),
             "id": "f",
-            "name": f"'上越' || ({towns})[1 + mod(f, {len(TOWNS)})] || "
-            f"({_array(FACILITY_WORDS.values())})[1 + mod(f, {len(kinds)})] || f",
+            "name": name,
             "kind": f"({_array(kinds)})[1 + mod(f, {len(kinds)})]",
             "postal_code": "'943-' || lpad(mod(f, 10000)::text, 4, '0')",
             "prefecture": "'新潟県'",
@@ -444,18 +456,25 @@ def _insert_users(cursor, L: Layout, now: dt.datetime, password_hash: str, words
         f"CASE WHEN {special} THEN 'active' WHEN mod(n, 50) = 0 THEN 'left' "
         "WHEN mod(n, 211) = 0 THEN 'restricted' ELSE 'active' END"
     )
+    name = (
+        f"({words['surnames']})[1 + mod(n, {len(SURNAMES)})] || "
+        f"({words['given']})[1 + mod(n / {len(SURNAMES)}, {len(GIVEN)})]"
+    )
+    kana = (
+        f"({words['surname_kana']})[1 + mod(n, {len(SURNAMES)})] || "
+        f"({words['given_kana']})[1 + mod(n / {len(SURNAMES)}, {len(GIVEN)})]"
+    )
     insert_select(
         User,
         {
+            **_search_keys(User, search_name=name, search_kana=kana),
             "id": "n",
             "password": f"'{password_hash}'",
             "last_login": "NULL",
             "is_superuser": "false",
             "email": L.email_sql("n"),
-            "name": f"({words['surnames']})[1 + mod(n, {len(SURNAMES)})] || "
-            f"({words['given']})[1 + mod(n / {len(SURNAMES)}, {len(GIVEN)})]",
-            "kana": f"({words['surname_kana']})[1 + mod(n, {len(SURNAMES)})] || "
-            f"({words['given_kana']})[1 + mod(n / {len(SURNAMES)}, {len(GIVEN)})]",
+            "name": name,
+            "kana": kana,
             "gender": "CASE WHEN mod(n, 3) = 0 THEN 'male' ELSE 'female' END",
             "occupation": (
                 f"CASE WHEN n = 1 OR n BETWEEN {L.admin_base} AND {L.cm_base - 1} THEN 'clerk' "

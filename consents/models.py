@@ -16,6 +16,19 @@ from facilities.models import Facility, Gender
 from mcnet.text import nfkc, normalize_kana
 
 
+def person_field(label):
+    """Who did something (registered, recorded, withdrew...): kept as a link that survives the
+    person's account being erased (the audit trail names them in text)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=label,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+
 class Patient(models.Model):
     """対象者: registered by a patient-group manager at their own facility (第8条)."""
 
@@ -28,14 +41,7 @@ class Patient(models.Model):
     sex = models.CharField(_("性別"), max_length=16, choices=Gender.choices, blank=True)
     address = models.CharField(_("住所"), max_length=300, blank=True)
     phone = models.CharField(_("電話番号"), max_length=20, blank=True)
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("登録者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    registered_by = person_field(_("登録者"))
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
     # 別紙5 (3), 別紙6: after the retention period the personal data is erased, the row stays
@@ -125,14 +131,7 @@ class Consent(models.Model):
     academic_use = models.BooleanField(_("匿名化した情報の学術利用にも同意"), default=False)
     scan = models.FileField(_("署名済み同意書の画像"), upload_to=consent_scan_path, blank=True)
     paper_kept_at_facility = models.BooleanField(_("紙の同意書を事業所で保管"), default=False)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("記録者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    recorded_by = person_field(_("記録者"))
     recorded_at = models.DateTimeField(_("記録日時"), auto_now_add=True)
     # Withdrawal (別紙5: any time, without disadvantage).
     withdrawn_on = models.DateField(_("撤回日"), null=True, blank=True)
@@ -141,24 +140,10 @@ class Consent(models.Model):
         _("申し出の方法"), max_length=16, choices=WithdrawalMethod.choices, blank=True
     )
     withdrawal_note = models.TextField(_("撤回についての記録"), blank=True)
-    withdrawal_recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("撤回の記録者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    withdrawal_recorded_by = person_field(_("撤回の記録者"))
     withdrawal_recorded_at = models.DateTimeField(_("撤回の記録日時"), null=True, blank=True)
     error_reason = models.TextField(_("誤登録の理由"), blank=True)
-    error_marked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("誤登録とした人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    error_marked_by = person_field(_("誤登録とした人"))
     error_marked_at = models.DateTimeField(_("誤登録とした日時"), null=True, blank=True)
     erased_at = models.DateTimeField(_("個人情報の削除日時"), null=True, blank=True)
 

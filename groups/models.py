@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from consents.models import Patient
+from consents.models import Patient, person_field
 from facilities.models import Facility
 
 # 留意事項 1 (1): 「(患者氏名)○○○○さんのグループ」(例: 山田花子さんのグループ). Data, not UI
@@ -74,25 +74,11 @@ class Group(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("グループ管理者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    manager = person_field(_("グループ管理者"))
     state = models.CharField(
         _("状態"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("作成者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = person_field(_("作成者"))
     created_at = models.DateTimeField(_("作成日時"), default=timezone.now)
     # 留意事項 1: the last supporter review (a copy of the newest SupporterReview, for lists).
     last_reviewed_at = models.DateTimeField(_("最終精査日時"), null=True, blank=True)
@@ -102,24 +88,10 @@ class Group(models.Model):
     )
     end_note = models.TextField(_("終了についての記録"), blank=True)
     end_reported_at = models.DateTimeField(_("終了の報告日時"), null=True, blank=True)
-    end_reported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("終了を報告した人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    end_reported_by = person_field(_("終了を報告した人"))
     # 留意事項 2: the MCS administrator moves it to the archive.
     archived_at = models.DateTimeField(_("アーカイブ日時"), null=True, blank=True, db_index=True)
-    archived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("アーカイブした人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    archived_by = person_field(_("アーカイブした人"))
 
     class Meta:
         verbose_name = _("連携グループ")
@@ -189,25 +161,11 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_memberships"
     )
     state = models.CharField(_("状態"), max_length=16, choices=State.choices)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("招待した人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    invited_by = person_field(_("招待した人"))
     invited_at = models.DateTimeField(_("招待日時"), default=timezone.now)
     responded_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
     ended_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
-    ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("解除した人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    ended_by = person_field(_("解除した人"))
     end_reason = models.CharField(_("解除の理由"), max_length=300, blank=True)
 
     class Meta:
@@ -274,14 +232,7 @@ class Announcement(models.Model):
         _("宛先"), max_length=16, choices=Audience.choices, default=Audience.ALL_USERS
     )
     publish_at = models.DateTimeField(_("公開日時"), default=timezone.now, db_index=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("作成者"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = person_field(_("作成者"))
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
 
     class Meta:

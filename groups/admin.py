@@ -45,6 +45,9 @@ class GroupAdmin(AuditedModelAdmin):
     list_filter = ("kind", "state", "end_reason")
     search_fields = ("name",)
     show_full_result_count = False
+    # Newest first, by the primary key's index: sorting a million groups by name for every
+    # page view took 0.8 s (issue 9, make bench); a column header still sorts by name.
+    ordering = ("-pk",)
     fields = GROUP_FIELDS
     readonly_fields = GROUP_FIELDS
 

@@ -65,8 +65,16 @@ def test_locale_holds_both_languages_compiled(language, tmp_path):
 
 def test_english_catalog_is_complete():
     result = subprocess.run(
-        ["msgfmt", "--statistics", "-o", "/dev/null", str(ROOT / "locale/en/LC_MESSAGES/django.po")],
-        capture_output=True, text=True, check=True,
+        [
+            "msgfmt",
+            "--statistics",
+            "-o",
+            "/dev/null",
+            str(ROOT / "locale/en/LC_MESSAGES/django.po"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "untranslated" not in result.stderr and "fuzzy" not in result.stderr, result.stderr
 

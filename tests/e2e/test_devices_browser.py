@@ -7,7 +7,6 @@ check of every page on the way and a phone-width check of the forms nurses fill 
 
 import datetime as dt
 import re
-import time
 
 import pytest
 from django.utils import timezone
@@ -16,7 +15,7 @@ from playwright.sync_api import expect
 from devices.models import Device, LossReport, TakeoutRequest
 from facilities.models import User
 
-from .helpers import activate_totp, assert_accessible, login, path_re, totp_code
+from .helpers import assert_accessible, login, login_with_totp, path_re
 
 PHONE = {"width": 375, "height": 740}
 NURSE = "nurse@takada.example.jp"
@@ -33,18 +32,6 @@ def phone(browser):
         yield context.new_page()
     finally:
         context.close()
-
-
-def _login_admin(page, base_url):
-    """The MCS administrator signs in with his second factor (MFA for administrators)."""
-    secret = activate_totp(User.objects.get(email=ADMIN))
-    login(page, base_url, ADMIN)
-    page.wait_for_url(path_re("/accounts/2fa/authenticate/"))
-    if time.time() % 30 > 27:  # not at the very end of a 30-second step
-        time.sleep(30 - time.time() % 30 + 0.1)
-    page.locator("input[name=code]").fill(totp_code(secret))
-    page.locator("main").get_by_role("button").first.click()
-    page.wait_for_url(path_re("/"))
 
 
 def _no_sideways_scroll(page):
@@ -78,7 +65,7 @@ def test_nurse_requests_a_take_out_admin_approves_she_returns_it(phone, page, de
     _no_sideways_scroll(phone)
 
     # Her administrator opens it from the notification in his inbox and approves it.
-    _login_admin(page, demo_live)
+    login_with_totp(page, demo_live, User.objects.get(email=ADMIN))
     page.goto(demo_live + "/inbox/")
     # The newest notification comes first (the demo's own requests are older).
     page.get_by_role(
@@ -140,7 +127,7 @@ def test_a_lost_phone_is_reported_then_acknowledged_and_closed(phone, page, demo
     assert Device.objects.get(pk=report.device_id).state == "lost"
 
     # The administrator was alerted at once; he acknowledges, then closes it.
-    _login_admin(page, demo_live)
+    login_with_totp(page, demo_live, User.objects.get(email=ADMIN))
     page.goto(demo_live + "/")
     expect(page.locator("main")).to_contain_text("対応中の紛失・盗難報告 2 件")
     page.goto(demo_live + "/inbox/")
@@ -170,7 +157,7 @@ def test_a_lost_phone_is_reported_then_acknowledged_and_closed(phone, page, demo
 
 
 def test_the_register_and_the_center_pages_are_accessible(page, phone, demo_live):
-    _login_admin(page, demo_live)
+    login_with_totp(page, demo_live, User.objects.get(email=ADMIN))
     page.goto(demo_live + "/devices/register/?overdue=1")
     expect(page.locator("main")).to_contain_text("事務所PC-01")
     expect(page.locator("main")).to_contain_text("確認期限切れ")

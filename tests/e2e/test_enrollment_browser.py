@@ -5,8 +5,6 @@ manager sets a password → the facility submits 別紙3 → the center register
 sets a password and logs in. axe-core checks each public page and the facility's form.
 """
 
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -14,7 +12,7 @@ from enrollment import selectors
 from enrollment.models import Application, RosterRequest
 from facilities.models import Facility, Invitation, User
 
-from .helpers import activate_totp, assert_accessible, login, path_re, totp_code
+from .helpers import assert_accessible, login, login_with_totp, path_re
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
@@ -40,17 +38,6 @@ def new_page(browser):
     yield make
     for context in contexts:
         context.close()
-
-
-def _center_login(page, base_url):
-    secret = activate_totp(User.objects.get(email="center@example.jp"))
-    login(page, base_url, "center@example.jp")
-    page.wait_for_url(path_re("/accounts/2fa/authenticate/"))
-    if time.time() % 30 > 27:
-        time.sleep(30 - time.time() % 30 + 0.1)
-    page.locator("input[name=code]").fill(totp_code(secret))
-    page.locator("main").get_by_role("button").first.click()
-    page.wait_for_url(path_re("/"))
 
 
 def _admin_action(page, base_url, changelist: str, pk: int, action: str):
@@ -119,7 +106,7 @@ def test_apply_accept_submit_roster_register_participant_logs_in(
 
     # --- the center accepts in the admin ----------------------------------------------------
     center = new_page()
-    _center_login(center, base)
+    login_with_totp(center, base, User.objects.get(email="center@example.jp"))
     _admin_action(center, base, "/admin/enrollment/application/", application.pk, "accept")
     facility = Facility.objects.get(name=FACILITY)
     assert facility.state == Facility.State.ACTIVE

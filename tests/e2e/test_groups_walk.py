@@ -3,14 +3,13 @@
 on every page on the way."""
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from facilities.models import User
 
-from .helpers import activate_totp, assert_accessible, login, path_re, totp_code
+from .helpers import assert_accessible, login, login_with_totp, path_re
 
 CM = "cm@kasugano.example.jp"
 NURSE = "nurse@takada.example.jp"
@@ -27,24 +26,13 @@ def second_page(browser):
         context.close()
 
 
-def login_with_totp(page, base_url, email):
-    secret = activate_totp(User.objects.get(email=email))
-    login(page, base_url, email)
-    page.wait_for_url(path_re("/accounts/2fa/authenticate/"))
-    if time.time() % 30 > 27:  # not at the very end of a 30-second step
-        time.sleep(30 - time.time() % 30 + 0.1)
-    page.locator("input[name=code]").fill(totp_code(secret))
-    page.locator("main").get_by_role("button").first.click()
-    page.wait_for_url(path_re("/"))
-
-
 def main(page):
     return page.locator("main")
 
 
 def test_register_consent_group_invite_accept_review_end_archive(page, second_page, demo_live):
     cm = page
-    login_with_totp(cm, demo_live, CM)
+    login_with_totp(cm, demo_live, User.objects.get(email=CM))
 
     # 1. Register the patient (name and kana required; kana typed in hiragana).
     cm.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="患者").click()
@@ -146,7 +134,7 @@ def test_register_consent_group_invite_accept_review_end_archive(page, second_pa
 
 
 def test_the_center_overview_and_announcements_are_accessible(page, demo_live):
-    login_with_totp(page, demo_live, "center@example.jp")
+    login_with_totp(page, demo_live, User.objects.get(email="center@example.jp"))
     page.goto(demo_live + "/groups/center/")
     expect(main(page)).to_contain_text("山田太郎さんのグループ")
     expect(main(page)).not_to_contain_text("1938")

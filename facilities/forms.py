@@ -283,8 +283,13 @@ class InvitationAcceptForm(forms.Form):
 
 class DirectoryUserSearchForm(forms.Form):
     q = forms.CharField(label=_("氏名・ふりがな"), required=False, max_length=100)
+    # Chosen from the facility directory ("…の職員を見る"), carried as a hidden id: a <select>
+    # of 20,000 facilities made every search page heavy (make bench).
     facility = forms.ModelChoiceField(
-        label=_("事業所"), queryset=Facility.objects.none(), required=False, empty_label=_("すべて")
+        label=_("事業所"),
+        queryset=Facility.objects.none(),
+        required=False,
+        widget=forms.HiddenInput,
     )
     occupation = forms.ChoiceField(label=_("職種"), required=False)
 

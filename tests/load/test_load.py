@@ -15,7 +15,14 @@ pytestmark = pytest.mark.load
 
 def test_signed_in_pages_under_load_fail_no_request(portal_server):
     user = User.objects.get(email="nurse@takada.example.jp")
-    paths = existing_paths("home", "groups:list", "inbox", "facilities:directory", "patients:list")
+    paths = existing_paths(
+        "home",
+        "groups:list",
+        "inbox",
+        "facilities:directory",
+        "consents:patient_list",
+        "documents:index",
+    )
     assert "/" in paths
     result = run_locust(
         portal_server.url, paths, sessions=session_keys(user, 6), users=6, seconds=8

@@ -186,6 +186,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_center_staff(self) -> bool:
         return self.is_active and self.groups.filter(name=CENTER_STAFF_GROUP).exists()
 
+    @cached_property
+    def roles_held(self) -> frozenset[tuple[int, str]]:
+        """(facility id, role) of each of the user's role rows, read once per request: the
+        menus and the MFA check of every page ask it."""
+        return frozenset(self.facility_roles.values_list("facility_id", "role"))
+
+    def holds_role(self, *roles: str) -> bool:
+        return any(role in roles for _facility_id, role in self.roles_held)
+
 
 class Facility(models.Model):
     """A member facility (連携元事業所)."""

@@ -54,10 +54,7 @@ def user_requires_mfa(user: User) -> bool:
     """Center staff and MCS administrators must use MFA (national guideline, via art. 3)."""
     if not user.is_authenticated:
         return False
-    return (
-        user.is_center_staff
-        or FacilityRole.objects.filter(user=user, role=FacilityRole.Role.MCS_ADMIN).exists()
-    )
+    return user.is_center_staff or user.holds_role(FacilityRole.Role.MCS_ADMIN)
 
 
 def _network_user(user) -> bool:

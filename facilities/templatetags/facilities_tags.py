@@ -12,4 +12,4 @@ def runs_a_facility(user) -> bool:
     """Whether the menu shows "事業所の管理" (MCS administrators and facility managers only)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return FacilityRole.objects.filter(user=user, role__in=RUNS_A_FACILITY).exists()
+    return user.holds_role(*RUNS_A_FACILITY)

@@ -51,6 +51,14 @@ def is_device_manager(user, facility_id: int) -> bool:
     return facility_id in managed_facility_ids(user)
 
 
+def may_act_on_incident(user, incident, action: str) -> bool:
+    """The facility's MCS administrator acts on its reports; once escalated, the center may
+    add notes to the timeline (留意事項 4)."""
+    if is_device_manager(user, incident.facility_id):
+        return True
+    return action == "note" and incident.is_escalated and user.is_center_staff
+
+
 def member_facilities(user) -> QuerySet[Facility]:
     """Where the user works: where they file requests and reports from."""
     if not getattr(user, "is_authenticated", False):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from facilities.models import UserRestriction
+from mcnet.permissions import center_staff_required
 
 from . import forms, selectors, services
 from .models import Device, TakeoutRequest
@@ -539,7 +540,6 @@ def incident_create(request):
 
 def _render_incident_detail(request, incident, *, status=200, **bound):
     manages = selectors.is_device_manager(request.user, incident.facility_id)
-    is_center = request.user.is_center_staff and incident.is_escalated
     return render(
         request,
         "devices/incident_detail.html",
@@ -548,7 +548,7 @@ def _render_incident_detail(request, incident, *, status=200, **bound):
             "events": list(selectors.incident_timeline(incident)),
             "restrictions": _restrictions_of(incident),
             "manages": manages,
-            "can_note": manages or is_center,
+            "can_note": selectors.may_act_on_incident(request.user, incident, "note"),
             "note_form": bound.get("note_form") or forms.NoteForm(),
             "escalate_form": bound.get("escalate_form") or forms.EscalateForm(),
             "close_form": bound.get("close_form") or forms.OutcomeForm(),
@@ -606,10 +606,7 @@ def _incident_action(action: str):
         form = form_class(request.POST) if form_class else None
         try:
             if form is not None and not form.is_valid():
-                may_act = selectors.is_device_manager(request.user, incident.facility_id) or (
-                    request.user.is_center_staff and action == "note"
-                )
-                if not may_act:
+                if not selectors.may_act_on_incident(request.user, incident, action):
                     raise PermissionDenied(
                         _("この報告に対応できるのは、この事業所のMCS管理者です。")
                     )
@@ -668,11 +665,9 @@ def incident_restrict(request, pk):
 
 
 # --- the center ---------------------------------------------------------------------------------
-@login_required
+@center_staff_required
 def center_overview(request):
     """Escalated incidents and counts per facility; no device details (別紙5)."""
-    if not request.user.is_center_staff:
-        raise Http404
     incidents = list(selectors.escalated_incidents()[:200])
     return render(
         request,

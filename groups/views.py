@@ -17,6 +17,7 @@ from consents import selectors as consent_selectors
 from consents.forms import add_refusal, posted
 from consents.services import patient_access_record
 from facilities.selectors import directory_users
+from mcnet.permissions import center_staff_required
 
 from . import selectors, services
 from .forms import (
@@ -77,13 +78,11 @@ def archive_queue(request):
     return render(request, "groups/archive_queue.html", {"groups": groups})
 
 
-@login_required
+@center_staff_required
 @require_GET
 def center_overview(request):
     """The center's view of every group: names, kinds, states, counts, review status — no
     patient detail is loaded at all (別紙5 (2))."""
-    if not request.user.is_center_staff:
-        raise PermissionDenied
     form = CenterFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     groups = selectors.groups_for_center(

@@ -4,10 +4,6 @@ Every page here is the center's: anyone else gets 403 (the URL says nothing secr
 pages show is). Views are thin: a selector computes, tables.py lays out, templates render.
 """
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from facilities.models import fiscal_year_start
 from mcnet.audit import audit_record
+from mcnet.permissions import center_staff_required
 
 from . import exports, selectors, tables
 from .forms import ConsentListForm, ReportForm, ReviewListForm, StaffGapForm
@@ -23,18 +20,9 @@ from .forms import ConsentListForm, ReportForm, ReviewListForm, StaffGapForm
 PAGE_SIZE = 100
 
 
-def center_staff_required(view):
-    """The center's pages: signed in, and a member of the center's staff."""
-
-    @wraps(view)
-    @login_required
-    @require_GET
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_center_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+def center_page(view):
+    """The center's pages here: center staff only (mcnet.permissions), and GET only."""
+    return center_staff_required(require_GET(view))
 
 
 def _page(request, rows):
@@ -47,7 +35,7 @@ def _query_without_page(request) -> str:
     return params.urlencode()
 
 
-@center_staff_required
+@center_page
 def index(request):
     """The network at a glance, and what waits for the center (a fixed number of queries)."""
     figures = selectors.dashboard()
@@ -58,7 +46,7 @@ def index(request):
     )
 
 
-@center_staff_required
+@center_page
 def compliance(request):
     """Supporter-review compliance of every facility (留意事項 1)."""
     with selectors.short_aggregates():
@@ -69,7 +57,7 @@ def compliance(request):
     return render(request, "dashboard/compliance.html", {"table": table, "compliance": result})
 
 
-@center_staff_required
+@center_page
 def risks(request):
     """Every facility with something to follow up (第7条, 第12条, 留意事項 2)."""
     now = timezone.now()
@@ -106,7 +94,7 @@ def _review_rows(data):
     return selectors.review_group_list(state, facility_id=data["facility"])
 
 
-@center_staff_required
+@center_page
 def reviews(request):
     """The patient groups (by id) or the reviews behind a compliance number."""
     form = ReviewListForm(request.GET)
@@ -114,7 +102,7 @@ def reviews(request):
     return _list_page(request, "dashboard/reviews.html", form, _review_rows, kind=kind)
 
 
-@center_staff_required
+@center_page
 def staff_gaps(request):
     """Staff without a pledge or without this 年度's education (第7条)."""
     return _list_page(
@@ -126,7 +114,7 @@ def staff_gaps(request):
     )
 
 
-@center_staff_required
+@center_page
 def consents(request):
     """The consents behind a monthly number: ids, dates, facility — no patient detail."""
     return _list_page(
@@ -137,7 +125,7 @@ def consents(request):
     )
 
 
-@center_staff_required
+@center_page
 def report(request):
     """Reports for the medical association: pick one, a period and a format; the download is
     recorded in the audit trail."""

@@ -17,6 +17,7 @@ from consents import selectors as consent_selectors
 from consents.forms import add_refusal, posted
 from consents.services import patient_access_record
 from facilities.selectors import directory_users
+from mcnet.pagination import page_number
 from mcnet.permissions import center_staff_required
 
 from . import selectors, services
@@ -83,15 +84,25 @@ def archive_queue(request):
 def center_overview(request):
     """The center's view of every group: names, kinds, states, counts, review status — no
     patient detail is loaded at all (別紙5 (2))."""
-    form = CenterFilterForm(request.GET or None)
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = CenterFilterForm(params or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    groups = selectors.groups_for_center(
-        query=filters.get("q", ""), kind=filters.get("kind", ""), state=filters.get("state", "")
+    page = selectors.center_overview_page(
+        number=page_number(request.GET.get("page")),
+        query=filters.get("q", ""),
+        kind=filters.get("kind", ""),
+        state=filters.get("state", ""),
     )
     return render(
         request,
         "groups/center.html",
-        {"form": form, "groups": groups, "active_user_count": selectors.active_user_count()},
+        {
+            "form": form,
+            "page": page,
+            "query": params.urlencode(),
+            "active_user_count": selectors.active_user_count(),
+        },
     )
 
 

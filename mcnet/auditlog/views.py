@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET
 
 from mcnet.audit import audit_record
 from mcnet.dashboard import exports
+from mcnet.pagination import page_number, uncounted_page
 
 from .forms import AuditSearchForm
 from .selectors import AuditFilters, audit_scope, events_in_scope, present, search
 
 PAGE_SIZE = 50
-MAX_PAGE = 10_000
 EXPORT_LIMIT = 100_000  # rows per file; narrow the search for more
 EXPORT_CHUNK = 2_000
 
@@ -35,13 +35,6 @@ def _filters(form: AuditSearchForm) -> AuditFilters | None:
     return form.filters() if form.is_valid() else None
 
 
-def _page_number(request) -> int:
-    try:
-        return min(max(int(request.GET.get("page", 1)), 1), MAX_PAGE)
-    except ValueError:
-        return 1
-
-
 @login_required
 @require_GET
 def index(request):
@@ -50,13 +43,10 @@ def index(request):
     params.pop("page", None)
     form = AuditSearchForm(params or None)
     filters = _filters(form)
-    rows, has_next, number = [], False, _page_number(request)
+    rows, has_next, number = [], False, page_number(request.GET.get("page"))
     if filters is not None:
-        events = search(events_in_scope(scope), filters)
-        start = (number - 1) * PAGE_SIZE
-        chunk = list(events[start : start + PAGE_SIZE + 1])
-        has_next = len(chunk) > PAGE_SIZE
-        rows = present(chunk[:PAGE_SIZE], scope)
+        page = uncounted_page(search(events_in_scope(scope), filters), number, PAGE_SIZE)
+        rows, has_next = present(page.object_list, scope), page.has_next
     return render(
         request,
         "auditlog/index.html",

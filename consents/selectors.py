@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from facilities.models import Facility, FacilityUserObjectPermission
+from facilities.permissions import roles_grant
 from groups.models import Group, GroupUserObjectPermission
 from mcnet.text import nfkc, normalize_kana
 
@@ -20,6 +21,8 @@ from .models import Consent, Patient
 
 def facility_ids_granted(user, codename: str) -> QuerySet:
     """Ids of the facilities on which the user holds `facilities.<codename>` (a subquery)."""
+    if not roles_grant(user, codename):
+        return FacilityUserObjectPermission.objects.none().values("content_object_id")
     return FacilityUserObjectPermission.objects.filter(
         user=user, permission__content_type__app_label="facilities", permission__codename=codename
     ).values("content_object_id")

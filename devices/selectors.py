@@ -14,6 +14,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from facilities.models import Facility, FacilityUserObjectPermission, User
+from facilities.permissions import roles_grant
 from mcnet.models import NetworkSettings
 
 from .models import (
@@ -31,6 +32,8 @@ SIGN_FOR_FACILITY = "facilities.sign_for_facility"
 # --- who holds which role ------------------------------------------------------------------
 def _facilities_with_perm(user, perm: str) -> QuerySet[Facility]:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Facility.objects.none()
+    if not roles_grant(user, perm.split(".", 1)[-1]):
         return Facility.objects.none()
     # with_superuser=False: a superuser is not every facility's MCS administrator.
     return get_objects_for_user(
@@ -454,12 +457,12 @@ def home_section(user) -> dict | None:
         )
     if member_facilities(user).exists():
         section["member"] = True
-        section["my_active_takeouts"] = TakeoutRequest.objects.filter(
-            requester=user, state=TakeoutRequest.State.APPROVED
-        ).count()
-        section["my_pending_takeouts"] = TakeoutRequest.objects.filter(
-            requester=user, state=TakeoutRequest.State.PENDING
-        ).count()
+        mine = TakeoutRequest.objects.filter(requester=user).aggregate(
+            active=Count("pk", filter=Q(state=TakeoutRequest.State.APPROVED)),
+            pending=Count("pk", filter=Q(state=TakeoutRequest.State.PENDING)),
+        )
+        section["my_active_takeouts"] = mine["active"]
+        section["my_pending_takeouts"] = mine["pending"]
     managed = managed_facilities(user)
     if managed.exists():
         today = timezone.localdate()

@@ -97,6 +97,14 @@ def filing_facilities(user, *, perms=FILE_PERMS) -> QuerySet[Facility]:
     ).distinct()
 
 
+def may_file(user) -> bool:
+    """Whether filing_facilities(user) is not empty, from the role rows read for the request
+    (the menu asks on every page)."""
+    if not user.is_authenticated or not user.is_active or user.state != User.State.ACTIVE:
+        return False
+    return user.holds_current_role(*_roles_granting(FILE_PERMS))
+
+
 def facility_for_filing(user, facility_id, *, perms=FILE_PERMS) -> Facility:
     """The facility, if `user` may file for it; 404 otherwise (another facility's too)."""
     facility = filing_facilities(user).filter(pk=facility_id).first()
@@ -192,7 +200,7 @@ def home_section(user) -> dict | None:
             "rosters": RosterRequest.objects.filter(state=RosterRequest.State.SUBMITTED).count(),
             "notices": ChangeNotice.objects.filter(state=ChangeNotice.State.SUBMITTED).count(),
         }
-    facilities = list(filing_facilities(user))
+    facilities = list(filing_facilities(user)) if may_file(user) else []
     if not facilities:
         return None
     pending = Q(state=RosterRequest.State.SUBMITTED)

@@ -184,16 +184,46 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @cached_property
     def is_center_staff(self) -> bool:
-        return self.is_active and self.groups.filter(name=CENTER_STAFF_GROUP).exists()
+        # The signed-in user is loaded with this answer (facilities.selectors.signed_in_user),
+        # so the menus of every page don't ask for it again.
+        in_group = self.__dict__.get("in_center_staff_group")
+        if in_group is None:
+            in_group = self.groups.filter(name=CENTER_STAFF_GROUP).exists()
+        return self.is_active and in_group
+
+    @cached_property
+    def role_rows(self) -> tuple[tuple[int, str, bool], ...]:
+        """(facility id, role, whether the facility is active and the user works there now)
+        of each of the user's role rows, read in one query once per request: the menus and
+        the MFA check of every page ask it."""
+        works_there = FacilityMembership.objects.filter(
+            user_id=models.OuterRef("user_id"),
+            facility_id=models.OuterRef("facility_id"),
+            is_active=True,
+        )
+        return tuple(
+            (facility_id, role, state == Facility.State.ACTIVE and member)
+            for facility_id, role, state, member in self.facility_roles.annotate(
+                works_there=models.Exists(works_there)
+            ).values_list("facility_id", "role", "facility__state", "works_there")
+        )
 
     @cached_property
     def roles_held(self) -> frozenset[tuple[int, str]]:
-        """(facility id, role) of each of the user's role rows, read once per request: the
-        menus and the MFA check of every page ask it."""
-        return frozenset(self.facility_roles.values_list("facility_id", "role"))
+        """(facility id, role) of each of the user's role rows."""
+        return frozenset((facility_id, role) for facility_id, role, _current in self.role_rows)
 
     def holds_role(self, *roles: str) -> bool:
         return any(role in roles for _facility_id, role in self.roles_held)
+
+    def holds_current_role(self, *roles: str) -> bool:
+        """A role at an active facility where the user works now (the filing menus)."""
+        return any(role in roles and current for _f, role, current in self.role_rows)
+
+    def forget_roles(self) -> None:
+        """The role rows read for this user object are stale (a service changed them)."""
+        for name in ("role_rows", "roles_held"):
+            self.__dict__.pop(name, None)
 
 
 class Facility(models.Model):

@@ -23,6 +23,16 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+def roles_grant(user, *codenames: str) -> bool:
+    """Whether one of the user's role rows gives one of `facilities.<codename>` on its facility.
+
+    The guardian grants on facilities follow the role rows (and only them), so a user whose
+    roles give none of these holds no such grant anywhere: selectors skip their query, from the
+    role rows already read for the request (User.role_rows)."""
+    wanted = {f"facilities.{codename}" for codename in codenames}
+    return any(wanted & set(ROLE_PERMISSIONS.get(role, ())) for _f, role in user.roles_held)
+
+
 def permissions_for_roles(roles) -> set[str]:
     perms: set[str] = set()
     for role in roles:

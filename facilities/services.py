@@ -308,7 +308,7 @@ def center_staff_add(*, actor, user: User) -> None:
 
 def _sync_facility_grants(*, user: User, facility: Facility) -> None:
     """Make the user's guardian grants on `facility` equal to what their role rows give."""
-    user.__dict__.pop("roles_held", None)  # the cached role rows of this user object are stale
+    user.forget_roles()
     wanted = permissions_for_roles(
         FacilityRole.objects.filter(user=user, facility=facility).values_list("role", flat=True)
     )

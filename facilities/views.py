@@ -556,7 +556,7 @@ def invitation_accept(request, token):
             occupation=data["occupation"],
             phone=data["phone"],
         )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="facilities.backends.PortalModelBackend")
 
     done = _submit(
         request,

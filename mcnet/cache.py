@@ -11,7 +11,7 @@ django-redis's IGNORE_EXCEPTIONS); login throttling resumes when it is back.
 import logging
 import time
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,19 @@ def _warn(operation: str, exc: Exception) -> None:
         logger.warning("cache unavailable (%s: %s); serving without it", operation, exc)
 
 
+class _ReusedClients(RedisCacheClient):
+    """One redis.Redis per connection pool, not a new one per call: building one (its table of
+    response callbacks) cost about as much as a round trip to Redis, several times a page."""
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients", {})
+        client = clients.get(id(pool))
+        if client is None:
+            client = clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     def __init__(self, server, params):
         params = {**params}
@@ -37,6 +50,7 @@ class ResilientRedisCache(RedisCache):
         }
         params["OPTIONS"] = options
         super().__init__(server, params)
+        self._class = _ReusedClients
 
     def get(self, key, default=None, version=None):
         try:

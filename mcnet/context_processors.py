@@ -12,4 +12,8 @@ def inbox(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    # Read with the user (facilities.selectors.signed_in_user) when the session loaded them.
+    unread = getattr(user, "unread_notifications", None)
+    if unread is not None:
+        return {"inbox_unread": unread}
     return {"inbox_unread": lambda: unread_count(user)}

@@ -4,11 +4,12 @@ MFA for administrators (national guideline), and the content security policy."""
 import time
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from .audit import current_ip
-from .models import NetworkSettings
+from .models import NetworkSettings, request_memo
 
 
 def client_ip(request) -> str | None:
@@ -25,9 +26,11 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         token = current_ip.set(client_ip(request))
+        memo_token = request_memo.set({})
         try:
             return self.get_response(request)
         finally:
+            request_memo.reset(memo_token)
             current_ip.reset(token)
 
 
@@ -49,6 +52,12 @@ class IdleTimeoutMiddleware:
             now = int(time.time())
             minutes = NetworkSettings.load().idle_timeout_minutes
             session = request.session
+            refreshed = session.get(self.SESSION_KEY)
+            if refreshed is not None and now - refreshed > minutes * 60:
+                # The session store's own expiry ends it too; this holds whatever the store
+                # (sessions are read from the cache first, whose clock is not ours to trust).
+                logout(request)
+                return self.get_response(request)
             if (
                 now - session.get(self.SESSION_KEY, 0) >= self.REFRESH_SECONDS
                 or session.get("_session_expiry") != minutes * 60

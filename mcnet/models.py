@@ -1,5 +1,7 @@
 """Pieces every app shares: the audit trail and the network's own settings."""
 
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -54,6 +56,11 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("監査ログは削除できません。"))
+
+
+# What one request has read already (mcnet.middleware.RequestContextMiddleware opens it for
+# the request and closes it after; None outside a request).
+request_memo: ContextVar[dict | None] = ContextVar("mcnet_request_memo", default=None)
 
 
 class NetworkSettings(models.Model):
@@ -126,14 +133,23 @@ class NetworkSettings(models.Model):
         self.pk = 1
         super().save(*args, **kwargs)
         cache.delete(self.CACHE_KEY)
+        memo = request_memo.get()
+        if memo is not None:
+            memo.pop(self.CACHE_KEY, None)
 
     @classmethod
     def load(cls) -> "NetworkSettings":
-        """The record, from the cache when possible: every page's footer reads it."""
+        """The record, from the cache when possible: every page's footer reads it, and within
+        a request it is read once (the idle timeout, the footer and the lists ask again)."""
+        memo = request_memo.get()
+        if memo is not None and cls.CACHE_KEY in memo:
+            return memo[cls.CACHE_KEY]
         obj = cache.get(cls.CACHE_KEY)
         if obj is None:
             obj, _created = cls.objects.get_or_create(pk=1)
             cache.set(cls.CACHE_KEY, obj, 300)
+        if memo is not None:
+            memo[cls.CACHE_KEY] = obj
         return obj
 
 

@@ -27,9 +27,9 @@ def home(request):
         context = home_section(request.user) if home_section else None
         if context:
             sections.append({"template": f"{app}/_home.html", **context})
-    return render(
-        request, "home.html", {"roles": list(roles_of(request.user)), "sections": sections}
-    )
+    # The roles with their facilities' names, read only for users who hold one.
+    roles = list(roles_of(request.user)) if request.user.role_rows else []
+    return render(request, "home.html", {"roles": roles, "sections": sections})
 
 
 @login_required

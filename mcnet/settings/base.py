@@ -111,8 +111,8 @@ else:
 
 AUTH_USER_MODEL = "facilities.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "facilities.backends.PortalModelBackend",
+    "facilities.backends.PortalAllauthBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row; anonymous is denied outright
@@ -169,6 +169,9 @@ SESSION_COOKIE_AGE = 15 * 60  # overridden per request by the network's idle tim
 # Not on every request: IdleTimeoutMiddleware moves the expiry on at most once a minute, so a
 # page view is not also a write (issue 9: the session UPDATE was a ninth query on every page).
 SESSION_SAVE_EVERY_REQUEST = False
+# Sessions are read from the cache (Redis) and written through to the database, so a page view
+# does not read the session table; with Redis down they are read from the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

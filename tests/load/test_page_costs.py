@@ -57,3 +57,18 @@ def test_admin_lists_count_small_tables_exactly(client_as, people):
     # A filtered list is never estimated.
     assert estimated_rows(User.objects.filter(is_staff=True)) is None
     assert client_as("center").get("/admin/facilities/user/").status_code == 200
+
+
+def test_a_signed_in_page_reads_the_user_once_and_the_session_from_the_cache(client_as):
+    """Before its own content a page reads the user (with the center-staff flag and the unread
+    count) and the user's role rows, once each; the session comes from the cache."""
+    client = client_as("user")
+    client.get("/groups/")
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/groups/").status_code == 200
+    tables = [q["sql"] for q in captured.captured_queries]
+    assert not [sql for sql in tables if "django_session" in sql]
+    assert len([sql for sql in tables if sql.startswith('SELECT "facilities_user"."id"')]) == 1
+    assert len([sql for sql in tables if 'FROM "facilities_facilityrole"' in sql]) == 1
+    assert not [sql for sql in tables if sql.startswith('SELECT 1 AS "a" FROM "auth_group"')]
+    assert not [sql for sql in tables if 'COUNT(*) AS "__count" FROM "mcnet_notification"' in sql]

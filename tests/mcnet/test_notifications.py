@@ -59,6 +59,7 @@ def test_inbox_shows_why_and_marks_read(client_as, people):
     assert "未読 1 件" in home
     page = client.get("/inbox/").content.decode()
     assert "お知らせA" in page and "理由A" in page
+    assert "未読 1 件" not in page  # the header's count, read with the user, follows the marking
     assert not Notification.objects.filter(recipient=people["user"], read_at=None).exists()
 
 

@@ -50,8 +50,7 @@ def audit_record(
         ip_address=current_ip.get(),
     )
     with transaction.atomic():
-        _lock_the_chain()
-        last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+        last = _lock_the_chain_and_read_its_head()
         event.prev_hash = last or GENESIS
         event.hash = event_hash(event)
         event.save()
@@ -91,9 +90,13 @@ def verify_chain(batch_size: int = 10_000) -> AuditEvent | None:
     return None
 
 
-def _lock_the_chain() -> None:
-    # One writer at a time appends to the chain (PostgreSQL transaction-level advisory lock);
-    # SQLite serializes writers by itself.
+def _lock_the_chain_and_read_its_head() -> str | None:
+    """One writer at a time appends to the chain: the last hash is read under the lock.
+
+    PostgreSQL: a transaction-level advisory lock, taken and followed by the read in one round
+    trip (the function of migration mcnet 0005). SQLite serializes writers by itself."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('mcnet_audit_chain'))")
+            cursor.execute("SELECT mcnet_audit_chain_head()")
+            return cursor.fetchone()[0]
+    return AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()

@@ -103,3 +103,41 @@ def test_verify_audit_reports_an_intact_trail(demo, capsys):
 
     call_command("verify_audit")
     assert "intact" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_unbroken_chain(django_db_blocker):
+    """Writers in parallel transactions (the lock and the read of the last hash are one
+    round trip on PostgreSQL, mcnet 0005): every event links to the one before it."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    from mcnet.audit import verify_chain
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serializes writers by itself")
+    start = threading.Barrier(4)
+    errors = []
+
+    def writer(n):
+        try:
+            start.wait()
+            for i in range(15):
+                with transaction.atomic():  # held a moment, so the others wait on the lock
+                    audit_record(actor=None, action="test.concurrent", object_id=f"{n}-{i}")
+        except Exception as exc:  # reported below; a thread's exception is otherwise lost
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    events = list(AuditEvent.objects.filter(action="test.concurrent").order_by("id"))
+    assert len(events) == 60
+    assert len({event.prev_hash for event in events}) == 60  # no two share a predecessor
+    assert verify_chain() is None

@@ -17,6 +17,7 @@ from consents import selectors as consent_selectors
 from consents.forms import add_refusal, posted
 from consents.services import patient_access_record
 from facilities.selectors import directory_users
+from mcnet.fragments import render_fragment
 from mcnet.pagination import page_number
 from mcnet.permissions import center_staff_required
 
@@ -44,12 +45,17 @@ from .models import Group
 def group_list(request):
     """The working list: groups the user accepted, invitations, review status (留意事項 1)."""
     groups = selectors.working_groups_of(request.user)
+    all_users_group = selectors.all_users_group_for(request.user)
+    rows = {"groups": groups, "all_users_group": all_users_group}
     return render(
         request,
         "groups/list.html",
         {
-            "groups": groups,
-            "all_users_group": selectors.all_users_group_for(request.user),
+            "working_rows": render_fragment(
+                "groups/_working_rows.html",
+                rows,
+                shows=selectors.working_list_shows(groups, all_users_group),
+            ),
             "invitations": list(selectors.invitations_for(request.user)),
             "can_create_patient_group": consent_selectors.registering_facilities_of(
                 request.user
@@ -167,11 +173,12 @@ def group_detail(request, pk: int):
     if group.kind == Group.Kind.ALL_USERS:
         return redirect("groups:announcements")
     is_manager = selectors.is_manager_of(request.user, group)
+    members = list(selectors.members_of(group))
     context = {
         "group": group,
         "is_manager": is_manager,
-        "members": list(selectors.members_of(group)),
-        "my_membership": selectors.membership_of(request.user, group),
+        "members": members,
+        "my_membership": selectors.membership_of(request.user, group, members=members),
         "review": selectors.review_status(group),
         "can_archive": selectors.can_archive(request.user, group),
     }

@@ -37,3 +37,43 @@ def test_the_anonymous_visitor_is_sent_to_log_in(demo, client):
     response = client.get(reverse("groups:list"))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert not selectors.groups_visible_to(type("Anon", (), {"is_authenticated": False})())
+
+
+def _rows_of(response) -> str:
+    page = response.content.decode()
+    return page[page.index("<tbody>") : page.index("</tbody>")]
+
+
+def _rendered(response) -> list[str]:
+    return [template.name for template in response.templates]
+
+
+def test_the_rows_are_rendered_once_for_what_they_show_and_anew_when_it_changes(
+    demo, people, login_as
+):
+    """The working list's rows are kept rendered for exactly what they show (mcnet.fragments,
+    issue 9): the same data is served without rendering, a change is shown at once."""
+    from groups import services
+
+    from .factories import membership, yamada_group
+
+    client = login_as("group_manager")
+    url = reverse("groups:list")
+    first = client.get(url)
+    assert "groups/_working_rows.html" in _rendered(first)
+    again = client.get(url)
+    assert "groups/_working_rows.html" not in _rendered(again)
+    assert _rows_of(again) == _rows_of(first)
+
+    yamada = yamada_group()
+    members_before = yamada.memberships.filter(state="accepted").count()
+    invited = membership(yamada, people["mcs_admin"].email)  # the demo's open invitation
+    services.invitation_accept(actor=people["mcs_admin"], membership=invited)
+    changed = client.get(url)
+    assert "groups/_working_rows.html" in _rendered(changed)
+    row = next(r for r in _rows_of(changed).split("<tr>") if YAMADA in r)
+    assert f"<td>{members_before + 1}</td>" in row
+
+    # Another member sees the same group, but not as its manager: their own rows.
+    other = login_as("other_facility_user").get(url)
+    assert "管理者" not in next(r for r in _rows_of(other).split("<tr>") if YAMADA in r)

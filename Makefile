@@ -39,14 +39,16 @@ lint: install
 # when missing (minutes), then measures; writes bench/results.json and prints the table.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mcnet_bench
 BENCH_BROKER_URL ?= redis://127.0.0.1:6379/9
+# The cache (sessions, rendered fragments, figures) on Redis, as in production.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/10
 BENCH_SCALE ?= 1.0
 bench: install
 	bash .ci/install-system-deps
 	bash bench/ensure-services
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
-		$(PY) -m bench.generate --if-needed --scale $(BENCH_SCALE)
+		REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.generate --if-needed --scale $(BENCH_SCALE)
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
-		$(PY) -m bench.run $(BENCH_ARGS)
+		REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run $(BENCH_ARGS)
 
 # Japanese is the source language; English is translated in locale/en.
 messages: install

@@ -1,6 +1,8 @@
 """The dashboard answers within a constant number of queries: the same on a network of three
-facilities as on one of 2,000 facilities and 100,000 groups (issue 8, "Done when"). The time it
-takes on the large network is measured by `make bench` (bench/, "center dashboard")."""
+facilities as on one of 2,000 facilities and 100,000 groups (issue 8, "Done when"), whether its
+figures are computed (a cache miss) or come from the cache, and then within the page budget of
+8 queries (issue 9). The time it takes on the large network is measured by `make bench` (bench/,
+"center dashboard", warm and on a cache miss)."""
 
 import time
 
@@ -11,6 +13,7 @@ from django.urls import reverse
 from consents.models import Consent
 from facilities.models import Facility, User
 from groups.models import Group, SupporterReview
+from mcnet.dashboard import selectors
 
 from . import factories as f
 
@@ -28,8 +31,16 @@ def _tiny_network():
     f.device(c, confirmed_on=None)
 
 
-def _queries(client) -> int:
+# The page budget (issue 9) holds when the figures come from the cache; computing them is about
+# twenty grouped queries, once per FIGURES_TTL.
+WARM_BUDGET = 8
+COLD_BUDGET = 30
+
+
+def _queries(client, *, cold: bool) -> int:
     client.get(URL)  # the session's first request settles MFA and the caches
+    if cold:
+        selectors.forget_figures()
     with CaptureQueriesContext(connection) as context:
         response = client.get(URL)
     assert response.status_code == 200
@@ -40,8 +51,11 @@ def test_the_dashboard_runs_as_many_queries_for_2000_facilities_as_for_3(
     center_client, django_assert_max_num_queries
 ):
     _tiny_network()
-    tiny = _queries(center_client)
-    assert tiny <= 35, f"the dashboard should need few queries, it made {tiny}"
+    tiny = _queries(center_client, cold=True)
+    assert tiny <= COLD_BUDGET, f"the dashboard should need few queries, it made {tiny}"
+    warm = _queries(center_client, cold=False)
+    assert warm <= WARM_BUDGET, f"from the cache it should stay within 8 queries, it made {warm}"
+    print(f"\nqueries: {tiny} on a cache miss, {warm} from the cache")
 
     started = time.monotonic()
     f.build_network(facilities=2000, groups=100_000)
@@ -52,10 +66,13 @@ def test_the_dashboard_runs_as_many_queries_for_2000_facilities_as_for_3(
     assert Consent.objects.count() > 80_000 and SupporterReview.objects.exists()
 
     center_client.get(URL)
+    selectors.forget_figures()
     started = time.monotonic()
     with django_assert_max_num_queries(tiny):
         response = center_client.get(URL)
     answered = time.monotonic() - started
+    with django_assert_max_num_queries(warm):
+        assert center_client.get(URL).status_code == 200
     assert response.status_code == 200
     d = response.context["d"]
     assert d.facilities.total == 2003

@@ -6,6 +6,7 @@ The real thing — the machine's Redis stopped — is test_faults.py.
 
 import pytest
 from django.core.cache import cache
+from django.urls import reverse
 
 from mcnet.models import NetworkSettings
 
@@ -44,3 +45,11 @@ def test_pages_answer_without_the_cache(unreachable_cache, client_as, password):
         "/accounts/login/", {"login": "nurse@takada.example.jp", "password": password}
     )
     assert response.status_code == 302
+
+
+def test_the_centers_pages_answer_without_the_cache(unreachable_cache, client_as):
+    client = client_as("center")
+    for name in ("dashboard:index", "groups:center"):
+        assert client.get(reverse(name)).status_code == 200, name
+    # The dashboard's figures are computed on every view instead, and still say when.
+    assert "集計時刻" in client.get(reverse("dashboard:index")).content.decode()

@@ -392,12 +392,12 @@ def center_facility_counts(today: dt.date | None = None) -> list[dict]:
         for row in queryset.values("facility_id").annotate(**counts).order_by():
             rows.setdefault(row.pop("facility_id"), {}).update(row)
 
-    add(
+    add(  # one pass over the devices (a device checked overdue is in use, so not disposed)
         Device.objects.exclude(state=Device.State.DISPOSED),
         devices=Count("pk"),
         devices_lost=Count("pk", filter=Q(state=Device.State.LOST)),
+        devices_check_overdue=Count("pk", filter=check_overdue_q(cutoff)),
     )
-    add(Device.objects.filter(check_overdue_q(cutoff)), devices_check_overdue=Count("pk"))
     add(
         TakeoutRequest.objects.filter(
             state__in=[TakeoutRequest.State.PENDING, TakeoutRequest.State.APPROVED]

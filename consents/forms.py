@@ -22,21 +22,6 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-def add_refusal(form, exc: ValidationError, field: str | None = None) -> None:
-    """A service said no: show its reasons on the form, on the field they concern if known.
-    (The groups app's views use it too.)"""
-    for message in exc.messages:
-        form.add_error(field, message)
-
-
-def posted(request, *, files: bool = False):
-    """What a form binds to: the POST (or its files) when posted, even when empty — a form
-    with no fields is still submitted — and None on GET. (The groups app's views use it too.)"""
-    if request.method != "POST":
-        return None
-    return request.FILES if files else request.POST
-
-
 def _not_future(value: dt.date, label: str) -> dt.date:
     if value and value > timezone.localdate():
         raise ValidationError(_("%(label)sに未来の日付は入力できません。") % {"label": label})

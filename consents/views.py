@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from mcnet.forms import add_refusal, posted
 from mcnet.uploads import private_file_response
 
 from . import selectors, services
@@ -22,8 +23,6 @@ from .forms import (
     EnteredInErrorForm,
     PatientForm,
     WithdrawalForm,
-    add_refusal,
-    posted,
 )
 from .models import Consent
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mcnet.forms import add_refusal
 from mcnet.uploads import private_file_response
 
 from . import selectors, services
@@ -42,15 +43,6 @@ ROLES = ("sign_for_facility", "manage_staff")  # 第5条; the MCS admin appoints
 FACILITY_PAGES = ("manage_staff", "manage_education", "sign_for_facility")
 
 
-def _form_errors(form, exc: ValidationError) -> None:
-    """Put a service's ValidationError on the form (by field when it names one)."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
-
-
 def _done(request, message: str, url: str):
     messages.success(request, message)
     return redirect(url)
@@ -65,7 +57,7 @@ def _submit(request, form, perform, message, url: str):
     try:
         perform(form.cleaned_data)
     except ValidationError as exc:
-        _form_errors(form, exc)
+        add_refusal(form, exc)
         return None
     return _done(request, message(form.cleaned_data) if callable(message) else message, url)
 
@@ -192,7 +184,7 @@ def role_appoint(request, pk):
             needs_confirmation = True
             form.add_error("confirm_second", exc)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            add_refusal(form, exc)
         else:
             return _done(request, _("役割を任命しました。"), reverse("facilities:roles", args=[pk]))
     context = _roles_context(request, facility, form, needs_confirmation)

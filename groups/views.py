@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consents import selectors as consent_selectors
-from consents.forms import add_refusal, posted
 from consents.services import patient_access_record
 from facilities.selectors import directory_users
+from mcnet.forms import add_refusal, posted
 from mcnet.fragments import render_fragment
 from mcnet.pagination import page_number
 from mcnet.permissions import center_staff_required

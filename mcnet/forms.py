@@ -3,6 +3,7 @@
 import re
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .text import normalize_email, normalize_kana, normalize_phone, normalize_postal_code
@@ -80,3 +81,22 @@ def no_browser_storage(form: forms.Form) -> forms.Form:
         if isinstance(field.widget, forms.PasswordInput):
             field.widget.attrs["autocomplete"] = "off"
     return form
+
+
+def add_refusal(form: forms.Form, exc: ValidationError, field: str | None = None) -> None:
+    """A service said no: show its reasons on the form, on the field a reason names when the
+    form has it, else on `field` (or the whole form)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else field, errors)
+    else:
+        for message in exc.messages:
+            form.add_error(field, message)
+
+
+def posted(request, *, files: bool = False):
+    """What a form binds to: the POST (or its files) when posted, even when empty — a form
+    with no fields is still submitted — and None on GET."""
+    if request.method != "POST":
+        return None
+    return request.FILES if files else request.POST

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from facilities.models import UserRestriction
+from mcnet.forms import add_refusal
 from mcnet.permissions import center_staff_required
 
 from . import forms, selectors, services
@@ -131,7 +132,7 @@ def device_create(request):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(request, _("機器を登録しました。"))
             return redirect("devices:device_detail", pk=device.pk)
@@ -177,7 +178,7 @@ def device_edit(request, pk):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(request, _("機器の登録内容を更新しました。"))
             return redirect("devices:device_detail", pk=device.pk)
@@ -219,7 +220,7 @@ def device_state(request, pk):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(request, _("機器の状態を変更しました。"))
             return redirect("devices:device_detail", pk=device.pk)
@@ -274,7 +275,7 @@ def takeout_create(request):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(
                 request, _("届け出ました。MCS管理者が承認するまで持ち出さないでください。")
@@ -413,7 +414,7 @@ def loss_create(request):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(
                 request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
@@ -529,7 +530,7 @@ def incident_create(request):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(
                 request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
@@ -657,7 +658,7 @@ def incident_restrict(request, pk):
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
-            forms.add_service_errors(form, error)
+            add_refusal(form, error)
         else:
             messages.success(request, _("利用を制限し、この報告に記録しました。"))
             return redirect("devices:incident_detail", pk=incident.pk)

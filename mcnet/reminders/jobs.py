@@ -35,8 +35,8 @@ from facilities.models import (
     fiscal_year_start,
 )
 from mcnet.audit import audit_record
-from mcnet.models import NetworkSettings, Notification
-from mcnet.notifications import notify
+from mcnet.models import NetworkSettings
+from mcnet.notifications import Message, link_by_pk, role_holder_ids, send_notifications
 from mcnet.printing.wareki import era_of, era_year
 
 # How long before its deadline a supporter review is announced to the group manager.
@@ -48,107 +48,56 @@ LIST_LIMIT = 30
 Role = FacilityRole.Role
 
 
-class Reminder:
-    """One notification to send, unless its recipient already got its key."""
-
-    __slots__ = ("body", "dedupe_key", "kind", "reason", "recipient", "title", "url")
-
-    def __init__(self, *, recipient, kind, title, body, url, reason, dedupe_key):
-        self.recipient = recipient
-        self.kind = kind
-        self.title = title
-        self.body = body
-        self.url = url
-        self.reason = reason
-        self.dedupe_key = dedupe_key
+def _send(reminders: list[Message]) -> int:
+    """Send the reminders not sent before (send_notifications filters out the keys sent)."""
+    return sum(send_notifications(reminders).values())
 
 
-def _send(reminders: list[Reminder]) -> int:
-    """Send the reminders not sent before (one query finds those that were)."""
-    if not reminders:
-        return 0
-    keys = {r.dedupe_key for r in reminders}
-    sent = set(
-        Notification.objects.filter(dedupe_key__in=keys).values_list("recipient_id", "dedupe_key")
-    )
-    count = 0
-    for reminder in reminders:
-        if (reminder.recipient.pk, reminder.dedupe_key) in sent:
-            continue
-        count += len(
-            notify(
-                recipients=[reminder.recipient],
-                kind=reminder.kind,
-                title=reminder.title,
-                body=reminder.body,
-                url=reminder.url,
-                reason=reminder.reason,
-                dedupe_key=reminder.dedupe_key,
-            )
-        )
-        sent.add((reminder.recipient.pk, reminder.dedupe_key))
-    return count
-
-
-def _holders(facility_ids, role: str) -> dict[int, list[User]]:
-    """The active holders of `role` at each facility, in one query."""
-    holders = defaultdict(list)
-    rows = FacilityRole.objects.filter(
-        facility_id__in=facility_ids, role=role, user__is_active=True
-    ).select_related("user")
-    for row in rows:
-        holders[row.facility_id].append(row.user)
-    return holders
-
-
-def _names(users) -> str:
-    users = list(users)
-    shown = "、".join(u.name or u.email for u in users[:LIST_LIMIT])
-    more = len(users) - LIST_LIMIT
+def _names(labels: list[str]) -> str:
+    shown = "、".join(labels[:LIST_LIMIT])
+    more = len(labels) - LIST_LIMIT
     return shown + (_(" ほか %(n)d 名") % {"n": more} if more > 0 else "")
 
 
 # --- 留意事項 1: supporter reviews coming due ---------------------------------------------------
-def reviews_due_soon(*, now) -> list[Reminder]:
-    from groups.models import Group
+def reviews_due_soon(*, now) -> list[Message]:
+    from mcnet.dashboard.selectors import reviewed_groups
 
     interval = dt.timedelta(days=NetworkSettings.load().review_interval_days)
     # Due at (last review or creation) + interval; announced from REVIEW_NOTICE before.
     window = (now - interval, now - interval + REVIEW_NOTICE)
-    groups = (
-        Group.objects.filter(
-            kind=Group.Kind.PATIENT, state=Group.State.ACTIVE, manager__is_active=True
-        )
-        .filter(
-            Q(last_reviewed_at__gt=window[0], last_reviewed_at__lte=window[1])
-            | Q(last_reviewed_at__isnull=True, created_at__gt=window[0], created_at__lte=window[1])
-        )
-        .select_related("manager")
-        .only("pk", "name", "last_reviewed_at", "created_at", "manager")
+    groups = reviewed_groups().filter(
+        manager__is_active=True, review_base__gt=window[0], review_base__lte=window[1]
     )
+    # Translated once, not once per group.
+    title = _("「%(group)s」のサポーター精査の期限が近づいています（%(due)s）")
+    body = _(
+        "参加しているサポーターが今も適切かどうか、期限までに精査してください"
+        "（留意事項1）。担当から外れた人・退職した人は解除します。"
+    )
+    reason = _("あなたがこのグループの管理者であるため")
+    review_url = link_by_pk("groups:review")
     reminders = []
-    for group in groups.iterator(chunk_size=2000):
-        due = timezone.localdate((group.last_reviewed_at or group.created_at) + interval)
+    # Fetched whole, unordered (see groups.services.reminders_send).
+    rows = groups.order_by().values_list("pk", "name", "review_base", "manager_id")
+    for pk, name, base, manager_id in rows:
+        due = timezone.localdate(base + interval)
         reminders.append(
-            Reminder(
-                recipient=group.manager,
+            Message(
+                recipient_id=manager_id,
                 kind="reminders.review_due",
-                title=_("「%(group)s」のサポーター精査の期限が近づいています（%(due)s）")
-                % {"group": group.name, "due": f"{due:%Y/%m/%d}"},
-                body=_(
-                    "参加しているサポーターが今も適切かどうか、期限までに精査してください"
-                    "（留意事項1）。担当から外れた人・退職した人は解除します。"
-                ),
-                url=reverse("groups:review", args=[group.pk]),
-                reason=_("あなたがこのグループの管理者であるため"),
-                dedupe_key=f"reminders.review_due:{group.pk}:{due:%Y%m%d}",
+                title=title % {"group": name, "due": f"{due:%Y/%m/%d}"},
+                body=body,
+                url=review_url(pk),
+                reason=reason,
+                dedupe_key=f"reminders.review_due:{pk}:{due:%Y%m%d}",
             )
         )
     return reminders
 
 
 # --- 第7条: pledges and this 年度's education ---------------------------------------------------
-def staff_without_pledge_or_education(*, today: dt.date) -> list[Reminder]:
+def staff_without_pledge_or_education(*, today: dt.date) -> list[Message]:
     year_start = fiscal_year_start(today)
     staff = FacilityMembership.objects.filter(
         is_active=True,
@@ -172,39 +121,38 @@ def staff_without_pledge_or_education(*, today: dt.date) -> list[Reminder]:
     )
     gaps = defaultdict(lambda: {"pledge": 0, "education": 0})
     for name, queryset in (("pledge", without_pledge), ("education", without_education)):
-        for row in queryset.values("facility_id").annotate(n=Count("id")):
+        for row in queryset.values("facility_id").annotate(n=Count("id")).order_by():
             gaps[row["facility_id"]][name] = row["n"]
-    facilities = Facility.objects.in_bulk(list(gaps))
-    managers = _holders(list(gaps), Role.FACILITY_MANAGER)
+    names = dict(Facility.objects.filter(pk__in=list(gaps)).values_list("pk", "name"))
+    managers = role_holder_ids(list(gaps), Role.FACILITY_MANAGER)
     era, year = era_of(year_start)
     fiscal_year = f"{era}{era_year(year)}"  # 令和8年度
     month = f"{today:%Y%m}"
+    # Translated once, not once per facility.
+    without_pledge_line = _("誓約書が未記録の職員: %(n)d 名")
+    without_education_line = _("%(year)s年度の教育を受けていない職員: %(n)d 名")
+    title = _("%(facility)s: 誓約書・教育が済んでいない職員がいます")
+    rule = _(
+        "事業所管理者は従事者と守秘義務の誓約書を交わし、定期的に教育を行います（運用規程 第7条）。"
+    )
+    reason = _("あなたがこの事業所の事業所管理者であるため")
+    staff_url = link_by_pk("facilities:staff")
     reminders = []
     for facility_id, counts in gaps.items():
-        facility = facilities[facility_id]
         parts = []
         if counts["pledge"]:
-            parts.append(_("誓約書が未記録の職員: %(n)d 名") % {"n": counts["pledge"]})
+            parts.append(without_pledge_line % {"n": counts["pledge"]})
         if counts["education"]:
-            parts.append(
-                _("%(year)s年度の教育を受けていない職員: %(n)d 名")
-                % {"year": fiscal_year, "n": counts["education"]}
-            )
-        for manager in managers.get(facility_id, []):
+            parts.append(without_education_line % {"year": fiscal_year, "n": counts["education"]})
+        for manager_id in managers.get(facility_id, []):
             reminders.append(
-                Reminder(
-                    recipient=manager,
+                Message(
+                    recipient_id=manager_id,
                     kind="reminders.staff_pledge_education",
-                    title=_("%(facility)s: 誓約書・教育が済んでいない職員がいます")
-                    % {"facility": facility.name},
-                    body="\n".join(parts)
-                    + "\n"
-                    + _(
-                        "事業所管理者は従事者と守秘義務の誓約書を交わし、定期的に教育を行います"
-                        "（運用規程 第7条）。"
-                    ),
-                    url=reverse("facilities:staff", args=[facility_id]),
-                    reason=_("あなたがこの事業所の事業所管理者であるため"),
+                    title=title % {"facility": names[facility_id]},
+                    body="\n".join(parts) + "\n" + rule,
+                    url=staff_url(facility_id),
+                    reason=reason,
                     dedupe_key=f"reminders.staff_pledge_education:{facility_id}:{month}",
                 )
             )
@@ -212,23 +160,23 @@ def staff_without_pledge_or_education(*, today: dt.date) -> list[Reminder]:
 
 
 # --- invitations about to lapse ----------------------------------------------------------------
-def invitations_expiring(*, now) -> list[Reminder]:
+def invitations_expiring(*, now) -> list[Message]:
     reminders = []
     # A facility's invitation to a new user (第6条(4)): whoever sent it may send it again.
     invitations = Invitation.objects.filter(
         state=Invitation.State.PENDING, expires_at__gt=now, expires_at__lte=now + INVITATION_NOTICE
     ).select_related("facility", "created_by")
-    admins = _holders({i.facility_id for i in invitations}, Role.MCS_ADMIN)
+    admins = role_holder_ids({i.facility_id for i in invitations}, Role.MCS_ADMIN)
     for invitation in invitations:
         senders = (
-            [invitation.created_by]
+            [invitation.created_by_id]
             if invitation.created_by and invitation.created_by.is_active
             else admins.get(invitation.facility_id, [])
         )
-        for sender in senders:
+        for sender_id in senders:
             reminders.append(
-                Reminder(
-                    recipient=sender,
+                Message(
+                    recipient_id=sender_id,
                     kind="reminders.invitation_expiring",
                     title=_("%(email)s さんへの招待がまもなく期限切れになります")
                     % {"email": invitation.email},
@@ -262,8 +210,8 @@ def invitations_expiring(*, now) -> list[Reminder]:
     for membership in pending.iterator(chunk_size=2000):
         lapses = timezone.localtime(membership.invited_at + expiry)
         reminders.append(
-            Reminder(
-                recipient=membership.user,
+            Message(
+                recipient_id=membership.user_id,
                 kind="reminders.group_invitation_expiring",
                 title=_("「%(group)s」への招待の期限が近づいています")
                 % {"group": membership.group.name},
@@ -281,7 +229,7 @@ def invitations_expiring(*, now) -> list[Reminder]:
 
 
 # --- dormant accounts (第6条(3): the MCS administrator manages the IDs) -----------------------------
-def dormant_accounts(*, now, today: dt.date) -> list[Reminder]:
+def dormant_accounts(*, now, today: dt.date) -> list[Message]:
     cutoff = now - dt.timedelta(days=NetworkSettings.load().dormant_days)
     dormant = (
         FacilityMembership.objects.filter(
@@ -294,33 +242,35 @@ def dormant_accounts(*, now, today: dt.date) -> list[Reminder]:
             Q(user__last_login__lt=cutoff)
             | Q(user__last_login__isnull=True, user__date_joined__lt=cutoff)
         )
-        .select_related("user")
         .order_by("facility_id", "user__kana", "user__email")
+        .values_list("facility_id", "user__name", "user__email")
     )
     by_facility = defaultdict(list)
-    for membership in dormant.iterator(chunk_size=2000):
-        by_facility[membership.facility_id].append(membership.user)
-    facilities = Facility.objects.in_bulk(list(by_facility))
-    admins = _holders(list(by_facility), Role.MCS_ADMIN)
+    for facility_id, name, email in dormant:
+        by_facility[facility_id].append(name or email)
+    names = dict(Facility.objects.filter(pk__in=list(by_facility)).values_list("pk", "name"))
+    admins = role_holder_ids(list(by_facility), Role.MCS_ADMIN)
     days = NetworkSettings.load().dormant_days
     month = f"{today:%Y%m}"
+    # Translated once, not once per facility.
+    title = _("%(facility)s: %(days)d 日以上ログインのない職員が %(n)d 名います")
+    advice = _(
+        "退職した人・担当を外れた人のIDは利用中止にしてください（第6条(3)(4)、"
+        "留意事項1）。引き続き使う人はそのままで構いません。"
+    )
+    reason = _("あなたがこの事業所のMCS管理者であるため")
+    staff_url = link_by_pk("facilities:staff")
     reminders = []
     for facility_id, users in by_facility.items():
-        for admin in admins.get(facility_id, []):
+        for admin_id in admins.get(facility_id, []):
             reminders.append(
-                Reminder(
-                    recipient=admin,
+                Message(
+                    recipient_id=admin_id,
                     kind="reminders.dormant_accounts",
-                    title=_("%(facility)s: %(days)d 日以上ログインのない職員が %(n)d 名います")
-                    % {"facility": facilities[facility_id].name, "days": days, "n": len(users)},
-                    body=_names(users)
-                    + "\n"
-                    + _(
-                        "退職した人・担当を外れた人のIDは利用中止にしてください（第6条(3)(4)、"
-                        "留意事項1）。引き続き使う人はそのままで構いません。"
-                    ),
-                    url=reverse("facilities:staff", args=[facility_id]),
-                    reason=_("あなたがこの事業所のMCS管理者であるため"),
+                    title=title % {"facility": names[facility_id], "days": days, "n": len(users)},
+                    body=_names(users) + "\n" + advice,
+                    url=staff_url(facility_id),
+                    reason=reason,
                     dedupe_key=f"reminders.dormant_accounts:{facility_id}:{month}",
                 )
             )

@@ -5,6 +5,8 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +22,7 @@ from groups.models import Group, Membership
 from mcnet.demo import load_demo
 from mcnet.models import AuditEvent, NetworkSettings, Notification
 from mcnet.reminders.jobs import send_reminders
+from tests.dashboard.factories import patient_group
 
 DAY = dt.timedelta(days=1)
 
@@ -191,3 +194,26 @@ def test_reminders_are_in_the_inbox_with_their_reason(start, people, client_as):
 def test_task_is_scheduled_by_beat(settings):
     entries = {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "mcnet.reminders.tasks.send_reminders" in entries
+
+
+def test_queries_do_not_grow_with_the_reminders_due(start, people):
+    """Set-based (issue 9): as many queries for 30 reviews coming due as for 3."""
+    interval = dt.timedelta(days=NetworkSettings.load().review_interval_days)
+    moment = start + DAY
+    kasugano = Facility.objects.get(name="春日野居宅介護支援事業所")
+    managers = [people["group_manager"], people["other_facility_user"], people["mcs_admin"]]
+
+    def groups_due(count: int) -> None:
+        for i in range(count):
+            group = patient_group(kasugano, last_reviewed_at=moment - interval + (5 + i % 7) * DAY)
+            Group.objects.filter(pk=group.pk).update(manager=managers[i % 3])
+
+    groups_due(3)
+    with time_machine.travel(moment, tick=False):
+        with CaptureQueriesContext(connection) as few:
+            first = send_reminders()
+        groups_due(30)
+        with CaptureQueriesContext(connection) as many:
+            second = send_reminders()
+    assert first["review_due"] >= 3 and second["review_due"] == 30
+    assert len(many) <= len(few)

@@ -9,6 +9,7 @@ transaction.
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -127,6 +128,14 @@ class Group(models.Model):
             # The center's overview lists every group in this order: a page is read off the
             # index instead of sorting a million groups (issue 9, make bench).
             models.Index(fields=["state", "kind", "name", "id"], name="group_center_order"),
+            # 留意事項 1: the reviews due or overdue, found by their deadline's base (the last
+            # review, else the creation) among the working patient groups, not by reading a
+            # million groups (reminders_send, reviews_due_soon, the dashboard).
+            models.Index(
+                Coalesce("last_reviewed_at", "created_at"),
+                condition=Q(kind="patient", state="active"),
+                name="group_review_base",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -102,6 +102,7 @@ def redeliver_unsent_notifications() -> int:
 
 
 # Celery's autodiscovery imports only `<app>.tasks`: the printed forms' tasks are registered
-# from here (mcnet/printing/tasks.py, mcnet/reminders/tasks.py).
+# from here (mcnet/printing/tasks.py, mcnet/reminders/tasks.py, mcnet/dashboard/tasks.py).
+from .dashboard import tasks as dashboard_tasks  # noqa: E402, F401
 from .printing import tasks as printing_tasks  # noqa: E402, F401
 from .reminders import tasks as reminder_tasks  # noqa: E402, F401

@@ -2,8 +2,9 @@
 
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
 same number of queries for three facilities as for twenty thousand. On the network's scale they
-take about a second together, so the page keeps them a few minutes in the cache and says when
-they were computed (cached_dashboard); what waits for the center is counted on every view.
+take about a second together, so beat computes them every few minutes into the cache and the
+page says when they were computed (cached_dashboard); what waits for the center is counted on
+every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
 number and the list it links to always agree.
 
@@ -12,6 +13,7 @@ consent and review lists name a record by its id and its facility.
 """
 
 import datetime as dt
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -30,7 +32,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce, TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import get_language
 
 from consents.models import Consent
@@ -732,23 +734,84 @@ def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
     )
 
 
-# The figures are kept this long in the cache (Redis) and the page says when they were computed
-# (集計時刻); what waits for the center is counted on every view (center_work). One entry per
-# language: the tables' labels are translated when the figures are computed.
-FIGURES_TTL = 300  # seconds
+# The figures are computed by beat every FIGURES_EVERY (mcnet.dashboard.tasks, scheduled in the
+# settings) for every language — the tables' labels are translated when computed, so one entry
+# per language — and a view only reads them; what waits for the center is counted on every view
+# (center_work). Computing them takes about a second on the network's scale (make bench).
+FIGURES_EVERY = 300  # seconds; the page says "every 5 minutes"
+# Fresh for two runs of beat: one late or lost run (a busy worker) never makes a clerk wait.
+# Older than that, beat or its worker is down and the next view computes them (one at a time).
+FIGURES_FRESH = 2 * FIGURES_EVERY
+# Kept longer than fresh: while one view computes, the others show these last figures with
+# their 集計時刻 instead of waiting; after an hour they are not worth showing any more.
+FIGURES_KEEP = 3600
 FIGURES_KEY = "dashboard:figures:v1:{language}"
+# Held while one process computes a language's figures (cache.add: set only if absent). It
+# lapses by itself after FIGURES_LOCK_SECONDS if that process dies: gunicorn ends a request
+# after 30 s, and a computation takes about one.
+FIGURES_LOCK_KEY = "dashboard:figures:v1:{language}:computing"
+FIGURES_LOCK_SECONDS = 30
+FIGURES_WAIT = 5.0  # seconds a view waits for figures another process is computing
+FIGURES_POLL = 0.1
+
+
+def store_figures(language: str, *, now: dt.datetime | None = None) -> Dashboard | None:
+    """Compute the figures in the active language and keep them as `language`'s; None without
+    computing when another process holds the lock (it is computing them).
+
+    With the cache down the lock is always "taken" (mcnet.cache: add succeeds) and the figures
+    are computed, not stored: a page without Redis still shows them."""
+    lock = FIGURES_LOCK_KEY.format(language=language)
+    if not cache.add(lock, True, FIGURES_LOCK_SECONDS):
+        return None
+    try:
+        figures = dashboard(now=now)
+        cache.set(FIGURES_KEY.format(language=language), figures, FIGURES_KEEP)
+        return figures
+    finally:
+        cache.delete(lock)
+
+
+def refresh_figures() -> list[str]:
+    """Compute and store the figures for every language of the UI (beat, every FIGURES_EVERY);
+    the languages refreshed. One that a view is computing at that moment is left to it."""
+    now = timezone.now()
+    refreshed = []
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            if store_figures(code, now=now) is not None:
+                refreshed.append(code)
+    return refreshed
+
+
+def _is_fresh(figures: Dashboard) -> bool:
+    return figures.now >= timezone.now() - dt.timedelta(seconds=FIGURES_FRESH)
 
 
 def cached_dashboard() -> Dashboard:
-    """The dashboard as the center's page shows it: the figures from the cache, at most
-    FIGURES_TTL old (computed and stored on a miss, and on every view while the cache is down:
-    mcnet.cache), and the center's queue live, so a clerk's own action shows at once."""
-    key = FIGURES_KEY.format(language=get_language())
-    figures = cache.get(key)
-    if figures is None:
-        figures = dashboard()
-        cache.set(key, figures, FIGURES_TTL)
-        return figures
+    """The dashboard as the center's page shows it: the figures beat computed (at most
+    FIGURES_FRESH old), and the center's queue live, so a clerk's own action shows at once.
+
+    Without fresh figures (beat stopped, Redis emptied) one view computes them under a lock;
+    the others meanwhile show the last figures, or wait up to FIGURES_WAIT when there are none.
+    With the cache down every view computes them (mcnet.cache): slower, never an error."""
+    language = get_language()
+    key = FIGURES_KEY.format(language=language)
+    deadline = time.monotonic() + FIGURES_WAIT
+    while True:
+        figures = cache.get(key)
+        if figures is not None and _is_fresh(figures):
+            break
+        computed = store_figures(language)
+        if computed is not None:
+            return computed  # its queue was just counted with it
+        if figures is not None:
+            break  # being computed: the last figures meanwhile
+        if time.monotonic() >= deadline:
+            # The one computing takes far longer than it should or died holding the lock:
+            # a page with its figures rather than none.
+            return dashboard()
+        time.sleep(FIGURES_POLL)
     return replace(figures, work=center_work())
 
 

@@ -46,7 +46,7 @@ def index(request):
         {
             "d": figures,
             "figures": tables.dashboard_figures(figures),
-            "figures_minutes": selectors.FIGURES_TTL // 60,
+            "figures_minutes": selectors.FIGURES_EVERY // 60,
         },
     )
 

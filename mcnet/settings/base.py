@@ -280,3 +280,11 @@ CELERY_BEAT_SCHEDULE["enrollment-purge-unconfirmed-applications"] = {
     "task": "enrollment.tasks.purge_unconfirmed_applications",
     "schedule": 24 * 3600.0,
 }
+# The center's dashboard (issue 9): its figures computed ahead of the clerks, every
+# FIGURES_EVERY (mcnet/dashboard/selectors.py; fresh for two runs, so one late run costs no
+# one a wait). A run still queued when the next is due is dropped rather than run twice.
+CELERY_BEAT_SCHEDULE["dashboard-refresh-figures"] = {
+    "task": "mcnet.dashboard.tasks.refresh_dashboard_figures",
+    "schedule": 300.0,
+    "options": {"expires": 300},
+}

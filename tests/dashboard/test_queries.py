@@ -32,7 +32,7 @@ def _tiny_network():
 
 
 # The page budget (issue 9) holds when the figures come from the cache; computing them is about
-# twenty grouped queries, once per FIGURES_TTL.
+# twenty grouped queries, by beat once per FIGURES_EVERY (tests/dashboard/test_refresh.py).
 WARM_BUDGET = 8
 COLD_BUDGET = 30
 

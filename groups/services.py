@@ -9,6 +9,8 @@ trail outlives the patient's personal data (retention, 別紙6).
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from itertools import chain
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -25,7 +27,7 @@ from consents.services import patients_erase
 from facilities.models import FacilityMembership, FacilityRole, User
 from mcnet.audit import audit_record
 from mcnet.models import NetworkSettings, Notification
-from mcnet.notifications import notify
+from mcnet.notifications import Message, link_by_pk, notify, role_holder_ids, send_notifications
 
 from .models import (
     Announcement,
@@ -858,70 +860,96 @@ REVIEW_ESCALATION_DAYS = 30
 def reminders_send(*, now=None) -> dict:
     """Overdue supporter reviews remind the manager, later the MCS administrator (留意事項 1);
     groups waiting too long for the archive remind the MCS administrator (留意事項 2). Each
-    reminder carries a dedupe key, so running twice sends nothing twice."""
+    reminder carries a dedupe key, so running twice sends nothing twice.
+
+    Set-based (issue 9: a million groups): one query per kind of reminder and one for the MCS
+    administrators concerned; send_notifications filters out the keys sent and writes in
+    batches."""
     now = now or timezone.now()
     network = NetworkSettings.load()
-    review_cutoff = now - dt.timedelta(days=network.review_interval_days)
-    overdue = (
-        Group.objects.filter(
-            kind=Group.Kind.PATIENT, state=GroupState.ACTIVE, manager__isnull=False
+    sent = send_notifications(
+        chain(
+            _review_overdue_reminders(now=now, network=network),
+            _archive_overdue_reminders(now=now, network=network),
         )
-        .filter(
-            Q(last_reviewed_at__lt=review_cutoff)
-            | Q(last_reviewed_at__isnull=True, created_at__lt=review_cutoff)
-        )
-        .select_related("manager", "facility")
     )
-    sent = {"reviews": 0, "escalations": 0, "archives": 0}
-    for group in overdue:
-        due_at = (group.last_reviewed_at or group.created_at) + dt.timedelta(
-            days=network.review_interval_days
+    return {
+        "reviews": sent["groups.review_overdue"],
+        "escalations": sent["groups.review_overdue_admin"],
+        "archives": sent["groups.archive_overdue"],
+    }
+
+
+def _review_overdue_reminders(*, now, network) -> Iterator[Message]:
+    from mcnet.dashboard.selectors import reviewed_groups
+
+    interval = dt.timedelta(days=network.review_interval_days)
+    escalate = dt.timedelta(days=REVIEW_ESCALATION_DAYS)
+    overdue = reviewed_groups().filter(manager__isnull=False, review_base__lt=now - interval)
+    # The MCS administrators of the facilities with a review overdue past the escalation.
+    admins = role_holder_ids(
+        overdue.filter(review_base__lt=now - interval - escalate).values("facility_id"),
+        FacilityRole.Role.MCS_ADMIN,
+    )
+    # Translated once, not once per group.
+    title = _("「%(group)s」のサポーター精査の期限が過ぎています")
+    body = _("参加しているサポーターが適切か精査してください（留意事項1）。")
+    reason = _("あなたがこのグループの管理者であるため")
+    admin_title = _("連携グループ #%(pk)s のサポーター精査が大幅に遅れています")
+    admin_body = _("グループ管理者（%(name)s さん）に精査を促してください（留意事項1）。")
+    admin_reason = _("あなたがこのグループを管理する事業所のMCS管理者であるため")
+    review_url, handover_url = link_by_pk("groups:review"), link_by_pk("groups:handover")
+    # Fetched whole, unordered: a server-side cursor (.iterator()) took three times as long on
+    # the bench (PostgreSQL plans a cursor for its first rows, without parallel workers).
+    rows = overdue.order_by().values_list(
+        "pk", "name", "review_base", "facility_id", "manager_id", "manager__name", "manager__email"
+    )
+    for pk, name, base, facility_id, manager_id, manager_name, manager_email in rows:
+        due_at = base + interval
+        key = f"groups.review_overdue:{pk}:{due_at:%Y%m%d}"
+        yield Message(
+            recipient_id=manager_id,
+            kind="groups.review_overdue",
+            title=title % {"group": name},
+            body=body,
+            url=review_url(pk),
+            reason=reason,
+            dedupe_key=key,
         )
-        key = f"groups.review_overdue:{group.pk}:{due_at:%Y%m%d}"
-        sent["reviews"] += len(
-            notify(
-                recipients=[group.manager],
-                kind="groups.review_overdue",
-                title=_("「%(group)s」のサポーター精査の期限が過ぎています")
-                % {"group": group.name},
-                body=_("参加しているサポーターが適切か精査してください（留意事項1）。"),
-                url=reverse("groups:review", args=[group.pk]),
-                reason=_("あなたがこのグループの管理者であるため"),
-                dedupe_key=key,
-            )
-        )
-        if now > due_at + dt.timedelta(days=REVIEW_ESCALATION_DAYS):
-            sent["escalations"] += len(
-                notify(
-                    recipients=mcs_admins_of(group.facility),
+        if now > due_at + escalate:
+            for admin_id in admins.get(facility_id, ()):
+                yield Message(
+                    recipient_id=admin_id,
                     kind="groups.review_overdue_admin",
-                    title=_("連携グループ #%(pk)s のサポーター精査が大幅に遅れています")
-                    % {"pk": group.pk},
-                    body=_("グループ管理者（%(name)s さん）に精査を促してください（留意事項1）。")
-                    % {"name": _name_of(group.manager)},
-                    url=reverse("groups:handover", args=[group.pk]),
-                    reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
+                    title=admin_title % {"pk": pk},
+                    body=admin_body % {"name": manager_name or manager_email},
+                    url=handover_url(pk),
+                    reason=admin_reason,
                     dedupe_key=f"{key}:admin",
                 )
-            )
-    archive_cutoff = now - dt.timedelta(days=network.archive_deadline_days)
-    for group in Group.objects.filter(
-        state=GroupState.TO_BE_ARCHIVED, end_reported_at__lt=archive_cutoff
-    ).select_related("facility"):
-        sent["archives"] += len(
-            notify(
-                recipients=mcs_admins_of(group.facility),
+
+
+def _archive_overdue_reminders(*, now, network) -> Iterator[Message]:
+    waiting = Group.objects.filter(
+        state=GroupState.TO_BE_ARCHIVED,
+        end_reported_at__lt=now - dt.timedelta(days=network.archive_deadline_days),
+    )
+    admins = role_holder_ids(waiting.values("facility_id"), FacilityRole.Role.MCS_ADMIN)
+    title = _("連携グループ #%(pk)s がアーカイブを待っています")
+    body = _("利用を終了した患者のグループは速やかにアーカイブしてください（留意事項2）。")
+    reason = _("あなたがこのグループを管理する事業所のMCS管理者であるため")
+    archive_url = link_by_pk("groups:archive_group")
+    for pk, facility_id in waiting.order_by().values_list("pk", "facility_id"):
+        for admin_id in admins.get(facility_id, ()):
+            yield Message(
+                recipient_id=admin_id,
                 kind="groups.archive_overdue",
-                title=_("連携グループ #%(pk)s がアーカイブを待っています") % {"pk": group.pk},
-                body=_(
-                    "利用を終了した患者のグループは速やかにアーカイブしてください（留意事項2）。"
-                ),
-                url=reverse("groups:archive_group", args=[group.pk]),
-                reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
-                dedupe_key=f"groups.archive_overdue:{group.pk}",
+                title=title % {"pk": pk},
+                body=body,
+                url=archive_url(pk),
+                reason=reason,
+                dedupe_key=f"groups.archive_overdue:{pk}",
             )
-        )
-    return sent
 
 
 @transaction.atomic

@@ -98,12 +98,12 @@ def notify(
 
 def _columns(message: Message) -> dict:
     return {
-        "kind": message.kind,
+        "kind": str(message.kind),
         "title": str(message.title)[:200],
         "body": str(message.body),
-        "url": message.url,
+        "url": str(message.url),
         "reason": str(message.reason),
-        "dedupe_key": message.dedupe_key,
+        "dedupe_key": str(message.dedupe_key),
     }
 
 

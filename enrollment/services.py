@@ -774,7 +774,7 @@ def _stop_facility(*, actor, facility: Facility, notice: ChangeNotice) -> list[s
         extra=[notice.submitted_by],
         kind="enrollment.facility_stopped",
         title=_("%(facility)s のMCネット利用中止を受け付けました") % {"facility": facility.name},
-        body=_("利用者の登録を中止し、患者グループはアーカイブの手続きに移ります。"),
+        body=_("利用者の登録を中止し、事業所の連携グループをアーカイブします。"),
         url="",
     )
     _archive_groups_of(actor=actor, facility=facility, reason=notice.reason)
@@ -800,7 +800,7 @@ def _stop_facility(*, actor, facility: Facility, notice: ChangeNotice) -> list[s
 
 
 def _archive_groups_of(*, actor, facility: Facility, reason: str) -> None:
-    """留意事項 2: the facility's working groups go to their managers' archive flow."""
+    """留意事項 2: the facility's groups are archived (nobody of it is left to do so)."""
     from groups import services as group_services
 
     group_services.groups_end_for_facility(

@@ -697,13 +697,24 @@ def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Grou
 
 @transaction.atomic
 def groups_end_for_facility(*, actor, facility, note: str = "") -> list[Group]:
-    """別紙4: a facility stops using the network; each of its working groups goes to the archive
-    flow ("to be archived", its MCS administrators told). Called by enrollment.services."""
+    """別紙4: a facility stops using the network. Its MCS administrators leave with it (the same
+    step ends its staff's memberships), so nobody would be left to archive its groups (留意事項
+    2): they are archived here, by the center's confirmation of the notice, and their members
+    from other facilities told why. Called by enrollment.services."""
+    now = timezone.now()
     ended = []
-    for group in Group.objects.select_for_update(of=("self",)).filter(
-        facility=facility, state=GroupState.ACTIVE
+    for group in (
+        Group.objects.select_for_update(of=("self",))
+        .select_related("facility")
+        .filter(facility=facility)
+        .exclude(state=GroupState.ARCHIVED)
     ):
-        _mark_to_be_archived(actor=actor, group=group, reason=Group.EndReason.OTHER, note=note)
+        if not group.end_reason:  # not reported ended before: the facility's stop is why
+            group.end_reason = Group.EndReason.OTHER
+            group.end_note = note
+            group.end_reported_at = now
+            group.end_reported_by = actor
+        _archive(actor=actor, group=group, why=note)
         ended.append(group)
     return ended
 
@@ -726,6 +737,13 @@ def group_archive(*, actor, group: Group, reason: str = "", note: str = "") -> G
         group.end_note = note
         group.end_reported_at = timezone.now()
         group.end_reported_by = actor
+    _archive(actor=actor, group=group)
+    return group
+
+
+def _archive(*, actor, group: Group, why: str = "") -> None:
+    """Into the archive: read-only, out of every working list, members told (`why` added to
+    the reason when the archive is not the owning facility's own decision)."""
     group.state = GroupState.ARCHIVED
     group.archived_at = timezone.now()
     group.archived_by = actor
@@ -734,17 +752,17 @@ def group_archive(*, actor, group: Group, reason: str = "", note: str = "") -> G
     _sync_group_grants(group)
     _audit(actor, "group.archive", group, reason=group.end_reason)
     members = User.objects.filter(
-        group_memberships__group=group, group_memberships__state=State.ACCEPTED
+        group_memberships__group=group, group_memberships__state=State.ACCEPTED, is_active=True
     ).exclude(pk=actor.pk)
+    body = _("理由: %(reason)s") % {"reason": group.get_end_reason_display()}
     notify(
         recipients=list(members),
         kind="groups.archived",
         title=_("「%(group)s」がアーカイブされました") % {"group": group.name},
-        body=_("理由: %(reason)s") % {"reason": group.get_end_reason_display()},
+        body=f"{body}\n{why}" if why else body,
         url=group_url(group),
         reason=_("あなたがこのグループのメンバーであるため"),
     )
-    return group
 
 
 # --- a user who left (留意事項 1, 別紙4) --------------------------------------------------------

@@ -178,8 +178,15 @@ def test_a_facility_stops_users_leave_and_groups_go_to_the_archive_flow(
     cm.refresh_from_db()
     assert cm.state == User.State.LEFT and not cm.is_active
     assert not FacilityMembership.objects.filter(facility=kasugano, is_active=True).exists()
+    # Nobody of the facility is left to archive its groups (留意事項 2): the stop archives
+    # them, and the members from other facilities are told why.
     states = set(Group.objects.filter(pk__in=working).values_list("state", flat=True))
-    assert states == {Group.State.TO_BE_ARCHIVED}
+    assert states == {Group.State.ARCHIVED}
+    told = Notification.objects.filter(kind="groups.archived", body__contains="利用中止")
+    assert told.filter(recipient=people["other_facility_user"]).exists()
+    assert AuditEvent.objects.filter(
+        action="group.archive", object_id__in=[str(pk) for pk in working]
+    ).count() == len(working)
     assert AuditEvent.objects.filter(
         action="facility.state", object_type="facilities.facility", object_id=str(kasugano.pk)
     ).exists()

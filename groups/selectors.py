@@ -363,7 +363,7 @@ def invitation_expired(invitation: Membership, *, now=None) -> bool:
 
 def groups_awaiting_archive_for(user) -> QuerySet[Group]:
     """Groups reported ended in the facilities where the user archives (MCS administrator)."""
-    if not _signed_in(user):
+    if not _signed_in(user) or not roles_grant(user, "archive_groups"):
         return Group.objects.none()
     return _with_member_count(
         Group.objects.filter(

@@ -1,11 +1,15 @@
 """`make run`'s path, on the embedded SQLite database whatever DATABASE_URL the suite uses:
-migrate, load the demo twice (nothing changes), and serve the login page."""
+migrate, load the demo twice (nothing changes), serve the login page, sign in and show a
+signed-in page (the per-request user query is SQL of its own, so it runs here on SQLite too)."""
 
+import http.cookiejar
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -67,9 +71,33 @@ def test_demo_runs_on_sqlite_from_scratch(tmp_path):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+        groups = _signed_in_page(port, "nurse@takada.example.jp", "/groups/")
+        assert "山田太郎さんのグループ" in groups and "未読" in groups  # the header's unread count
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _signed_in_page(port: int, email: str, path: str) -> str:
+    """Sign in through the login form as a browser would (cookies, CSRF), then GET `path`."""
+    from mcnet.demo import DEMO_PASSWORD
+
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    login = opener.open(f"{base}/accounts/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+    data = {"csrfmiddlewaretoken": token, "login": email, "password": DEMO_PASSWORD}
+    request = urllib.request.Request(  # noqa: S310 (http on loopback)
+        f"{base}/accounts/login/",
+        data=urllib.parse.urlencode(data).encode(),
+        headers={"Referer": f"{base}/accounts/login/"},
+    )
+    assert opener.open(request).status == 200  # followed the redirect to the home page
+    page = opener.open(base + path)
+    assert page.status == 200 and page.url == base + path
+    return page.read().decode()
 
 
 _COUNTS = """

@@ -40,9 +40,11 @@ COPY . .
 # the real one comes from the environment at run time. media is created owned by mcnet so an
 # empty named volume mounted there starts out writable by the app user.
 RUN SECRET_KEY=build-only-dummy-key-not-used-at-runtime-0123456789abcdefghij \
+        REDIS_URL=redis://build-only-not-contacted:6379/1 \
         python manage.py collectstatic --noinput \
     && if [ -d locale ]; then \
         SECRET_KEY=build-only-dummy-key-not-used-at-runtime-0123456789abcdefghij \
+        REDIS_URL=redis://build-only-not-contacted:6379/1 \
         python manage.py compilemessages; \
     fi \
     && mkdir -p /app/var/media \

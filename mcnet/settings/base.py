@@ -169,9 +169,15 @@ SESSION_COOKIE_AGE = 15 * 60  # overridden per request by the network's idle tim
 # Not on every request: IdleTimeoutMiddleware moves the expiry on at most once a minute, so a
 # page view is not also a write (issue 9: the session UPDATE was a ninth query on every page).
 SESSION_SAVE_EVERY_REQUEST = False
-# Sessions are read from the cache (Redis) and written through to the database, so a page view
-# does not read the session table; with Redis down they are read from the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# With Redis, sessions are read from the cache and written through to the database, so a page
+# view does not read the session table (with Redis down they are read from the database).
+# Without it (the demo) they stay in the database: a per-process memory cache would keep a
+# session that another process ended.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

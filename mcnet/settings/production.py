@@ -3,10 +3,15 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env, env_bool
+from .base import REDIS_URL, SECRET_KEY, env, env_bool
 
 if "insecure" in SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random value of 50+ characters.")
+
+# Every worker process shares one cache: sessions (a session ended in one worker must end in
+# all), login throttling and the dashboard's figures. A per-process memory cache would not.
+if not REDIS_URL:
+    raise ImproperlyConfigured("Set REDIS_URL: the cache must be shared by every worker.")
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -36,9 +36,22 @@ def test_check_deploy_is_clean_under_production_settings():
         DJANGO_SETTINGS_MODULE="mcnet.settings.production",
         SECRET_KEY="k" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
         ALLOWED_HOSTS="portal.example.jp",
+        REDIS_URL="redis://127.0.0.1:6379/1",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_run_without_a_shared_cache():
+    result = _manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="mcnet.settings.production",
+        SECRET_KEY="k" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
+        ALLOWED_HOSTS="portal.example.jp",
+        REDIS_URL="",
+    )
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr
 
 
 def test_production_refuses_the_development_secret_key():

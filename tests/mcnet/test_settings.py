@@ -116,3 +116,19 @@ def test_network_settings_default_to_the_rules(db):
     assert (network.center_phone, network.center_fax) == ("025-520-7500", "025-520-8686")
     assert network.center_email == "aizawa@ganginet.jp"
     assert network.idle_timeout_minutes == 15
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "engine"),
+    [("redis://127.0.0.1:6379/1", "cached_db"), ("", "db")],
+)
+def test_sessions_are_cached_only_in_a_cache_every_process_shares(redis_url, engine):
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SESSION_ENGINE)",
+        DJANGO_SETTINGS_MODULE="mcnet.settings.dev",
+        REDIS_URL=redis_url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"django.contrib.sessions.backends.{engine}"

@@ -295,7 +295,7 @@ def _render_many(args) -> int:
     return count
 
 
-def measure_pdf(renders: int, worker_counts: tuple[int, ...]) -> dict:
+def measure_pdf(renders: int, worker_counts: tuple[int, ...], documents: int = 80) -> dict:
     try:
         from mcnet.printing import registry, renderer  # noqa: F401
     except ImportError:
@@ -327,7 +327,166 @@ def measure_pdf(renders: int, worker_counts: tuple[int, ...]) -> dict:
             elapsed = time.perf_counter() - started
         per_second[str(workers)] = round(done / elapsed, 2)
         log(f"pdf throughput with {workers} processes: {per_second[str(workers)]} PDFs/s")
-    return {"status": "ok", "forms": forms, "pdfs_per_second": per_second}
+    result = {"status": "ok", "forms": forms, "pdfs_per_second": per_second}
+    try:
+        result["celery"] = measure_pdf_celery(documents, worker_counts)
+    except Exception as exc:
+        traceback.print_exc()
+        result["celery"] = {"status": f"error: {exc.__class__.__name__}: {exc}"[:300]}
+    return result
+
+
+# Forms filled from a facility (the "PDF" buttons of its page, views.request_for): every
+# (form, facility) pair is a new document. Samples would not do: the same data gives the same
+# document (idempotency key), rendered once, so there are only as many as forms.
+CELERY_FORMS = ("besshi1", "besshi2", "besshi3", "besshi4")
+CELERY_WAIT_S = 300.0
+
+
+def _start_pdf_workers(count: int, log_path: Path) -> list:
+    """`count` workers on the "pdf" queue, as tests/worker.py starts one: solo pool, one task at
+    a time, prefetch 1 (the setting), on the bench settings, database and broker."""
+    import subprocess
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    workers = []
+    with log_path.open("ab") as out:  # each worker keeps its own copy of the file
+        for i in range(count):
+            command = [sys.executable, "-m", "celery", "-A", "mcnet", "worker", "-Q", "pdf",
+                       "-n", f"bench-pdf-{i}@%h", "--pool", "solo", "--concurrency", "1",
+                       "--prefetch-multiplier", "1", "--without-heartbeat", "--without-gossip",
+                       "--without-mingle", "-l", "warning"]  # fmt: skip
+            workers.append(
+                subprocess.Popen(  # noqa: S603 — our own interpreter and fixed arguments
+                    command,
+                    cwd=Path(__file__).resolve().parents[1],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    return workers
+
+
+def _stop_workers(workers: list) -> None:
+    import subprocess
+
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+
+
+def _request_and_wait(actor, facilities: list[int]) -> tuple[float, dict]:
+    """Ask for one form per facility (forms in turn) through the view's path, then poll the
+    rows until none is queued or rendering. Returns the seconds the requests took (inside the
+    measured time: the portal does this work too) and the count per final state."""
+    from django.db.models import Count
+
+    from mcnet.models import GeneratedDocument
+    from mcnet.printing import registry, selectors, services
+
+    State = GeneratedDocument.State
+    ids = []
+    started = time.perf_counter()
+    for i, facility_id in enumerate(facilities):
+        code = CELERY_FORMS[i % len(CELERY_FORMS)]
+        target, obj = selectors.printable_object(actor, code, facility_id, model=registry.FACILITY)
+        document = services.document_request_for(actor=actor, code=code, target=target, obj=obj)
+        ids.append(document.pk)
+    requested_s = time.perf_counter() - started
+    deadline = time.monotonic() + CELERY_WAIT_S
+    pending = GeneratedDocument.objects.filter(
+        pk__in=ids, state__in=[State.QUEUED, State.RENDERING]
+    )
+    while pending.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rows = GeneratedDocument.objects.filter(pk__in=ids).order_by().values("state")
+    rows = rows.annotate(n=Count("pk"))
+    return requested_s, {row["state"]: row["n"] for row in rows}
+
+
+def measure_pdf_celery(documents: int, worker_counts: tuple[int, ...]) -> dict:
+    """PDFs per second through the portal's path: services.document_request_for as the center
+    (audit event, row, publish on commit), real workers on the bench broker, until the rows are
+    ready. Everything it wrote is deleted afterwards."""
+    import tempfile
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from bench.generate import BENCH_CENTER
+    from facilities.models import Facility
+    from mcnet.celery import app
+    from mcnet.models import AuditEvent, GeneratedDocument
+
+    actor = get_user_model().objects.get(email=BENCH_CENTER)
+    last_document = GeneratedDocument.objects.order_by("-pk").values_list("pk", flat=True).first()
+    last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
+    # Facilities nobody has printed for, so every request makes a new document.
+    needed = sum(2 * n + documents for n in worker_counts)
+    facilities = list(
+        Facility.objects.exclude(
+            pk__in=GeneratedDocument.objects.filter(object_id__isnull=False).values("object_id")
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:needed]
+    )
+    if len(facilities) < needed:
+        return {"status": f"only {len(facilities)} facilities without documents"}
+    log_path = Path(tempfile.gettempdir()) / f"bench-pdf-workers-{os.getpid()}.log"
+    result = {
+        "status": "ok",
+        "documents": documents,
+        "forms": list(CELERY_FORMS),
+        "workers": "N celery workers, solo pool, concurrency 1 each",
+        "pdfs_per_second": {},
+        "failed": {},
+        "seconds": {},
+        "requests_s": {},
+        "worker_log": str(log_path),
+    }
+    workers = []
+    try:
+        for count in worker_counts:
+            workers = _start_pdf_workers(count, log_path)
+            deadline = time.monotonic() + 60
+            while len(app.control.ping(timeout=1.0)) < count:
+                if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+                    raise RuntimeError(f"{count} workers did not answer; see {log_path}")
+            warm, facilities = facilities[: 2 * count], facilities[2 * count :]
+            _request_and_wait(actor, warm)  # fonts loaded, templates compiled in each worker
+            batch, facilities = facilities[:documents], facilities[documents:]
+            started = time.perf_counter()
+            requested_s, states = _request_and_wait(actor, batch)
+            elapsed = time.perf_counter() - started
+            ready = states.get(GeneratedDocument.State.READY, 0)
+            result["pdfs_per_second"][str(count)] = round(ready / elapsed, 2)
+            result["failed"][str(count)] = documents - ready
+            result["seconds"][str(count)] = round(elapsed, 2)
+            result["requests_s"][str(count)] = round(requested_s, 2)
+            log(
+                f"pdf through celery with {count} workers: {ready} of {documents} ready in "
+                f"{elapsed:.1f} s, {result['pdfs_per_second'][str(count)]} PDFs/s"
+            )
+            _stop_workers(workers)
+            workers = []
+    finally:
+        _stop_workers(workers)
+        with app.connection_for_write() as conn:  # what a stopped run left queued
+            conn.default_channel.queue_purge("pdf")
+        for document in GeneratedDocument.objects.filter(pk__gt=last_document or 0):
+            if document.file:
+                document.file.storage.delete(document.file.name)
+            document.delete()
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM mcnet_auditevent WHERE id > %s", [last_event or 0])
+    return result
 
 
 # --- 別紙3 validation ------------------------------------------------------------------------------
@@ -547,6 +706,17 @@ def table(results: dict) -> str:
         rates = ", ".join(f"{k} proc {v} PDFs/s" for k, v in pdf["pdfs_per_second"].items())
         lines.append(f"PDF warm render (median): {forms}")
         lines.append(f"PDFs per second: {rates}")
+        celery = pdf.get("celery", {})
+        if celery.get("status") == "ok":
+            rates = ", ".join(
+                f"{k} workers {v} PDFs/s ({celery['failed'][k]} failed)"
+                for k, v in celery["pdfs_per_second"].items()
+            )
+            lines.append(
+                f"PDFs per second through Celery ({celery['documents']} requests): {rates}"
+            )
+        elif celery:
+            lines.append(f"PDFs through Celery: {celery.get('status')}")
     else:
         lines.append(f"PDF: {pdf.get('status')}")
     roster = results.get("roster", {})

@@ -383,49 +383,64 @@ def takeout_print(request, pk):
 
 
 # --- loss and theft (art. 12 (11)) --------------------------------------------------------------
-@login_required
-def loss_list(request):
+def _reports_page(request, template: str, key: str, reports_of):
+    """Loss or incident reports the user may see (the open ones only when asked)."""
     open_only = request.GET.get("open") == "1"
     return render(
         request,
-        "devices/loss_list.html",
+        template,
         {
-            "reports": list(selectors.loss_report_list(request.user, open_only=open_only)),
+            key: list(reports_of(request.user, open_only=open_only)),
             "open_only": open_only,
             "manages": selectors.managed_facilities(request.user).exists(),
         },
     )
 
 
-@login_required
-def loss_create(request):
+def _report_form(request, *, form_class, file, template: str, detail: str, **form_kwargs):
+    """A member reports to their facility's MCS administrator (第12条(11), 留意事項4): the
+    form, the filing service, then the report's page. Returns the response and the report
+    filed (None when the form is shown again or refused)."""
     try:
         facilities = _require_member_facilities(request)
     except PermissionDenied as error:
-        return _refused(request, error)
-    form = forms.LossReportForm(
-        request.POST or None,
-        facilities=facilities,
-        devices=selectors.devices_assigned_to(request.user),
-    )
+        return _refused(request, error), None
+    form = form_class(request.POST or None, facilities=facilities, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         try:
-            report = services.loss_report_file(actor=request.user, **form.cleaned_data)
+            report = file(actor=request.user, **form.cleaned_data)
         except PermissionDenied as error:
-            return _refused(request, error)
+            return _refused(request, error), None
         except ValidationError as error:
             add_refusal(form, error)
         else:
             messages.success(
                 request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
             )
-            if not report.password_changed:
-                messages.warning(
-                    request,
-                    _("まだパスワードを変更していません。今すぐ変更してください（第12条(11)）。"),
-                )
-            return redirect("devices:loss_detail", pk=report.pk)
-    return render(request, "devices/loss_form.html", {"form": form})
+            return redirect(detail, pk=report.pk), report
+    return render(request, template, {"form": form}), None
+
+
+@login_required
+def loss_list(request):
+    return _reports_page(request, "devices/loss_list.html", "reports", selectors.loss_report_list)
+
+
+@login_required
+def loss_create(request):
+    response, report = _report_form(
+        request,
+        form_class=forms.LossReportForm,
+        file=services.loss_report_file,
+        template="devices/loss_form.html",
+        detail="devices:loss_detail",
+        devices=selectors.devices_assigned_to(request.user),
+    )
+    if report is not None and not report.password_changed:
+        messages.warning(
+            request, _("まだパスワードを変更していません。今すぐ変更してください（第12条(11)）。")
+        )
+    return response
 
 
 def _render_loss_detail(request, report, ack_form=None, close_form=None, status=200):
@@ -505,38 +520,21 @@ def loss_close(request, pk):
 # --- incidents (留意事項 4) ---------------------------------------------------------------------
 @login_required
 def incident_list(request):
-    open_only = request.GET.get("open") == "1"
-    return render(
-        request,
-        "devices/incident_list.html",
-        {
-            "incidents": list(selectors.incident_list(request.user, open_only=open_only)),
-            "open_only": open_only,
-            "manages": selectors.managed_facilities(request.user).exists(),
-        },
+    return _reports_page(
+        request, "devices/incident_list.html", "incidents", selectors.incident_list
     )
 
 
 @login_required
 def incident_create(request):
-    try:
-        facilities = _require_member_facilities(request)
-    except PermissionDenied as error:
-        return _refused(request, error)
-    form = forms.IncidentReportForm(request.POST or None, facilities=facilities)
-    if request.method == "POST" and form.is_valid():
-        try:
-            incident = services.incident_file(actor=request.user, **form.cleaned_data)
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(
-                request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
-            )
-            return redirect("devices:incident_detail", pk=incident.pk)
-    return render(request, "devices/incident_form.html", {"form": form})
+    response, _report = _report_form(
+        request,
+        form_class=forms.IncidentReportForm,
+        file=services.incident_file,
+        template="devices/incident_form.html",
+        detail="devices:incident_detail",
+    )
+    return response
 
 
 def _render_incident_detail(request, incident, *, status=200, **bound):

@@ -1,10 +1,13 @@
+from django.conf import settings
+
 from .models import NetworkSettings
 from .selectors import unread_count
 
 
 def network(request):
-    """The network's name and the center's contact, for every page's header and footer."""
-    return {"network": NetworkSettings.load()}
+    """The network's name and the center's contact, for every page's header and footer; and
+    MCS's own address (its passwords are changed there, not here: 第12条(11))."""
+    return {"network": NetworkSettings.load(), "mcs_url": settings.MCNET_MCS_URL}
 
 
 def inbox(request):
@@ -17,3 +20,15 @@ def inbox(request):
     if unread is not None:
         return {"inbox_unread": unread}
     return {"inbox_unread": lambda: unread_count(user)}
+
+
+def idle_timeout(request):
+    """The idle warning's clock (mcnet/static/mcnet/idle.js) and a form kept over a timeout
+    (mcnet/keptforms.py), for the base layout."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "idle_timeout_seconds": NetworkSettings.load().idle_timeout_minutes * 60,
+        "kept_form": getattr(request, "kept_form", None),
+    }

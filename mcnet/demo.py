@@ -3,15 +3,21 @@
 Loading it twice changes nothing: every row is found by its natural key first.
 """
 
+import datetime as dt
 from importlib import import_module
 from importlib.util import find_spec
 
 from django.db import transaction
+from django.utils import timezone
 
+from consents import services as consent_services
+from consents.models import Patient, PatientRequest
 from facilities import services as facility_services
 from facilities.models import Facility, FacilityRole, Occupation, User
 
 from .models import NetworkSettings
+from .rulebook.models import RuleVersion
+from .rulebook.seed import ensure_first_versions
 
 DEMO_APPS = ("facilities", "consents", "groups", "devices", "enrollment")
 DEMO_PASSWORD = "mcnet-demo-2026"  # noqa: S105 — published in the README for the demo
@@ -131,6 +137,9 @@ LOGINS = [
 def load_demo() -> dict:
     """Create the demo network if it is not there yet; return the facilities by key."""
     NetworkSettings.load()
+    # The rules of 2021-09-01 as version 1 of each document (the data migration made them;
+    # a database flushed by a test has none).
+    ensure_first_versions(RuleVersion)
     facilities = {}
     for data in FACILITIES:
         fields = {k: v for k, v in data.items() if k != "key"}
@@ -167,4 +176,27 @@ def load_demo() -> dict:
     for app in DEMO_APPS:
         if find_spec(f"{app}.demo") is not None:
             import_module(f"{app}.demo").load(facilities)
+    _load_patient_request()
     return facilities
+
+
+def _load_patient_request() -> None:
+    """One open disclosure request (別紙6 ご本人の照会): 上越花子's eldest son asked at 春日野
+    to see what the network holds about his mother; his identity is still to be checked."""
+    if find_spec("consents.demo") is None:
+        return
+    patient = Patient.objects.filter(name="上越花子", erased_at__isnull=True).first()
+    if patient is None or PatientRequest.objects.filter(patient=patient).exists():
+        return
+    consent_services.patient_request_receive(
+        actor=User.objects.get(email="cm@kasugano.example.jp"),
+        patient=patient,
+        kind=PatientRequest.Kind.DISCLOSURE,
+        requester_kind=PatientRequest.Requester.FAMILY,
+        requester_name="上越一郎",
+        requester_relationship="長男",
+        requester_contact="新潟県上越市本町3-2-1 025-555-0202",
+        channel=PatientRequest.Channel.IN_PERSON,
+        received_on=timezone.localdate() - dt.timedelta(days=2),
+        details="母の情報をこのネットワークがどのように持っているか、すべて見せてほしい。",
+    )

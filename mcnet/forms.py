@@ -1,5 +1,6 @@
 """Form fields that normalize what Japanese keyboards type before validating it."""
 
+import datetime as dt
 import re
 
 from django import forms
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .text import normalize_email, normalize_kana, normalize_phone, normalize_postal_code
+from .wareki import DateParseError, parse_date
 
 PHONE_RE = re.compile(r"^\+?[0-9][0-9-]{8,14}$")
 POSTAL_CODE_RE = re.compile(r"^[0-9]{3}-[0-9]{4}$")
@@ -100,3 +102,38 @@ def posted(request, *, files: bool = False):
     if request.method != "POST":
         return None
     return request.FILES if files else request.POST
+
+
+class JapaneseDateField(forms.DateField):
+    """A date typed in 和暦 or 西暦 (昭和17年9月3日, S17.9.3, 1942-09-03), any width.
+
+    A text input: a browser's type=date input cannot take 和暦.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={"placeholder": _("例: 昭和17年9月3日 / 1942-09-03"), "autocomplete": "off"}
+            ),
+        )
+        kwargs.setdefault(
+            "help_text",
+            _("和暦（昭和17年9月3日、S17.9.3）でも西暦（1942-09-03）でも入力できます。"),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(str(value))
+        except DateParseError as exc:
+            raise ValidationError(str(exc), code="invalid") from None

@@ -1,5 +1,6 @@
 """Pieces every app shares: the audit trail and the network's own settings."""
 
+import re
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -8,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from .text import nfkc
 
 
 class AuditEvent(models.Model):
@@ -62,6 +65,22 @@ class AuditEvent(models.Model):
 # the request and closes it after; None outside a request).
 request_memo: ContextVar[dict | None] = ContextVar("mcnet_request_memo", default=None)
 
+_MAIL_DOMAIN = re.compile(r"@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+")
+
+
+def mail_domains(value: str) -> list[str]:
+    """「@medical-care.net @embrace.co.jp」 → the domains, whatever width or separator typed."""
+    return [d for d in re.split(r"[\s,、]+", nfkc(value).lower()) if d]
+
+
+def validate_mail_domains(value: str) -> None:
+    bad = [d for d in mail_domains(value) if not _MAIL_DOMAIN.fullmatch(d)]
+    if bad:
+        raise ValidationError(
+            _("「@medical-care.net」のように @ から書いてください: %(bad)s")
+            % {"bad": " ".join(bad)}
+        )
+
 
 class NetworkSettings(models.Model):
     """The one editable record of the network (a singleton, pk=1).
@@ -99,23 +118,110 @@ class NetworkSettings(models.Model):
     )
     # 留意事項 1: supporters are reviewed "periodically"; the network decides how often.
     review_interval_days = models.PositiveIntegerField(_("サポーター精査の間隔（日）"), default=180)
+    # MCS has no API and no export of its members: every interval, each facility's MCS
+    # administrator and each patient group's manager attest that MCS matches the portal.
+    attestation_interval_days = models.PositiveIntegerField(
+        _("MCSとの照合の間隔（日）"),
+        default=91,
+        help_text=_(
+            "各事業所のMCS管理者が職員の登録を、患者グループ管理者がグループのメンバーを、"
+            "MCSの画面と照合して確認する間隔です（四半期なら91日）。過ぎると通知します。"
+        ),
+    )
     # Art. 11 (4)(5): log out when leaving the seat; idle sessions end by themselves.
     idle_timeout_minutes = models.PositiveIntegerField(
         _("無操作でログアウトするまでの時間（分）"), default=15
     )
     # 別紙5 (3), 別紙6: personal data is deleted after the purpose ends.
     retention_days = models.PositiveIntegerField(
-        _("アーカイブ後の個人情報の保存期間（日）"), default=365 * 5
+        _("利用終了後の個人情報の保存期間（日）"),
+        default=365 * 5,
+        help_text=_(
+            "患者の利用が終わってから個人情報を削除するまでの日数です（別紙5 (3)、別紙6）。"
+            "患者グループがすべてアーカイブされた日、または同意が撤回・誤登録とされ利用中の"
+            "グループがない患者はその日から数えます。過ぎると、毎日の処理が氏名・ふりがな・"
+            "生年月日・住所・電話番号、同意書の画像、帳票、通知の文面を削除します。"
+        ),
+    )
+    # 別紙6: a patient registered but never consented is kept only for a while.
+    unconsented_grace_days = models.PositiveIntegerField(
+        _("同意書のない患者の保存期間（日）"),
+        default=90,
+        help_text=_(
+            "患者を登録してから同意書（別紙7）が記録されないまま、この日数が過ぎると、その"
+            "患者の個人情報を削除します（別紙6）。削除の14日前に、登録した人へ一度だけ通知"
+            "します。"
+        ),
     )
     archive_deadline_days = models.PositiveIntegerField(
-        _("アーカイブ予定からアーカイブまでの期限（日）"), default=14
+        _("アーカイブ予定からアーカイブまでの期限（日）"),
+        default=14,
+        help_text=_(
+            "同意の撤回や利用終了の報告から、MCS管理者がグループをアーカイブするまでの期限"
+            "です（留意事項2「速やかに」）。過ぎるとMCS管理者に通知します。"
+        ),
     )
     invitation_expiry_days = models.PositiveIntegerField(_("招待の有効期間（日）"), default=14)
+    # 別紙6 ご本人の照会, 個人情報保護法 §33–35: answered 「遅滞なく」; overdue ones remind.
+    patient_request_due_days = models.PositiveIntegerField(
+        _("ご本人からの開示等の請求に回答する期限（受付からの日数）"),
+        default=14,
+        help_text=_(
+            "患者・家族・代理人からの開示・訂正・利用停止・消去の請求に回答するまでの日数です。"
+            "過ぎると、対応する事業所のMCS管理者とグループ管理者に通知します。"
+        ),
+    )
     device_check_interval_days = models.PositiveIntegerField(
         _("IT機器チェックリストの確認間隔（日）"), default=365
     )
+    # 第4条2: the portal's staff changes gather in the facility's 別紙4; if the facility has not
+    # submitted it this many days after its first line, it goes to the center by itself.
+    change_notice_auto_submit_days = models.PositiveIntegerField(
+        _("変更届（別紙4）を自動で提出するまでの日数"),
+        default=14,
+        help_text=_(
+            "ポータルで行った職員の追加・削除・管理者の変更は、その事業所の変更届（別紙4）の"
+            "行になります。最初の行からこの日数が過ぎても事業所が提出しなければ、自動で"
+            "センターへ提出します（第4条2）。"
+        ),
+    )
+    # 留意事項4, 第7条(2), 第12条(10): a leaver's checklist open longer than this shows to the
+    # center.
+    leaver_checklist_due_days = models.PositiveIntegerField(
+        _("退職者チェックリストの期限（日）"),
+        default=14,
+        help_text=_(
+            "職員の利用中止から、MCS管理者が退職者チェックリスト（貸与端末の返却、MCSでの"
+            "スタッフ解除、退職後の守秘義務の伝達）を終えるまでの日数です。過ぎるとセンター"
+            "の一覧に表示します。"
+        ),
+    )
     dormant_days = models.PositiveIntegerField(
         _("休眠アカウントとみなす未ログイン期間（日）"), default=180
+    )
+    # 個人情報保護法 §26, 規則8条1項: a leak of patients' data is reported 「速やかに」 (速報); the
+    # network decides what "promptly" means for its facilities.
+    leak_preliminary_report_days = models.PositiveIntegerField(
+        _("漏えい等の速報の期限（知った日から何日以内）"),
+        default=3,
+        help_text=_(
+            "個人データの漏えい等（のおそれ）を知った日から、個人情報保護委員会への速報を"
+            "求める日数です（規則8条1項「速やかに」）。確報は30日以内（不正の目的によるものは"
+            "60日以内）で、法令で決まっています。"
+        ),
+    )
+    # 利用開始までの流れ 7②: MCS's maker mails maintenance news and new-message notices from
+    # these domains; users are told to accept them (the welcome mail, the first-login page).
+    mcs_mail_domains = models.CharField(
+        _("受信設定を案内するMCSのメールドメイン"),
+        max_length=200,
+        default="@medical-care.net @embrace.co.jp",
+        validators=[validate_mail_domains],
+        help_text=_(
+            "迷惑メール設定で受信を許可してもらうドメインです。空白で区切り、"
+            "「@medical-care.net」のように @ から書きます。招待メールと最初のログインの画面に"
+            "表示します。"
+        ),
     )
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
 
@@ -152,6 +258,10 @@ class NetworkSettings(models.Model):
             memo[cls.CACHE_KEY] = obj
         return obj
 
+    @property
+    def mcs_mail_domain_list(self) -> list[str]:
+        return mail_domains(self.mcs_mail_domains)
+
 
 class Notification(models.Model):
     """One message to one user: shown in their inbox and sent by e-mail."""
@@ -168,6 +278,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("日時"), auto_now_add=True)
     read_at = models.DateTimeField(_("既読日時"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("メール送信日時"), null=True, blank=True)
+    # A sender's claim on the mail while it sends it (mcnet/outbox.py).
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("通知")
@@ -254,3 +366,44 @@ class GeneratedDocument(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.state in (self.State.READY, self.State.FAILED)
+
+
+class FormSubmission(models.Model):
+    """One posted form, by the one-time token its page carried (mcnet/submissions.py): the
+    same form posted again (a double click, a reload, the network resending) is answered
+    with the first one's result instead of being done twice."""
+
+    token = models.CharField(max_length=32, unique=True)
+    user_id = models.BigIntegerField(null=True, blank=True)  # no FK: kept a day, then purged
+    path = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=2000, blank=True)  # where the first was sent
+
+    class Meta:
+        verbose_name = _("フォームの送信")
+        verbose_name_plural = _("フォームの送信")
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class KeptForm(models.Model):
+    """A form posted after its sender's session had ended (art. 11's idle timeout), kept
+    until the same person signs in again on the same browser (mcnet/keptforms.py).
+
+    The fields are encrypted with a key that exists only in that browser's cookie: this row
+    alone reveals nothing of what was typed (a patient's name, for one).
+    """
+
+    user_id = models.BigIntegerField()  # no FK: kept minutes, then purged
+    path = models.CharField(max_length=300)
+    ciphertext = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("復元待ちの入力")
+        verbose_name_plural = _("復元待ちの入力")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.path}"

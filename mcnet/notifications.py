@@ -4,21 +4,26 @@ Each notification records why it was sent (`reason`), so a user can see why they
 and an optional `dedupe_key` so a periodic job run twice sends nothing twice.
 
 There is one way to send: `send_notifications`, set-based, so a periodic job telling 100,000
-people costs a few queries per thousand (issue 9); `notify` is its form for a handful of
+people costs a few queries per thousand; `notify` is its form for a handful of
 recipients of one message.
 """
 
-from collections import Counter, defaultdict
+import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from .jobs import enqueue_on_commit
+from . import outbox, tasks
+from .jobs import enqueue, enqueue_on_commit
 from .models import Notification
 
 # Notifications created per round of queries (a few IN lists of this size: well below
@@ -207,27 +212,172 @@ def _sent_by_key(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
 
 
 def _queue_mail(notification_ids: list[int]) -> None:
-    from .tasks import deliver_notification_emails
-
     for ids in batched(notification_ids, MAIL_BATCH_SIZE):
-        enqueue_on_commit(deliver_notification_emails, list(ids))
+        enqueue_on_commit(tasks.deliver_notification_emails, list(ids))
 
 
-def role_holder_ids(facility_ids, role: str) -> dict[int, list[int]]:
-    """The ids of the active holders of a facility role (FacilityRole.Role) at each facility,
-    in one query: those a role-addressed notification goes to. `facility_ids` may be a
-    queryset (a subquery)."""
-    from facilities.models import FacilityRole
+def _requeue_mail(notification_ids: list[int]) -> None:
+    for ids in batched(notification_ids, MAIL_BATCH_SIZE):
+        enqueue(tasks.deliver_notification_emails, list(ids))
 
-    holders = defaultdict(list)
-    rows = (
-        FacilityRole.objects.filter(facility_id__in=facility_ids, role=role, user__is_active=True)
-        .order_by("facility_id", "user_id")
-        .values_list("facility_id", "user_id")
-    )
-    for facility_id, user_id in rows:
-        holders[facility_id].append(user_id)
-    return holders
+
+# The notifications are the outbox of their own mail (mcnet/outbox.py).
+MAIL = outbox.Outbox(
+    name="notifications",
+    model=Notification,
+    sent_field="emailed_at",
+    created_field="created_at",
+    requeue=_requeue_mail,
+)
+outbox.register(MAIL)
+
+
+# 別紙5 (2), 別紙6: a mail leaves the network (mail servers, phones, forwarding), so it never
+# carries a patient's details. It says that there is something and links to it; what it is,
+# is read after login. Only the kinds below keep their title in the subject: their titles are
+# made of staff and facility names and fixed words only. Every other kind — anything about a
+# group (a patient group is named after its patient), and any kind not listed here, so that a
+# new kind is safe until someone looks at it — gets a neutral subject. No mail carries a
+# notification's body: bodies hold free text (comments, reasons, descriptions).
+MAIL_TITLE_KINDS = frozenset(
+    {
+        "devices.check_overdue",
+        "devices.incident_acknowledged",
+        "devices.incident_closed",
+        "devices.incident_escalated",
+        "devices.incident_reported",
+        "devices.loss_acknowledged",
+        "devices.loss_closed",
+        "devices.loss_reported",
+        "devices.takeout_decided",
+        "devices.takeout_filed",
+        "devices.takeout_overdue",
+        "devices.takeout_returned",
+        "enrollment.application_resubmitted",
+        "enrollment.application_scan",
+        "enrollment.application_submitted",
+        "enrollment.facility_stopped",
+        "enrollment.notice_confirmed",
+        "enrollment.notice_returned",
+        "enrollment.notice_submitted",
+        "enrollment.roster_registered",
+        "enrollment.roster_returned",
+        "enrollment.roster_submitted",
+        "facilities.facility_updated",
+        "facilities.invitation_accepted",
+        "facilities.role_appointed",
+        "facilities.user_reinstated",
+        "facilities.user_restricted",
+        # The center's announcement (利用開始までの流れ 7①): the center sees no patient and
+        # writes to everyone; its preview warns that the mail carries the text as written.
+        "groups.announcement_mail",
+        # A facility's name and fixed words.
+        "groups.staff_attestation_overdue",
+        "reminders.dormant_accounts",
+        "reminders.invitation_expiring",
+        "reminders.staff_pledge_education",
+    }
+)
+
+
+# The one kind whose mail carries its body: the center's announcement, written for every user
+# and previewed before it is sent (groups.services.announcement_mail_send).
+MAIL_BODY_KINDS = frozenset({"groups.announcement_mail"})
+
+
+def mail_subject_of(kind: str, title: str) -> str:
+    """What a notification's mail says in its subject (see MAIL_TITLE_KINDS)."""
+    if kind in MAIL_TITLE_KINDS:
+        return title
+    if kind in ("groups.invitation", "reminders.group_invitation_expiring"):
+        return _("連携グループへの招待があります")
+    if kind.startswith("groups.") or kind.startswith("reminders.review"):
+        return _("連携グループについての通知があります")
+    return _("新しい通知があります")
+
+
+# What happened and what to do, in words that name no patient nor group (a patient group is
+# named after its patient, 別紙5 (2)): the mail of a kind whose title cannot travel.
+MAIL_SUMMARIES = {
+    "groups.invitation": _lazy(
+        "連携グループへの招待が届きました。参加することがふさわしいかを判断してから、受理または辞退してください（留意事項4）。"
+    ),
+    "reminders.group_invitation_expiring": _lazy(
+        "連携グループへの招待の期限が近づいています。受理または辞退してください。"
+    ),
+    "groups.accepted": _lazy(
+        "あなたが管理する連携グループへの招待が受理され、支援チームに新しいメンバーが加わりました。グループのページで支援チームを確認してください。"
+    ),
+    "groups.declined": _lazy(
+        "あなたが管理する連携グループへの招待が辞退されました。必要であれば、別の方を招待してください。"
+    ),
+    "groups.invitation_expired": _lazy(
+        "あなたが管理する連携グループへの招待が、回答のないまま期限切れになりました。必要であれば、もう一度招待してください。"
+    ),
+    "groups.left": _lazy("あなたが管理する連携グループから、メンバーが退出しました。"),
+    "groups.removed": _lazy("連携グループのメンバーから解除されました。"),
+    "groups.removed_by_admin": _lazy(
+        "あなたが管理する連携グループのメンバーが、事業所のMCS管理者により解除されました。"
+    ),
+    "groups.member_ended": _lazy("連携グループのメンバーが外れました。"),
+    "groups.handover": _lazy("連携グループの管理者が引き継がれました。"),
+    "groups.manager_missing": _lazy(
+        "あなたの事業所が管理する連携グループの管理者が不在になりました。管理者を引き継いでください（留意事項1）。"
+    ),
+    "groups.to_be_archived": _lazy(
+        "あなたの事業所が管理する連携グループの利用終了が報告されました。速やかにアーカイブしてください（留意事項2）。"
+    ),
+    "groups.archive_overdue": _lazy(
+        "利用を終了した連携グループがアーカイブを待っています。速やかにアーカイブしてください（留意事項2）。"
+    ),
+    "groups.archived": _lazy("あなたが参加していた連携グループがアーカイブされました。"),
+    "groups.consent_withdrawn": _lazy(
+        "あなたが参加している連携グループの患者さんの同意が撤回されました。"
+    ),
+    "groups.review_overdue": _lazy(
+        "あなたが管理する連携グループのサポーター精査の期限が過ぎています。参加しているサポーターが適切か精査してください（留意事項1）。"
+    ),
+    "groups.review_overdue_admin": _lazy(
+        "あなたの事業所が管理する連携グループのサポーター精査が大幅に遅れています。グループ管理者に精査を促してください（留意事項1）。"
+    ),
+    "reminders.review_due": _lazy(
+        "連携グループのサポーター精査の時期が近づいています（留意事項1）。"
+    ),
+    "consents.unconsented_erasure": _lazy(
+        "同意書（別紙7）が記録されていない患者の情報が、まもなく削除されます（別紙6）。同意を得ている場合は、それまでに同意書を記録してください。"
+    ),
+    "consents.patient_request_overdue": _lazy(
+        "ご本人からの請求の回答期限を過ぎています。速やかに対応してください。"
+    ),
+}
+
+
+def mail_body_of(
+    *, url: str, reason: str, base_url: str, kind: str = "", title: str = "", body: str = ""
+) -> str:
+    """What happened (the title when it may travel, else the kind's neutral summary), where to
+    act, and why this person was told; never the notification's body (free text), except for
+    the kinds whose body is written to be mailed (the center's announcements)."""
+    if kind in MAIL_BODY_KINDS:
+        lines = [body]
+    elif kind in MAIL_TITLE_KINDS and title:
+        lines = [str(title), _("詳しくはポータルにログインしてご確認ください。")]
+    elif kind in MAIL_SUMMARIES:
+        lines = [
+            str(MAIL_SUMMARIES[kind]),
+            _("詳しくはポータルにログインしてご確認ください。"),
+            _("（患者さんの情報はメールではお送りしません。）"),
+        ]
+    else:
+        lines = [
+            _("ポータルに新しい通知があります。内容はログインしてからご確認ください。"),
+            _("（患者さんの情報はメールではお送りしません。）"),
+        ]
+    if url:
+        lines += ["", f"{base_url.rstrip('/')}{url}"]
+    if reason:
+        lines += ["", _("（この通知の理由: %(reason)s）") % {"reason": reason}]
+    return "\n".join(lines)
 
 
 def link_by_pk(viewname: str) -> Callable[[int], str]:
@@ -235,3 +385,18 @@ def link_by_pk(viewname: str) -> Callable[[int], str]:
     sentinel = 987654321987654321
     before, after = reverse(viewname, args=[sentinel]).split(str(sentinel))
     return lambda pk: f"{before}{int(pk)}{after}"
+
+
+def notifications_scrub(*, links=(), texts=(), title: str) -> int:
+    """別紙6: blank the notifications that link under one of `links` (URL prefixes) or quote
+    one of `texts` (an erased patient's name), keeping the row, its link and whom it was for.
+    One UPDATE whose regular expressions are matched once per row, however many patients a
+    retention run erases (a LIKE per name and column would read the table that many times)."""
+    links, texts = [link for link in links if link], [text for text in texts if text]
+    query = Q(pk__in=[])
+    if links:
+        query |= Q(url__regex="^(" + "|".join(re.escape(link) for link in links) + ")")
+    if texts:
+        quoted = "|".join(re.escape(text) for text in texts)
+        query |= Q(title__regex=quoted) | Q(body__regex=quoted) | Q(reason__regex=quoted)
+    return Notification.objects.filter(query).update(title=title, body="", reason="")

@@ -1,4 +1,4 @@
-"""Counting for the admin's change lists at network scale (issue 9, make bench).
+"""Counting for the admin's change lists at network scale (a million groups: make bench).
 
 The admin paginator counts every row on every page view (`SELECT COUNT(*)`, over a join and
 a GROUP BY when the list annotates): seconds on a million groups. An unfiltered list takes

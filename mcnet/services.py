@@ -1,8 +1,37 @@
 """Writes of shared pieces."""
 
+from collections.abc import Iterable
+from typing import TypeVar
+
+from django.db import models
 from django.utils import timezone
 
 from .models import Notification
+
+M = TypeVar("M", bound=models.Model)
+
+
+def model_update(*, instance: M, fields: Iterable[str], data: dict) -> tuple[M, list[str]]:
+    """The one way an update service writes (HackSoft styleguide's model_update): sets the
+    `fields` whose value in `data` differs, validates them (ValidationError, nothing written)
+    and saves only them. Returns the instance and the names changed, in `fields` order; the
+    caller audits them as {"fields": names} — names, never values (patient text stays out of
+    the trail). A key of `data` outside `fields` is a programming error (TypeError)."""
+    fields = list(fields)
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise TypeError(f"not editable here: {sorted(unknown)}")
+    changed = [name for name in fields if name in data and getattr(instance, name) != data[name]]
+    if not changed:
+        return instance, []
+    for name in changed:
+        setattr(instance, name, data[name])
+    concrete = instance._meta.concrete_fields
+    # Only the changed values are judged: editing one field does not re-judge the others.
+    instance.full_clean(exclude=[f.name for f in concrete if f.name not in changed])
+    auto_now = [f.name for f in concrete if getattr(f, "auto_now", False)]
+    instance.save(update_fields=[*changed, *auto_now])
+    return instance, changed
 
 
 def mark_inbox_read(*, user) -> int:

@@ -1,108 +1,96 @@
 """Celery tasks shared by every app. Tasks only call services and are safe to run twice."""
 
-import datetime as dt
+import time
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
-from django.utils import timezone
 
+from . import notifications, outbox
 from .models import NetworkSettings, Notification
+from .submissions import purge_old
 
 
 def _email_of(notification: Notification, network: NetworkSettings) -> EmailMessage:
-    body = notification.body
-    if notification.url:
-        body += f"\n\n{settings.MCNET_BASE_URL.rstrip('/')}{notification.url}"
-    if notification.reason:
-        body += f"\n\n（この通知の理由: {notification.reason}）"
+    """The mail of a notification: never a patient's details (notifications.mail_subject_of)."""
+    subject = notifications.mail_subject_of(notification.kind, notification.title)
     return EmailMessage(
-        subject=f"[{network.name}] {notification.title}",
-        body=body,
+        subject=f"[{network.name}] {subject}",
+        body=notifications.mail_body_of(
+            kind=notification.kind,
+            title=notification.title,
+            url=notification.url,
+            reason=notification.reason,
+            base_url=settings.MCNET_BASE_URL,
+            body=notification.body,
+        ),
         to=[notification.recipient.email],
     )
 
 
-@shared_task(
-    acks_late=True, max_retries=5, default_retry_delay=60, time_limit=60, soft_time_limit=50
-)
-def deliver_notification_email(notification_id: int) -> str:
-    """Send one notification by e-mail, once: the row is locked and marked in one transaction.
-    (Notifications are now mailed in batches, below; this stays for tasks already queued.)"""
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update()
-            .select_related("recipient")
-            .filter(pk=notification_id)
-            .first()
-        )
-        if notification is None:
-            return "missing"
-        if notification.emailed_at is not None:
-            return "already sent"
-        _email_of(notification, NetworkSettings.load()).send()
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
-    return "sent"
+def _notification(pk: int) -> Notification | None:
+    return Notification.objects.select_related("recipient").filter(pk=pk).first()
+
+
+def _pause_between_messages() -> None:
+    """Tests only (tests/mcnet/test_mail_faults.py): MCNET_MAIL_TEST_DELAY seconds after each
+    message, so that a test can kill the worker in the middle of a batch."""
+    delay = float(getattr(settings, "MCNET_MAIL_TEST_DELAY", 0) or 0)
+    if delay:
+        time.sleep(delay)
 
 
 @shared_task(
     bind=True,
     acks_late=True,
     max_retries=5,
-    default_retry_delay=60,
     time_limit=300,
     soft_time_limit=270,
 )
 def deliver_notification_emails(self, notification_ids: list[int]) -> int:
     """Send these notifications by e-mail, each once, over one SMTP connection; how many.
 
-    The rows not mailed yet are locked; those a copy of this task holds are skipped (it mails
-    them). Each one mailed is marked in the same transaction, so a task delivered again mails
-    only what is left; should the mail server fail half-way, those mailed so far stay marked
-    and the task is retried for the rest."""
+    Each message is claimed, sent and marked on its own (mcnet/outbox.py), so a worker killed
+    half-way leaves the ones it sent marked, and whoever comes next (this task delivered again,
+    or the sweep) sends only the rest. Should the mail server fail, the task is retried for
+    the rest."""
     network = NetworkSettings.load()
-    mailed, failure = [], None
-    with transaction.atomic():
-        pending = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("recipient")
-            .filter(pk__in=notification_ids, emailed_at__isnull=True)
-            .order_by("pk")
-        )
-        try:
-            with get_connection() as connection:
-                for notification in pending:
-                    connection.send_messages([_email_of(notification, network)])
-                    mailed.append(notification.pk)
-        except Exception as exc:  # the mail server: the rest waits for the retry
-            failure = exc
-        Notification.objects.filter(pk__in=mailed).update(emailed_at=timezone.now())
-    if failure is not None:
-        raise self.retry(exc=failure)
-    return len(mailed)
+    mailed = 0
+    connection = get_connection()
+    try:
+        for pk in sorted(notification_ids):
+            sent = outbox.send_once(
+                notifications.MAIL,
+                pk,
+                lambda n: _email_of(n, network),
+                connection=connection,
+                load=_notification,
+            )
+            if sent == "sent":
+                mailed += 1
+                _pause_between_messages()
+    except Exception as exc:  # the mail server or the database: the rest waits for the retry
+        # again after 2, 4, 8, 16, 30 s: a restarted database is back within seconds
+        raise self.retry(exc=exc, countdown=outbox.retry_countdown(self.request.retries)) from exc
+    finally:
+        connection.close()
+    return mailed
 
 
 @shared_task(acks_late=True, time_limit=300)
-def redeliver_unsent_notifications() -> int:
-    """Queue again the e-mails whose first publish failed (the broker was down)."""
-    from .jobs import enqueue
-    from .notifications import MAIL_BATCH_SIZE, batched
-
-    cutoff = timezone.now() - dt.timedelta(minutes=5)
-    ids = list(
-        Notification.objects.filter(emailed_at__isnull=True, created_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )[:1000]
-    )
-    for batch in batched(ids, MAIL_BATCH_SIZE):
-        enqueue(deliver_notification_emails, list(batch))
-    return len(ids)
+def redeliver_unsent_mail() -> dict[str, int]:
+    """Queue again every kind of mail left unsent (mcnet/outbox.py): its publish failed, the
+    broker lost it, or the worker sending it died."""
+    return outbox.requeue_unsent()
 
 
-# Celery's autodiscovery imports only `<app>.tasks`: the printed forms' tasks are registered
-# from here (mcnet/printing/tasks.py, mcnet/reminders/tasks.py, mcnet/dashboard/tasks.py).
-from .dashboard import tasks as dashboard_tasks  # noqa: E402, F401
-from .printing import tasks as printing_tasks  # noqa: E402, F401
-from .reminders import tasks as reminder_tasks  # noqa: E402, F401
+@shared_task(acks_late=True, time_limit=300)
+def purge_form_submissions() -> int:
+    """Forget the one-time tokens of forms posted more than a day ago (mcnet/submissions.py)."""
+    return purge_old()
+
+
+@shared_task(acks_late=True, time_limit=300)
+def redeliver_unsent_notifications() -> dict[str, int]:
+    """The sweep's former name (a beat schedule saved by an older release may still use it)."""
+    return outbox.requeue_unsent()

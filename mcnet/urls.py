@@ -13,10 +13,17 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.unregister(Authenticator)
 admin.site.unregister(EmailAddress)
 
+handler400 = "mcnet.views.bad_request"
+handler403 = "mcnet.views.permission_denied"
+handler404 = "mcnet.views.page_not_found"
+handler500 = "mcnet.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.livez, name="livez"),
     path("inbox/", views.inbox, name="inbox"),
+    path("session/keepalive", views.session_keepalive, name="session_keepalive"),
     path("facilities/", include("facilities.urls")),
     path("enrollment/", include("enrollment.urls")),
     path("patients/", include("consents.urls")),
@@ -25,6 +32,9 @@ urlpatterns = [
     path("documents/", include("mcnet.printing.urls")),
     path("center/", include("mcnet.dashboard.urls")),
     path("audit/", include("mcnet.auditlog.urls")),
+    path("help/", views.help_index, name="help"),
+    path("help/glossary/", views.help_glossary, name="help_glossary"),
+    path("rules/", include("mcnet.rulebook.urls")),
     # Shadows allauth's address book: the e-mail is the MCS ID, changed through the facility.
     path("accounts/email/", views.email_is_the_mcs_id, name="account_email"),
     path("accounts/", include("allauth.urls")),

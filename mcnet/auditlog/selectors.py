@@ -28,8 +28,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from facilities.models import Facility, FacilityMembership, User
+from facilities.permissions import facility_ids_with
 from facilities.search import search_key
-from facilities.selectors import facility_ids_with
 from mcnet.models import AuditEvent
 from mcnet.text import nfkc
 
@@ -46,7 +46,8 @@ PATIENT_OBJECT_TYPES = frozenset(
 )
 # Keys of a patient event's changes that say nothing about the patient (which page, which
 # form, which fields — never their values).
-HARMLESS_KEYS = frozenset({"via", "form", "fields", "new", "requeued", "format"})
+# "purpose": why a custodian opened a closed record (consents.permissions.OpeningPurpose, a code).
+HARMLESS_KEYS = frozenset({"via", "form", "fields", "new", "requeued", "format", "purpose"})
 # The access log of patient data, as the consents and groups apps record it.
 PATIENT_ACCESS_ACTION = "patient.view"
 

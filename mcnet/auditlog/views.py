@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from mcnet import spreadsheets
 from mcnet.audit import audit_record
-from mcnet.dashboard import exports
 from mcnet.pagination import page_number, uncounted_page
 
 from .forms import AuditSearchForm
@@ -132,5 +132,5 @@ def export(request):
     header = [str(title) for title in HEADER]
     rows = _export_rows(events, scope)
     if fmt == "csv":
-        return exports.csv_response(name, header, rows)
-    return exports.xlsx_response(name, _("監査ログ"), header, rows)
+        return spreadsheets.csv_response(name, header, rows)
+    return spreadsheets.xlsx_response(name, _("監査ログ"), header, rows)

@@ -1,4 +1,5 @@
-"""The center's dashboard (issue 8): the network at a glance and what waits for the center.
+"""The center's dashboard (第1条: the center oversees the network): the network at a glance and
+what waits for the center.
 
 `selectors` computes every figure with grouped (aggregate) queries — a fixed number whatever the
 size of the network; `charts` lays the figures out as server-side SVG; `links` names the list

@@ -7,27 +7,20 @@ whole workbook of cell objects in memory. Text that Excel would run as a formula
 kept as text in both. Each report is a fixed number of queries, whatever its length.
 """
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 
 from facilities.models import Facility, FacilityMembership, FacilityRole, User
+from mcnet.spreadsheets import csv_response, xlsx_response
 
 from . import selectors
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_STARTS = ("=", "+", "-", "@")
 
 REPORTS = {
     "facilities": gettext_lazy("事業所一覧"),
@@ -273,64 +266,6 @@ def build(report: str, period: Period) -> Report:
     built = BUILDERS[report](period)
     built.name = f"mcnet-{built.name}-{period.first:%Y%m%d}-{period.last:%Y%m%d}"
     return built
-
-
-# --- writing -------------------------------------------------------------------------------------
-
-
-def _as_text(value):
-    if value is None:
-        return ""
-    return value
-
-
-def _csv_safe(value):
-    value = _as_text(value)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def csv_response(name: str, header: list, rows: Iterable[list]) -> StreamingHttpResponse:
-    """Streamed CSV, UTF-8 with BOM, CRLF line ends (what Excel opens without mojibake)."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-
-    def lines() -> Iterator[bytes]:
-        yield ("\ufeff" + writer.writerow(header)).encode("utf-8")
-        for row in rows:
-            yield writer.writerow([_csv_safe(v) for v in row]).encode("utf-8")
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    return _attachment(response, f"{name}.csv")
-
-
-def xlsx_response(name: str, title: str, header: list, rows: Iterable[list]) -> HttpResponse:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.freeze_panes = "A2"
-    sheet.append([str(h) for h in header])
-    for row in rows:
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=_as_text(value))
-            if cell.data_type == "f":  # a name typed as "=..." stays text, never a formula
-                cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    workbook.save(out)
-    return _attachment(HttpResponse(out.getvalue(), content_type=XLSX_TYPE), f"{name}.xlsx")
-
-
-def _attachment(response, filename: str):
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def response(report: Report, fmt: str):

@@ -50,7 +50,7 @@ from facilities.models import (
     fiscal_year_start,
 )
 from groups.models import Group, SupporterReview
-from groups.selectors import REVIEW_DUE_SOON_DAYS
+from groups.selectors import ReviewClock, reviewed_groups
 from mcnet.models import NetworkSettings
 
 MONTHS = 12  # the monthly charts show the last twelve months, this one included
@@ -306,44 +306,6 @@ def consent_list(what: str, first: Month, last: Month | None = None) -> QuerySet
 # --- supporter reviews (留意事項 1) ------------------------------------------------------------
 
 REVIEW_STATES = ("ok", "due", "overdue")
-
-
-@dataclass(frozen=True)
-class ReviewClock:
-    """When a patient group's review counts as due or overdue (the groups app's rule:
-    due at (last review or creation) + the network's interval; "due" from 14 days before)."""
-
-    now: dt.datetime
-    interval: dt.timedelta
-
-    @classmethod
-    def at(cls, now: dt.datetime | None = None) -> "ReviewClock":
-        days = NetworkSettings.load().review_interval_days
-        return cls(now or timezone.now(), dt.timedelta(days=days))
-
-    @property
-    def overdue_before(self) -> dt.datetime:
-        return self.now - self.interval
-
-    @property
-    def due_before(self) -> dt.datetime:
-        return self.now - self.interval + dt.timedelta(days=REVIEW_DUE_SOON_DAYS)
-
-    def state_q(self, state: str) -> Q:
-        """For groups annotated with `review_base` (see reviewed_groups)."""
-        if state == "overdue":
-            return Q(review_base__lt=self.overdue_before)
-        if state == "due":
-            return Q(review_base__gte=self.overdue_before, review_base__lt=self.due_before)
-        return Q(review_base__gte=self.due_before)
-
-
-def reviewed_groups() -> QuerySet[Group]:
-    """The groups that are reviewed: working patient groups (a group reported ended waits for
-    the archive, not for a review)."""
-    return Group.objects.filter(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE).annotate(
-        review_base=Coalesce("last_reviewed_at", "created_at")
-    )
 
 
 def reviews_with_deadline(clock: ReviewClock) -> QuerySet[SupporterReview]:

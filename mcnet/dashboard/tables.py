@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from groups.selectors import REVIEW_DUE_SOON_DAYS
+
 from . import charts, links
 from .selectors import (
     Compliance,
@@ -439,8 +441,9 @@ def compliance_figure(d: Dashboard) -> Figure:
         wide=True,
         intro=_(
             "期限は「最後の精査（なければグループ作成）からネットワーク設定の間隔」。"
-            "期限間近は期限の14日前から。実施した精査は過去12か月の分です。"
-        ),
+            "期限間近は期限の%(days)s日前から。実施した精査は過去12か月の分です。"
+        )
+        % {"days": REVIEW_DUE_SOON_DAYS},
     )
 
 

@@ -1,5 +1,5 @@
 """The center's dashboard, mounted at /center/. `dashboard:index` is a stable name: the bench
-(issue 9) measures it."""
+(make bench) measures it."""
 
 from django.urls import path
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("risks/", views.risks, name="risks"),
     path("reviews/", views.reviews, name="reviews"),
     path("staff-gaps/", views.staff_gaps, name="staff_gaps"),
+    path("agreements/", views.agreements_outdated, name="agreements"),
     path("consents/", views.consents, name="consents"),
     path("reports/", views.report, name="reports"),
 ]

@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from consents.selectors import patient_request_counts
 from facilities.models import fiscal_year_start
 from mcnet.audit import audit_record
 from mcnet.permissions import center_staff_required
 
-from . import exports, selectors, tables
+from . import agreements, exports, selectors, tables
 from .forms import ConsentListForm, ReportForm, ReviewListForm, StaffGapForm
 
 PAGE_SIZE = 100
@@ -47,6 +48,8 @@ def index(request):
             "d": figures,
             "figures": tables.dashboard_figures(figures),
             "figures_minutes": selectors.FIGURES_EVERY // 60,
+            # 別紙6 ご本人の照会: numbers only — never whose request or what was asked.
+            "patient_requests": patient_request_counts(today=timezone.localdate()),
         },
     )
 
@@ -116,6 +119,17 @@ def staff_gaps(request):
         StaffGapForm(request.GET),
         lambda data: selectors.staff_gap_list(data["gap"], facility_id=data["facility"]),
         year_start=fiscal_year_start(timezone.localdate()),
+    )
+
+
+@center_page
+def agreements_outdated(request):
+    """Who agreed only to an older version of the rules now in force (第15条)."""
+    outdated = agreements.outdated_agreements()
+    return render(
+        request,
+        "dashboard/agreements.html",
+        {"o": outdated, "pledges": _page(request, outdated.pledges)},
     )
 
 

@@ -1,5 +1,5 @@
-"""One round trip, not two, to take the audit chain's lock and read its last hash (issue 9:
-queries per page). PostgreSQL only: SQLite serializes writers by itself."""
+"""One round trip, not two, to take the audit chain's lock and read its last hash (one
+query fewer for every write). PostgreSQL only: SQLite serializes writers by itself."""
 
 from django.db import migrations
 

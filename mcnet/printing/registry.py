@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.db.models import Model
 from django.utils import translation
 
-from . import contexts, sources
+from . import contexts, disclosure, sources
 from .targets import Target
 
 
@@ -23,13 +23,17 @@ class FormSpec:
     title: str  # as listed on the portal's pages
     template: str
     targets: tuple[Target, ...] = field(default_factory=tuple)
+    # Printed only for an object (not offered blank on the forms page): its empty context.
+    blank: Callable[[], dict] | None = None
 
     def blank_context(self) -> dict:
         with translation.override("ja"):
-            return contexts.BLANK[self.code]()
+            return (self.blank or contexts.BLANK[self.code])()
 
     def sample_context(self, **options) -> dict:
         with translation.override("ja"):
+            if self.blank is not None:
+                return self.blank()
             return contexts.sample(self.code, **options)
 
     def object_context(self, target: Target, obj: Model) -> dict:
@@ -112,11 +116,63 @@ def build_registry() -> dict[str, FormSpec]:
                 sources.besshi7_targets(),
             ),
             FormSpec(
+                "besshi7_addendum",
+                "別紙7",
+                "追加同意書（対象事業所の追加）",
+                "forms/besshi7_addendum.html",
+                sources.besshi7_addendum_targets(),
+            ),
+            FormSpec(
+                "academic_use",
+                "留意事項4(3)",
+                "学術利用についての同意書",
+                "forms/academic_use.html",
+                sources.academic_use_targets(),
+            ),
+            FormSpec(
+                "team_notice",
+                "別紙5(2)",
+                "あなたの支援チーム（ご本人・ご家族へのお知らせ）",
+                "forms/team_notice.html",
+                sources.team_notice_targets(),
+            ),
+            FormSpec(
+                "leak_report",
+                "個人情報保護法第26条",
+                "個人データの漏えい等の報告（下書き）",
+                "forms/leak_report.html",
+                sources.leak_report_targets(),
+            ),
+            FormSpec(
                 "takeout",
                 "第12条(9)",
                 "情報及び情報機器の持ち出し届",
                 "forms/takeout.html",
                 sources.takeout_targets(),
+            ),
+            FormSpec(
+                "staff_pledge",
+                "第7条",
+                "従事者誓約書",
+                "forms/staff_pledge.html",
+                sources.staff_pledge_targets(),
+            ),
+            # 別紙6 ご本人の照会 (個人情報保護法 §33): for a recorded request only.
+            FormSpec(
+                "disclosure",
+                "別紙6",
+                "保有個人データの開示",
+                "forms/disclosure.html",
+                disclosure.disclosure_targets(),
+                blank=disclosure.blank_disclosure,
+            ),
+            FormSpec(
+                "request_reply",
+                "別紙6",
+                "ご本人からの請求への回答書",
+                "forms/request_reply.html",
+                disclosure.reply_targets(),
+                blank=disclosure.blank_reply,
             ),
         )
     }
@@ -147,5 +203,10 @@ FORM_CODES = (
     "besshi5",
     "besshi6",
     "besshi7",
+    "besshi7_addendum",
+    "academic_use",
+    "team_notice",
+    "leak_report",
     "takeout",
+    "staff_pledge",
 )

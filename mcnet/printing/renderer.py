@@ -5,16 +5,27 @@ So the fonts are loaded by @font-face from their files (one shared FontConfigura
 process, which also keeps WeasyPrint's font cache warm), a missing file is an error that says
 which package to install, and a render that drew any .notdef glyph fails with the characters
 it could not draw.
+
+Real names use characters IPAex lacks (𠮷, and the JIS X 0213 / 人名用 variants), so each face
+is a chain: IPAex first (the customary face of official forms), then IPAmj Mincho (the
+national 文字情報基盤 set, 58,000+ kanji), then Noto CJK (Hangul, simplified Chinese, the
+rest of Adobe-Japan1). Every font is embedded as a subset of what the page uses. A character
+no font of the chain has is printed as 〓 and the requester is told (`unprintable`), before
+WeasyPrint could draw a .notdef: a name the fonts lack never stops a form from printing.
 """
 
+import functools
 import logging
 import threading
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from fontTools.ttLib import TTCollection, TTFont
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -33,6 +44,46 @@ DEFAULT_FONT_FILES = {
 FONT_PACKAGES = {"mincho": "fonts-ipaexfont-mincho", "gothic": "fonts-ipaexfont-gothic"}
 # The family names the form templates use; pdffonts lists the embedded subsets under them.
 FONT_FAMILIES = {"mincho": "IPAexMincho", "gothic": "IPAexGothic"}
+
+
+@dataclass(frozen=True)
+class FallbackFont:
+    """A font after IPAex in the chain: (family, Debian package, file candidates).
+
+    IPAmj is one TrueType file, loaded by @font-face like IPAex; Noto CJK is a collection
+    (JP, KR, SC, TC, HK in one file) that fontconfig already knows by its family name, so it
+    is named, not loaded, and its JP face is the one read for the coverage check.
+    """
+
+    family: str
+    package: str
+    paths: tuple[str, ...]
+    by_file: bool
+
+    def path(self) -> Path | None:
+        return next((Path(p) for p in self.paths if Path(p).is_file()), None)
+
+
+IPAMJ_MINCHO = FallbackFont(
+    "IPAmjMincho", "fonts-ipamj-mincho", ("/usr/share/fonts/truetype/ipamj/ipamjm.ttf",), True
+)
+NOTO_SERIF = FallbackFont(
+    "Noto Serif CJK JP",
+    "fonts-noto-cjk",
+    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",),
+    False,
+)
+NOTO_SANS = FallbackFont(
+    "Noto Sans CJK JP",
+    "fonts-noto-cjk",
+    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",),
+    False,
+)
+# After IPAex, in order. IPAmj has no Gothic; a Gothic line takes Noto Sans before it.
+FALLBACKS = {"mincho": (IPAMJ_MINCHO, NOTO_SERIF), "gothic": (NOTO_SANS, IPAMJ_MINCHO)}
+GENERIC = {"mincho": "serif", "gothic": "sans-serif"}
+# What a character no font has is printed as (the 下駄記号, the customary stand-in).
+GETA = "〓"
 
 _font_config: FontConfiguration | None = None
 _font_config_lock = threading.Lock()
@@ -56,7 +107,27 @@ class FontFiles:
     gothic: Path
 
     def urls(self) -> dict[str, str]:
-        return {"mincho": self.mincho.as_uri(), "gothic": self.gothic.as_uri()}
+        urls = {"mincho": self.mincho.as_uri(), "gothic": self.gothic.as_uri()}
+        if (ipamj := IPAMJ_MINCHO.path()) is not None:
+            urls["ipamj"] = ipamj.as_uri()
+        return urls
+
+    def chain(self, face: str) -> list[tuple[str, Path]]:
+        """(family, file) of each installed font of a face's chain, in order."""
+        fonts = [(FONT_FAMILIES[face], getattr(self, face))]
+        for fallback in FALLBACKS[face]:
+            if (path := fallback.path()) is not None:
+                fonts.append((fallback.family, path))
+        return fonts
+
+    def stacks(self) -> dict[str, SafeString]:
+        """The CSS font-family value of each face (family names are ours, not user input)."""
+        return {
+            face: SafeString(
+                ", ".join([*(f'"{family}"' for family, _ in self.chain(face)), GENERIC[face]])
+            )
+            for face in FONT_FAMILIES
+        }
 
 
 def font_files() -> FontFiles:
@@ -148,14 +219,82 @@ def write_pdf(documents) -> bytes:
     return pdf
 
 
-def render_html(template_name: str, context: dict) -> str:
-    """The form's HTML, with the font files' URLs for its @font-face rules."""
+# --- coverage: what the chains can draw --------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _codepoints(path: str) -> frozenset[int]:
+    """The characters a font file maps (its JP face for a collection). Read once per process,
+    and only when a page has a character the first font lacks."""
+    if path.endswith((".ttc", ".otc")):
+        collection = TTCollection(path, lazy=True)
+        faces = collection.fonts
+        face = next((f for f in faces if "JP" in f["name"].getDebugName(1)), faces[0])
+    else:
+        face = TTFont(path, lazy=True)
+    return frozenset(face.getBestCmap())
+
+
+def _drawable(char: str, fonts: FontFiles) -> bool:
+    code = ord(char)
+    return all(
+        any(code in _codepoints(str(path)) for _family, path in fonts.chain(face))
+        for face in FONT_FAMILIES
+    )
+
+
+def _invisible(char: str) -> bool:
+    """Characters shaped away rather than drawn: variation selectors (an IVS picks the variant
+    when the font drawing its base has it, else the base prints as is) and format characters
+    (joiners, BOM)."""
+    code = ord(char)
+    return (
+        0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or unicodedata.category(char) == "Cf"
+    )
+
+
+def printable(html: str, *, fonts: FontFiles | None = None) -> tuple[str, list[str]]:
+    """`html` with every character no font of the chains has replaced by 〓, and those
+    characters (in order of appearance). Markup is ASCII, which IPAex has, so only text and
+    attribute values can change."""
+    fonts = fonts or font_files()
+    first = _codepoints(str(fonts.mincho)) & _codepoints(str(fonts.gothic))
+    missing = [
+        char
+        for char in dict.fromkeys(html)
+        if ord(char) >= 0x80
+        and ord(char) not in first
+        and not _invisible(char)
+        and not _drawable(char, fonts)
+    ]
+    if missing:
+        html = html.translate({ord(char): GETA for char in missing})
+    return html, missing
+
+
+def render_html(template_name: str, context: dict, *, unprintable: list | None = None) -> str:
+    """The form's HTML, with the font files' URLs for its @font-face rules and the font
+    chains for its font-family rules. Characters no font has become 〓 and are added to
+    `unprintable` (for the warning to the requester)."""
     fonts = font_files()
-    return render_to_string(template_name, {**context, "font_urls": fonts.urls()})
+    html = render_to_string(
+        template_name, {**context, "font_urls": fonts.urls(), "font_stack": fonts.stacks()}
+    )
+    html, missing = printable(html, fonts=fonts)
+    if unprintable is not None:
+        unprintable.extend(c for c in missing if c not in unprintable)
+    return html
 
 
-def render_document(template_name: str, context: dict):
-    return html_to_document(render_html(template_name, context))
+def unprintable_warning(chars) -> str:
+    return _(
+        "フォントに無い文字「%(chars)s」は「〓」に置き換えて印刷しました。"
+        "必要なら印刷した帳票に手書きで補ってください。"
+    ) % {"chars": "".join(chars)}
+
+
+def render_document(template_name: str, context: dict, *, unprintable: list | None = None):
+    return html_to_document(render_html(template_name, context, unprintable=unprintable))
 
 
 def render_pdf(template_name: str, context: dict) -> bytes:

@@ -76,6 +76,19 @@ CHANGES = [
 PATIENT = {"name": "見本太郎", "address": "新潟県○○市本町1-2-3"}
 FAMILY = {"name": "見本花子", "relationship": "長女"}
 EXPLAINER = {"facility": "みどり居宅介護支援事業所", "phone": "025-222-2222", "name": "緑川一郎"}
+COVERED = [
+    {"name": "みどり居宅介護支援事業所", "kind": "居宅介護支援事業所", "phone": "025-222-2222"},
+    {"name": "見本クリニック", "kind": "診療所", "phone": "025-333-3333"},
+]
+ADDED = [
+    {"name": "見本訪問看護ステーション", "kind": "訪問看護ステーション", "phone": "025-444-4444"}
+]
+SAMPLE_CONSENT_DATE = dt.date(2026, 4, 1)
+TEAM = [
+    {**COVERED[0], "professions": ["介護支援専門員"]},
+    {**COVERED[1], "professions": ["医師", "看護師"]},
+    {**ADDED[0], "professions": ["看護師"]},
+]
 
 TAKEOUT = {
     "facility": "さくら訪問看護ステーション",
@@ -100,4 +113,24 @@ TAKEOUT = {
     "decided_on": dt.date(2026, 11, 24),
     "approver_name": "桜井次郎",
     "decision_note": "訪問時以外は事業所で保管すること。",
+}
+
+LEAK = {
+    "facility": {
+        "name": FACILITY["name"],
+        "address": FACILITY["address"],
+        "phone": FACILITY["phone"],
+        "manager_name": FACILITY["manager_name"],
+    },
+    "report_kind": "紛失・盗難報告",
+    "known_at": dt.date(2026, 11, 20),
+    "preliminary_due": dt.date(2026, 11, 23),
+    "final_due": dt.date(2026, 12, 20),
+    "group_count": 1,
+    "items": {
+        "overview": "訪問先からの帰路で業務用スマートフォンを紛失した。",
+        "data_items": "氏名、病状に関する記録（要配慮個人情報）",
+        "person_count": "1",
+        "cause": "車両の屋根に置いたまま発車した。",
+    },
 }

@@ -4,12 +4,12 @@ A document is visible to whoever may see the object it was printed for — asked
 app's selector through the form's target — and a blank or sample form to any signed-in user.
 """
 
-from django.contrib.contenttypes.models import ContentType
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
+from enrollment.models import Application
 from mcnet.models import GeneratedDocument
 
-from . import batches, registry
+from . import batches, registry, sources
 
 
 def _signed_in(user) -> bool:
@@ -96,8 +96,6 @@ def recent_documents_for(user, limit: int = 20) -> list[GeneratedDocument]:
 
 def facilities_for_forms(user) -> QuerySet:
     """The facilities whose papers (別紙1–4) this user may print, for the forms page."""
-    from . import sources
-
     if not _signed_in(user):
         return sources.Facility.objects.none()
     if user.is_center_staff:
@@ -119,15 +117,6 @@ def available_batches(user) -> list[dict]:
     return offered
 
 
-def documents_for_object(user, obj: Model) -> list[GeneratedDocument]:
-    """Documents printed for one object, for the owning app's page ("PDF ready")."""
-    if not _signed_in(user):
-        return []
-    content_type = ContentType.objects.get_for_model(obj)
-    documents = GeneratedDocument.objects.filter(content_type=content_type, object_id=obj.pk)
-    return [d for d in documents[:10] if document_for(user, d.pk) is not None]
-
-
 def applications_for_forms(user, limit: int = 20) -> list:
     """The center's latest applications (別紙1・別紙2 as filed), for the forms page."""
     if not _signed_in(user) or not user.is_center_staff:
@@ -135,8 +124,6 @@ def applications_for_forms(user, limit: int = 20) -> list:
     target = registry.get("besshi1").target_for("enrollment.Application")
     if target is None:
         return []
-    from enrollment.models import Application
-
     return list(
         target.visible_to(user)
         .filter(state__in=Application.CENTER_STATES)

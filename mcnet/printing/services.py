@@ -10,42 +10,52 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Model, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Model, Q, TextField
+from django.db.models.functions import Cast
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from mcnet.audit import audit_record
-from mcnet.jobs import enqueue
+from mcnet.jobs import broker_forgot, enqueue
 from mcnet.models import GeneratedDocument
 
-from . import registry
-from .renderer import RenderError, render_document, write_pdf
+from . import registry, tasks
+from .renderer import RenderError, render_document, unprintable_warning, write_pdf
 
 logger = logging.getLogger(__name__)
 State = GeneratedDocument.State
 
-# The render task's limits (tasks.py); a document "rendering" for longer than the hard limit
-# plus a margin has lost its worker, and the sweep queues it again.
-RENDER_SOFT_TIME_LIMIT = 150
-RENDER_TIME_LIMIT = 180
-RENDER_STALE_AFTER = dt.timedelta(seconds=RENDER_TIME_LIMIT + 60)
+# A live claim: the run rendering a document touches it (updated_at) every HEARTBEAT seconds,
+# from a thread beside the rendering, and on every page of a batch. A document "rendering"
+# untouched for CLAIM_LAPSES_AFTER has lost its worker (killed, its machine gone): the page
+# says 「再開待ち」 and the sweep (every 20 s, settings) queues it again; so a worker killed
+# mid-render costs well under a minute, not the broker's visibility timeout.
+HEARTBEAT = 3.0
+CLAIM_LAPSES_AFTER = dt.timedelta(seconds=15)
+# A document whose runs were cut off this many times is failed, not queued once more (a form
+# that kills its worker every time must not loop forever).
+MAX_ATTEMPTS = 5
 # A queued document whose publish failed (the broker was down) is queued again after this.
-PUBLISH_RETRY_AFTER = dt.timedelta(seconds=30)
-# A published message not picked up by then is published again (the broker lost it).
-REPUBLISH_AFTER = dt.timedelta(minutes=15)
+PUBLISH_RETRY_AFTER = dt.timedelta(seconds=15)
+# A published message not picked up by then is published again. The broker's loss of its data
+# (restarted without its files, flushed) is noticed sooner, at the next sweep
+# (mcnet.jobs.broker_forgot); this catches the rest, e.g. a message a dead worker had reserved.
+REPUBLISH_AFTER = dt.timedelta(minutes=3)
 # Generated PDFs are copies of data kept elsewhere: deleted after a week, made again on demand.
 KEEP_DOCUMENTS = dt.timedelta(days=7)
 # Bump when the renderer changes what the same data prints (new documents get made).
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"  # 2: the font chains (IPAex, IPAmj, Noto CJK) and 〓 for the rest
 
 
 # --- requesting ------------------------------------------------------------------------------
@@ -73,9 +83,7 @@ def fingerprint(template_name: str, data) -> str:
 
 def _publish(document_id: int) -> bool:
     """Queue the render; mark when the broker took it (the sweep retries the others)."""
-    from .tasks import render_document as render_task
-
-    if not enqueue(render_task, document_id):
+    if not enqueue(tasks.render_document, document_id):
         return False
     GeneratedDocument.objects.filter(pk=document_id, state=State.QUEUED).update(
         published_at=timezone.now()
@@ -171,19 +179,13 @@ def document_request_blank(*, actor, code: str) -> GeneratedDocument:
 
 
 @transaction.atomic
-def document_request_sample(*, actor, code: str) -> GeneratedDocument:
-    spec = registry.get(code)
-    return _request(
-        actor=actor, spec=spec, title=_title(spec, _("見本")), data=spec.sample_context()
-    )
-
-
-@transaction.atomic
 def document_request_for(
     *, actor, code: str, target: registry.Target, obj: Model
 ) -> GeneratedDocument:
     """The form filled from one object; the caller has checked `target.visible_to(actor)`."""
     spec = registry.get(code)
+    if target.on_request is not None:
+        target.on_request(actor, obj)
     return _request(
         actor=actor,
         spec=spec,
@@ -256,10 +258,9 @@ def _claim(document_id: int, *, takeover: bool) -> GeneratedDocument | str:
         if (
             document.state == State.RENDERING
             and not takeover
-            and document.started_at
-            and document.started_at > now - RENDER_STALE_AFTER
+            and document.updated_at > now - CLAIM_LAPSES_AFTER
         ):
-            return "busy"  # another run is on it; if its worker dies, the sweep requeues
+            return "busy"  # another run holds a live claim; if its worker dies, the sweep requeues
         document.state = State.RENDERING
         document.started_at = now
         document.attempts += 1
@@ -287,13 +288,14 @@ def _test_delay() -> None:
         time.sleep(delay)
 
 
-def _render(document: GeneratedDocument) -> bytes:
+def _render(document: GeneratedDocument, unprintable: list[str]) -> bytes:
+    """The PDF; characters no font has are printed as 〓 and added to `unprintable`."""
     spec = registry.get(document.form_code)
     if not document.is_batch:
-        return write_pdf([render_document(spec.template, document.data)])
+        return write_pdf([render_document(spec.template, document.data, unprintable=unprintable)])
     laid_out = []
     for done, context in enumerate(document.data.get("contexts", []), start=1):
-        laid_out.append(render_document(spec.template, context))
+        laid_out.append(render_document(spec.template, context, unprintable=unprintable))
         GeneratedDocument.objects.filter(pk=document.pk).update(
             progress_done=done, updated_at=timezone.now()
         )
@@ -302,15 +304,50 @@ def _render(document: GeneratedDocument) -> bytes:
     return write_pdf(laid_out)
 
 
+@contextmanager
+def _heartbeat(document_id: int):
+    """Keep the claim live while the block runs: touch the document every HEARTBEAT seconds
+    from a thread (its own database connection, closed at the end). A heartbeat that fails
+    (the database restarting) is skipped, not fatal: the rendering decides the outcome."""
+    if connection.vendor == "sqlite":
+        yield  # the demo (eager, one process): nobody to tell, and SQLite locks per file
+        return
+    stop = threading.Event()
+
+    def beat():
+        from django.db import connection as own
+
+        try:
+            while not stop.wait(HEARTBEAT):
+                try:
+                    GeneratedDocument.objects.filter(pk=document_id, state=State.RENDERING).update(
+                        updated_at=timezone.now()
+                    )
+                except DatabaseError:
+                    own.close()  # reconnect at the next beat
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{document_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=HEARTBEAT + 5)
+
+
 def document_render(*, document_id: int, takeover: bool = False) -> str:
     """Render one document (called by the task). Returns what happened, for the task's log."""
     claimed = _claim(document_id, takeover=takeover)
     if isinstance(claimed, str):
         return claimed
     document = claimed
-    _test_delay()
+    unprintable: list[str] = []
     try:
-        pdf = _render(document)
+        with _heartbeat(document.pk):
+            _test_delay()
+            pdf = _render(document, unprintable)
     except RenderError as exc:
         document_fail(document_id=document.pk, message=str(exc))
         return "failed"
@@ -321,6 +358,8 @@ def document_render(*, document_id: int, takeover: bool = False) -> str:
         old_name = document.file.name if document.file else ""
         document.file.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=False)
         document.state = State.READY
+        # Shown on the document's page: the form printed, but not every character as written.
+        document.message = unprintable_warning(unprintable) if unprintable else ""
         document.progress_done = document.progress_total
         document.finished_at = timezone.now()
         document.save()
@@ -350,28 +389,52 @@ def document_requeue(*, document_id: int) -> None:
 
 
 # --- sweeps (beat) ------------------------------------------------------------------------
+def document_waits_to_resume(document: GeneratedDocument, *, now=None) -> bool:
+    """Its rendering was cut off (worker killed, database restarted, broker lost) and it waits
+    for the sweep or a retry: its claim lapsed, or it was started before and is queued again.
+    The progress page says 「再開待ち」 instead of showing a count that does not move."""
+    now = now or timezone.now()
+    if document.state == State.RENDERING:
+        return document.updated_at < now - CLAIM_LAPSES_AFTER
+    return document.state == State.QUEUED and document.attempts > 0
+
+
 def documents_requeue_stalled(*, now=None) -> dict:
     """Queue again what the broker never got (Redis down at request time), lost, or what a
-    dead worker left "rendering". Safe to run any time: the task renders a document once."""
+    dead worker left "rendering" (its claim lapsed). Safe to run any time: the task renders a
+    document once. Stops at the first failed publish: the broker is away, the next sweep
+    tries again (a hung broker must not hold the sweep for a timeout per document)."""
     now = now or timezone.now()
     unpublished = GeneratedDocument.objects.filter(
         state=State.QUEUED, published_at__isnull=True, updated_at__lt=now - PUBLISH_RETRY_AFTER
     )
-    lost = GeneratedDocument.objects.filter(
-        state=State.QUEUED, published_at__lt=now - REPUBLISH_AFTER
-    )
+    # The broker lost its data since the last sweep: every message it held is gone.
+    republish_before = now if broker_forgot("documents") else now - REPUBLISH_AFTER
+    lost = GeneratedDocument.objects.filter(state=State.QUEUED, published_at__lt=republish_before)
     stalled = GeneratedDocument.objects.filter(
-        state=State.RENDERING, started_at__lt=now - RENDER_STALE_AFTER
+        state=State.RENDERING, updated_at__lt=now - CLAIM_LAPSES_AFTER
     )
-    counts = {"unpublished": 0, "lost": 0, "stalled": 0}
-    for name, queryset in (("unpublished", unpublished), ("lost", lost), ("stalled", stalled)):
-        for pk in queryset.values_list("pk", flat=True)[:1000]:
+    counts = {"unpublished": 0, "lost": 0, "stalled": 0, "failed": 0}
+    for name, queryset in (("stalled", stalled), ("unpublished", unpublished), ("lost", lost)):
+        for pk, attempts in queryset.values_list("pk", "attempts")[:1000]:
             if name == "stalled":
-                GeneratedDocument.objects.filter(pk=pk, state=State.RENDERING).update(
-                    state=State.QUEUED, published_at=None, updated_at=now
-                )
-            if _publish(pk):
-                counts[name] += 1
+                if attempts >= MAX_ATTEMPTS:
+                    document_fail(
+                        document_id=pk,
+                        message=_(
+                            "作成が %(count)s 回中断されたため、作成できませんでした。"
+                            "対象を減らしてお試しください。"
+                        )
+                        % {"count": attempts},
+                    )
+                    counts["failed"] += 1
+                    continue
+                GeneratedDocument.objects.filter(
+                    pk=pk, state=State.RENDERING, updated_at__lt=now - CLAIM_LAPSES_AFTER
+                ).update(state=State.QUEUED, published_at=None, updated_at=timezone.now())
+            if not _publish(pk):
+                return counts
+            counts[name] += 1
     return counts
 
 
@@ -392,16 +455,42 @@ def documents_purge(*, now=None) -> int:
 
 
 def documents_delete_for(*, obj: Model) -> int:
-    """Delete every document printed for `obj` (for an app erasing a patient's data)."""
+    """Delete every document printed for `obj`, alone or in a batch (an erased patient's
+    forms, 別紙6: they must not outlive the data for KEEP_DOCUMENTS)."""
     content_type = ContentType.objects.get_for_model(obj)
-    count = 0
-    documents = GeneratedDocument.objects.filter(
-        Q(content_type=content_type, object_id=obj.pk)
-        | Q(is_batch=True, data__item_model=obj._meta.label, items__contains=[obj.pk])
+    return _documents_delete(
+        GeneratedDocument.objects.filter(
+            Q(content_type=content_type, object_id=obj.pk)
+            | Q(is_batch=True, data__item_model=obj._meta.label, items__contains=[obj.pk])
+        )
     )
-    for document in documents:
+
+
+def documents_delete_quoting(*, texts: list[str]) -> int:
+    """Delete every document whose title or stored context holds one of `texts` (a patient's
+    name, kana): whatever form printed it, for whatever object."""
+    if not texts:
+        return 0
+    quoting = Q(pk__in=[])
+    for text in texts:
+        # PostgreSQL's jsonb keeps the characters; SQLite stores them \u-escaped.
+        for form in {text, json.dumps(text)[1:-1]}:
+            quoting |= Q(title__contains=form) | Q(context_text__contains=form)
+    return _documents_delete(
+        GeneratedDocument.objects.annotate(context_text=Cast("data", TextField())).filter(quoting)
+    )
+
+
+def _documents_delete(documents) -> int:
+    """Rows now, files once the transaction commits (a rollback keeps both)."""
+    names = []
+    count = 0
+    for document in documents.select_for_update(of=("self",)):
         if document.file:
-            document.file.storage.delete(document.file.name)
+            names.append(document.file.name)
         document.delete()
         count += 1
+    if names:
+        storage = GeneratedDocument._meta.get_field("file").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
     return count

@@ -1,21 +1,34 @@
 """Where the forms' data comes from in the other apps, and who may print it.
 
 Facilities (別紙1–4) are read here from facilities' models; the patient's consent (別紙7) and
-the take-out request (第12条(9)) are gathered by their own apps' selectors, wired in below
-once those apps provide them. Every function returns plain values for `contexts`.
+the take-out request (第12条(9)) are gathered by their own apps' selectors, imported plainly
+(printing sits above every app). Every function returns plain values for `contexts`.
 """
 
-from importlib import import_module
-
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
+from consents import selectors as consent_selectors
+from consents.models import active_consent_q
+from devices import selectors as device_selectors
+from enrollment import selectors as enrollment_selectors
+from enrollment.models import Application, ChangeNotice, RosterRequest
 from facilities.models import Facility, FacilityMembership, FacilityRole
+from facilities.permissions import facility_ids_with
+from facilities.selectors import memberships_printable_by
+from groups import selectors as group_selectors
+from groups import services as group_services
+from mcnet.rulebook.models import Document
+from mcnet.rulebook.selectors import version_in_force
+from mcnet.wareki import wareki
 
 from . import contexts
+from .targets import Target
 
 # Who may print a facility's papers: those who sign them (事業所管理者) or keep its staff list
 # (MCS管理者, 第6条(4)); the center receives them (第4条).
-FACILITY_FORM_ROLES = (FacilityRole.Role.FACILITY_MANAGER, FacilityRole.Role.MCS_ADMIN)
+FACILITY_FORM_GRANTS = ("sign_for_facility", "manage_staff")
 
 
 def facilities_printable_by(user) -> QuerySet[Facility]:
@@ -24,9 +37,7 @@ def facilities_printable_by(user) -> QuerySet[Facility]:
     if user.is_center_staff:
         return Facility.objects.all()
     return Facility.objects.filter(
-        pk__in=FacilityRole.objects.filter(user=user, role__in=FACILITY_FORM_ROLES).values(
-            "facility_id"
-        )
+        pk__in=facility_ids_with(user, *FACILITY_FORM_GRANTS, while_restricted=True)
     )
 
 
@@ -84,17 +95,37 @@ def besshi3_for_facility(facility: Facility) -> dict:
 
 
 def besshi4_for_facility(facility: Facility) -> dict:
-    """The notice's head for a facility; its rows are written by hand until enrollment (issue
-    4) records change notices."""
+    """The notice's head for a facility; its rows are written by hand (a filed
+    notice prints from enrollment's paper, below)."""
     return contexts.besshi4(facility=facility_fields(facility))
 
 
-def _provided(module: str, name: str):
-    """`module.name` when the owning app provides it (apps land one by one)."""
-    try:
-        return getattr(import_module(module), name, None)
-    except ImportError:
-        return None
+def staff_pledge_for_membership(membership: FacilityMembership) -> dict:
+    """第7条: the pledge of one staff member at one facility. A pledge on the version in
+    force prints with its date; otherwise the version in force, to be signed and dated."""
+    user, facility = membership.user, membership.facility
+    pledge = user.pledges.filter(facility=facility).select_related("rule_version").first()
+    current = version_in_force(Document.STAFF_PLEDGE)
+    signed = pledge is not None and pledge.rule_version_id == current.pk and not pledge.waived
+    return contexts.staff_pledge(
+        facility={"name": facility.name, "manager_name": facility.manager_name},
+        staff={"name": user.name, "occupation": user.get_occupation_display()},
+        date=pledge.signed_on if signed else None,
+        version=current,
+    )
+
+
+def staff_pledge_targets() -> tuple:
+    return (
+        Target(
+            model="facilities.FacilityMembership",
+            visible_to=lambda user: memberships_printable_by(user).select_related(
+                "user", "facility"
+            ),
+            context=staff_pledge_for_membership,
+            label=lambda m: f"{m.user} @ {m.facility}",
+        ),
+    )
 
 
 # --- 別紙7: the consent (consents app, 第9条) ------------------------------------------------
@@ -105,23 +136,37 @@ def _provided(module: str, name: str):
 
 
 def _consents_printable_by(user) -> QuerySet:
-    managed = _provided("consents.selectors", "consents_managed_by")
-    return managed(user).filter(erased_at__isnull=True, patient__erased_at__isnull=True)
+    return consent_selectors.consents_managed_by(user).filter(
+        erased_at__isnull=True, patient__erased_at__isnull=True
+    )
 
 
 def _patients_printable_by(user) -> QuerySet:
-    managed = _provided("consents.selectors", "patients_managed_by")
-    return managed(user).filter(erased_at__isnull=True)
+    return consent_selectors.patients_managed_by(user).filter(erased_at__isnull=True)
 
 
 def _explainer_of(facility) -> dict:
     return {"facility": facility.name, "phone": facility.phone, "name": ""}
 
 
+def _facility_row(facility) -> dict:
+    return {"name": facility.name, "kind": facility.get_kind_display(), "phone": facility.phone}
+
+
+def _covered_by_signature(consent) -> list:
+    """The facilities the 別紙7 itself covers: those added later print on their addenda."""
+    added = consent.addenda.filter(state="signed").values("facilities")
+    return list(consent.covered_facilities.exclude(pk__in=added).order_by("name"))
+
+
 def besshi7_for_consent(consent) -> dict:
     patient = consent.patient
     proxy = consent.signer_kind != "patient"
     return contexts.besshi7(
+        covered=[_facility_row(f) for f in _covered_by_signature(consent)],
+        academic_use=bool(consent.academic_use),
+        text_version=consent.text_version,
+        version=consent.rule_version,
         patient={"name": patient.name, "address": patient.address},
         family=(
             {"name": consent.signer_name, "relationship": consent.signer_relationship}
@@ -146,29 +191,121 @@ def besshi7_for_patient(patient) -> dict:
     )
 
 
-def besshi7_targets() -> tuple:
-    from .targets import Target
+def besshi7_addendum_for(addendum) -> dict:
+    consent = addendum.consent
+    added = list(addendum.facilities.order_by("name"))
+    covered = consent.covered_facilities.exclude(pk__in=[f.pk for f in added]).order_by("name")
+    return contexts.besshi7_addendum(
+        patient={"name": consent.patient.name, "address": consent.patient.address},
+        consent_date=consent.signed_on,
+        covered=[_facility_row(f) for f in covered],
+        added=[_facility_row(f) for f in added],
+        explainer={
+            "facility": consent.explainer_facility.name,
+            "phone": consent.explainer_phone or consent.explainer_facility.phone,
+            "name": "",
+        },
+        date=addendum.signed_on,
+        text_version=addendum.text_version,
+        number=str(addendum.pk),
+    )
 
-    if _provided("consents.selectors", "consents_managed_by") is None:
-        return ()
+
+def academic_use_for_record(record) -> dict:
+    patient = record.patient
+    return contexts.academic_use(
+        patient={"name": patient.name, "address": patient.address},
+        explainer=_explainer_of(patient.facility),
+        date=record.signed_on,
+        withdrawn_on=record.withdrawn_on,
+        text_version=record.text_version,
+    )
+
+
+def academic_use_for_patient(patient) -> dict:
+    return contexts.academic_use(
+        patient={"name": patient.name, "address": patient.address},
+        explainer=_explainer_of(patient.facility),
+    )
+
+
+def besshi7_addendum_targets() -> tuple:
+    return (
+        Target(
+            model="consents.ConsentAddendum",
+            visible_to=lambda user: consent_selectors.addenda_printable_by(user).filter(
+                consent__patient__erased_at=None
+            ),
+            context=besshi7_addendum_for,
+            label=_signed_label(gettext_lazy("%(date)sの追加同意")),
+        ),
+    )
+
+
+def academic_use_targets() -> tuple:
+    return (
+        Target(
+            model="consents.AcademicUseConsent",
+            visible_to=lambda user: consent_selectors.academic_consents_managed_by(user).filter(
+                patient__erased_at=None
+            ),
+            context=academic_use_for_record,
+            label=_signed_label(gettext_lazy("%(date)sの同意")),
+        ),
+        Target(
+            model="consents.Patient",
+            visible_to=_patients_printable_by,
+            context=academic_use_for_patient,
+            label=_patient_label,
+        ),
+    )
+
+
+def _signed_label(text):
+    """The PDF's title names the paper by its date, not an internal id (「同意書 #4」)."""
+
+    def label(paper) -> str:
+        if paper.signed_on is None:
+            return gettext("未署名")
+        return text % {"date": wareki(paper.signed_on)}
+
+    return label
+
+
+def _filed_label(paper) -> str:
+    """A filed paper (持ち出し届, 別紙3, 別紙4) by its facility and the day it was filed."""
+    day = wareki(timezone.localdate(paper.created_at))
+    facility = getattr(paper, "facility", None)
+    name = facility.name if facility is not None else getattr(paper, "facility_name", "")
+    return f"{name}・{day}" if name else day
+
+
+def _patient_label(patient) -> str:
+    return gettext("患者 No.%(pk)s") % {"pk": patient.pk}
+
+
+def besshi7_targets() -> tuple:
     return (
         Target(
             model="consents.Consent",
             visible_to=_consents_printable_by,
             context=besshi7_for_consent,
+            label=_signed_label(gettext_lazy("%(date)sの同意")),
         ),
         Target(
             model="consents.Patient",
             visible_to=_patients_printable_by,
             context=besshi7_for_patient,
+            label=_patient_label,
         ),
     )
 
 
 def _pending_consent_facilities(user) -> QuerySet:
-    registering = _provided("consents.selectors", "registering_facilities_of")
     return (
-        registering(user) if getattr(user, "is_authenticated", False) else Facility.objects.none()
+        consent_selectors.registering_facilities_of(user)
+        if getattr(user, "is_authenticated", False)
+        else Facility.objects.none()
     )
 
 
@@ -177,7 +314,7 @@ def _patients_pending_consent(user, facility) -> QuerySet:
     return (
         _patients_printable_by(user)
         .filter(facility=facility)
-        .exclude(consents__status="active")
+        .exclude(active_consent_q("consents__"))
         .select_related("facility")
         .order_by("kana", "pk")
     )
@@ -185,8 +322,6 @@ def _patients_pending_consent(user, facility) -> QuerySet:
 
 def consent_batches(batch_class) -> list:
     """Every pending 別紙7 of a facility, for its patient-group managers."""
-    if _provided("consents.selectors", "registering_facilities_of") is None:
-        return []
     return [
         batch_class(
             key="besshi7-pending",
@@ -200,16 +335,69 @@ def consent_batches(batch_class) -> list:
     ]
 
 
+# --- 「あなたの支援チーム」 (groups app, 別紙5 (2)) -----------------------------------------------
+
+
+def team_notice_for_group(group) -> dict:
+    manager = group.manager
+    return contexts.team_notice(
+        patient={"name": group.patient.name},
+        team=group_selectors.team_of(group),
+        date=timezone.localdate(),
+        manager={
+            "name": getattr(manager, "name", "") or "",
+            "facility": group.facility.name if group.facility_id else "",
+            "phone": group.facility.phone if group.facility_id else "",
+        },
+    )
+
+
+def _record_team_notice(actor, group) -> None:
+    group_services.team_notice_record(actor=actor, group=group)
+
+
+def team_notice_targets() -> tuple:
+    return (
+        Target(
+            model="groups.Group",
+            visible_to=lambda user: group_selectors.team_notice_groups_for(user).select_related(
+                "patient", "facility"
+            ),
+            context=team_notice_for_group,
+            label=lambda group: f"No.{group.pk}",
+            on_request=_record_team_notice,
+        ),
+    )
+
+
+# --- 個人データの漏えい等の報告 (devices app, 個人情報保護法 §26, 規則8条1項) ------------------------
+
+
+def leak_report_for(leak) -> dict:
+    return contexts.leak_report(device_selectors.leak_form_context(leak))
+
+
+def leak_report_targets() -> tuple:
+    return (
+        Target(
+            model="devices.PrivacyLeak",
+            visible_to=device_selectors.leaks_visible_to,
+            context=leak_report_for,
+            label=lambda leak: f"No.{leak.pk}",
+        ),
+    )
+
+
 # --- 第12条(9)(10): the take-out or BYOD request (devices app) -----------------------------------
 
 
 def _takeouts_printable_by(user) -> QuerySet:
-    return _provided("devices.selectors", "takeouts_visible_to")(user)
+    return device_selectors.takeouts_visible_to(user)
 
 
 def takeout_for_request(request_obj) -> dict:
     """The devices app gathers the request (devices.selectors.takeout_form_context)."""
-    data = _provided("devices.selectors", "takeout_form_context")(request_obj)
+    data = device_selectors.takeout_form_context(request_obj)
     approver = data.get("approver") or {}
     requester = data.get("requester") or {}
     return contexts.takeout(
@@ -238,21 +426,17 @@ def takeout_for_request(request_obj) -> dict:
 
 
 def takeout_targets() -> tuple:
-    from .targets import Target
-
-    if _provided("devices.selectors", "takeout_form_context") is None:
-        return ()
     return (
         Target(
             model="devices.TakeoutRequest",
             visible_to=_takeouts_printable_by,
             context=takeout_for_request,
-            label=lambda request_obj: f"届出 #{request_obj.pk}",
+            label=_filed_label,
         ),
     )
 
 
-# --- 別紙1–4 from the enrollment papers (issue 4): the application, 別紙3, 別紙4 ----------------
+# --- 別紙1–4 from the enrollment papers: the application, 別紙3, 別紙4 -------------------------
 # The papers as filed; the center receives them all (第4条), a facility's signers see theirs
 # (enrollment.selectors). The facility-based targets above stay for a facility with no paper.
 
@@ -266,23 +450,17 @@ def _center_or(user, queryset, own: QuerySet) -> QuerySet:
 
 
 def _applications_printable_by(user) -> QuerySet:
-    from enrollment.models import Application
-
     own = Application.objects.filter(facility__in=facilities_printable_by(user))
     return _center_or(user, Application.objects.all(), own)
 
 
 def _rosters_printable_by(user) -> QuerySet:
-    from enrollment.models import RosterRequest
-
-    own = _provided("enrollment.selectors", "roster_requests_for")(user)
+    own = enrollment_selectors.roster_requests_for(user)
     return _center_or(user, RosterRequest.objects.all(), own)
 
 
 def _notices_printable_by(user) -> QuerySet:
-    from enrollment.models import ChangeNotice
-
-    own = _provided("enrollment.selectors", "notices_for")(user)
+    own = enrollment_selectors.notices_for(user)
     return _center_or(user, ChangeNotice.objects.all(), own)
 
 
@@ -299,17 +477,22 @@ def _paper_facility(data: dict, manager_name: str | None = None) -> dict:
 
 
 def besshi1_for_application(application) -> dict:
-    data = _provided("enrollment.selectors", "besshi1_context")(application)
+    data = enrollment_selectors.besshi1_context(application)
     return contexts.besshi1(facility=_paper_facility(data), date=data.get("date"))
 
 
 def besshi2_for_application(application) -> dict:
-    data = _provided("enrollment.selectors", "besshi2_context")(application)
-    return contexts.besshi2(facility=_paper_facility(data), date=data.get("date"))
+    data = enrollment_selectors.besshi2_context(application)
+    # The wording the manager affirmed (第15条), not the one in force today.
+    return contexts.besshi2(
+        facility=_paper_facility(data),
+        date=data.get("date"),
+        version=application.pledge_rule_version,
+    )
 
 
 def besshi3_for_roster(roster_request) -> dict:
-    data = _provided("enrollment.selectors", "besshi3_context")(roster_request)
+    data = enrollment_selectors.besshi3_context(roster_request)
     staff = [
         {
             "name": row["name"],
@@ -326,7 +509,7 @@ def besshi3_for_roster(roster_request) -> dict:
 
 
 def besshi4_for_notice(change_notice) -> dict:
-    data = _provided("enrollment.selectors", "besshi4_context")(change_notice)
+    data = enrollment_selectors.besshi4_context(change_notice)
     changes = [
         {
             "kana": row.get("kana", ""),
@@ -349,42 +532,34 @@ def besshi4_for_notice(change_notice) -> dict:
 
 def enrollment_targets(code: str) -> tuple:
     """別紙1–4 printed from the paper that was filed (first), when enrollment provides it."""
-    from .targets import Target
-
     builders = {
         "besshi1": (
             "enrollment.Application",
             _applications_printable_by,
             besshi1_for_application,
-            "besshi1_context",
         ),
         "besshi2": (
             "enrollment.Application",
             _applications_printable_by,
             besshi2_for_application,
-            "besshi2_context",
         ),
         "besshi3": (
             "enrollment.RosterRequest",
             _rosters_printable_by,
             besshi3_for_roster,
-            "besshi3_context",
         ),
         "besshi4": (
             "enrollment.ChangeNotice",
             _notices_printable_by,
             besshi4_for_notice,
-            "besshi4_context",
         ),
     }
-    model, visible_to, context, provided = builders[code]
-    if _provided("enrollment.selectors", provided) is None:
-        return ()
+    model, visible_to, context = builders[code]
     return (
         Target(
             model=model,
             visible_to=visible_to,
             context=context,
-            label=lambda paper: f"{paper._meta.verbose_name} #{paper.pk}",
+            label=_filed_label,
         ),
     )

@@ -15,6 +15,9 @@ class Target:
     visible_to: Callable[[object], QuerySet]  # the objects a user may print
     context: Callable[[Model], dict]  # the form's context from one object
     label: Callable[[Model], str] = str
+    # Called (actor, object) when the form is asked for, in the same transaction: for a form
+    # whose printing is itself a fact (the team notice given to the patient, 別紙5 (2)).
+    on_request: Callable[[object, Model], None] | None = None
 
     @property
     def model_class(self) -> type[Model]:

@@ -8,24 +8,34 @@ cannot: a publish that failed while Redis was down, and a message lost with Redi
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.translation import gettext as _
 
 from . import services
 
-# Transient troubles (database restarting, disk full for a moment): retried with back-off.
-TRANSIENT = (DatabaseError, OSError)
-MAX_RETRIES = 3
+# Lost connections (the database restarting, its connection cut) and a disk that is full for a
+# moment go away by themselves: retried with exponential back-off (2, 4, 8, 16, 30, 30 s: a
+# restart of a minute and a half is ridden out), then the document fails with the reason.
+TRANSIENT = (OperationalError, InterfaceError, OSError)
+MAX_RETRIES = 6
+RETRY_BACKOFF_MAX = 30
+# The render's limits (seconds): the soft one marks the document failed with the reason.
+RENDER_SOFT_TIME_LIMIT = 150
+RENDER_TIME_LIMIT = 180
 
 
 @shared_task(
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+    retry_jitter=False,
     max_retries=MAX_RETRIES,
-    time_limit=services.RENDER_TIME_LIMIT,
-    soft_time_limit=services.RENDER_SOFT_TIME_LIMIT,
+    time_limit=RENDER_TIME_LIMIT,
+    soft_time_limit=RENDER_SOFT_TIME_LIMIT,
 )
 def render_document(self, document_id: int) -> str:
     delivery = self.request.delivery_info or {}
@@ -40,7 +50,7 @@ def render_document(self, document_id: int) -> str:
             message=_(
                 "時間内に作成できませんでした（%(seconds)s 秒）。対象を減らしてお試しください。"
             )
-            % {"seconds": services.RENDER_SOFT_TIME_LIMIT},
+            % {"seconds": RENDER_SOFT_TIME_LIMIT},
         )
         return "failed: time limit"
     except (TemplateSyntaxError, TemplateDoesNotExist, LookupError, TypeError, ValueError) as exc:
@@ -54,8 +64,11 @@ def render_document(self, document_id: int) -> str:
         )
         return "failed: error"
     except TRANSIENT as exc:
+        # The database may still be away: marking the document is best effort (the sweep
+        # finds a document whose claim lapsed either way).
         if self.request.retries >= MAX_RETRIES:
-            services.document_fail(
+            _quietly(
+                services.document_fail,
                 document_id=document_id,
                 message=_(
                     "一時的な障害のため作成できませんでした（%(error)s）。もう一度お試しください。"
@@ -63,11 +76,18 @@ def render_document(self, document_id: int) -> str:
                 % {"error": exc.__class__.__name__},
             )
             return "failed: retries exhausted"
-        services.document_requeue(document_id=document_id)
-        raise self.retry(exc=exc, countdown=5 * 2**self.request.retries) from exc
+        _quietly(services.document_requeue, document_id=document_id)
+        raise  # autoretry_for: queued again after the back-off
 
 
-@shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
+def _quietly(service, **kwargs) -> None:
+    try:
+        service(**kwargs)
+    except DatabaseError:
+        pass
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def requeue_stalled_documents() -> dict:
     return services.documents_requeue_stalled()
 

@@ -14,4 +14,12 @@ urlpatterns = [
     path("<int:pk>/status/", views.status, name="status"),
     path("<int:pk>/download/", views.download, name="download"),
     path("<int:pk>/retry/", views.retry, name="retry"),
+    path("<int:pk>/data.json", views.data, name="data"),
+    # 第12条(9): the take-out request as its form prints.
+    path("takeouts/<int:pk>/", views.takeout_preview, name="takeout_preview"),
+    path(
+        "patient-requests/<int:pk>/disclosure/",
+        views.patient_request_disclosure,
+        name="patient_request_disclosure",
+    ),
 ]

@@ -5,21 +5,33 @@ existence does not leak), writes to services. The progress page works without Ja
 reloads itself) and with it (static/printing/progress.js polls the JSON status).
 """
 
+import json
+
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from consents import services as consent_services
+from consents.models import PatientRequest
+from devices import selectors as device_selectors
 from mcnet.models import GeneratedDocument
 from mcnet.uploads import private_file_response
 
-from . import registry, selectors, services
+from . import registry, selectors, services, sources
+from .sources import takeout_for_request
 
 State = GeneratedDocument.State
 # Without JavaScript the progress page reloads itself this often (seconds).
 RELOAD_SECONDS = 3
+# Forms whose stored context is also handed out as a JSON file (§33: machine-readable).
+MACHINE_READABLE = ("disclosure",)
 
 
 @login_required
@@ -29,12 +41,11 @@ def index(request):
     query = request.GET.get("q", "").strip()[:50]
     facilities = selectors.facilities_for_forms(request.user)
     if request.user.is_center_staff and query:
-        from . import sources
-
         facilities = sources.facilities_printable_by(request.user).filter(name__icontains=query)[
             :20
         ]
-    forms = list(registry.registry().values())
+    # The forms offered blank; those printed only for one object (a patient's request) are not.
+    forms = [spec for spec in registry.registry().values() if spec.code in registry.FORM_CODES]
     facility_forms = [s for s in forms if s.target_for("facilities.Facility")]
     return render(
         request,
@@ -72,7 +83,18 @@ def request_for(request, code, object_id):
         raise Http404
     target, obj = found
     document = services.document_request_for(actor=request.user, code=code, target=target, obj=obj)
-    return redirect("documents:detail", pk=document.pk)
+    url = reverse("documents:detail", args=[document.pk])
+    back = _local_path(request, request.POST.get("back", ""))
+    return redirect(f"{url}?{urlencode({'back': back})}" if back else url)
+
+
+def _local_path(request, path: str) -> str:
+    """A path of this site to go back to after printing (the object's page), or ""."""
+    if not path.startswith("/") or path.startswith("//"):
+        return ""
+    if not url_has_allowed_host_and_scheme(path, allowed_hosts={request.get_host()}):
+        return ""
+    return path
 
 
 @login_required
@@ -96,10 +118,14 @@ def request_batch(request, key, scope_id=None):
 def _status(document: GeneratedDocument) -> dict:
     total = max(document.progress_total, 1)
     done = total if document.state == State.READY else min(document.progress_done, total)
+    # Cut off (worker killed, broker or database lost) and waiting for the sweep or a retry:
+    # said in words, so a count that does not move is not mistaken for work going on.
+    resume = services.document_waits_to_resume(document)
     return {
         "id": document.pk,
         "state": document.state,
-        "label": str(document.get_state_display()),
+        "label": _("再開待ち") if resume else str(document.get_state_display()),
+        "waiting_to_resume": resume,
         "message": document.message,
         "done": done,
         "total": total,
@@ -128,6 +154,7 @@ def detail(request, pk):
             "document": document,
             "status": _status(document),
             "reload_seconds": RELOAD_SECONDS,
+            "back": _local_path(request, request.GET.get("back", "")),
         },
     )
 
@@ -164,3 +191,58 @@ def retry(request, pk):
         return redirect("documents:detail", pk=document.pk)
     services.document_retry(actor=request.user, document=document)
     return redirect("documents:detail", pk=document.pk)
+
+
+# --- 別紙6 ご本人の照会: the disclosure package (個人情報保護法 §33) ----------------------------
+
+
+@login_required
+@require_POST
+def patient_request_disclosure(request, pk):
+    """Prepare the package for a request whose asker's identity was checked: the request is
+    now being answered (対応中), the PDF is made by the worker (progress on the next page)."""
+    target = registry.get("disclosure").target_for(PatientRequest)
+    patient_request = target.visible_to(request.user).filter(pk=pk).first()
+    if patient_request is None or not patient_request.is_open:
+        raise Http404
+    consent_services.patient_request_start(
+        actor=request.user, patient_request=patient_request, step="disclosure"
+    )
+    document = services.document_request_for(
+        actor=request.user, code="disclosure", target=target, obj=patient_request
+    )
+    return redirect("documents:detail", pk=document.pk)
+
+
+@never_cache
+@login_required
+@require_GET
+def data(request, pk):
+    """The machine-readable file of a disclosure package: the very context its PDF printed,
+    as JSON, for the same people who may download the PDF (and access-logged the same)."""
+    document = selectors.document_for(request.user, pk)
+    if document is None or document.form_code not in MACHINE_READABLE:
+        raise Http404
+    services.document_downloaded(actor=request.user, document=document)
+    body = json.dumps(document.data, ensure_ascii=False, indent=2, sort_keys=True)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="disclosure-{document.pk}.json"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- previews: a form as it prints, on a page -----------------------------------------------
+@login_required
+def takeout_preview(request, pk):
+    """The request as it prints (第12条(9)): the body of the printed form's own template
+    (templates/forms/takeout.html, filled by sources.takeout_for_request), so the
+    preview and the PDF say the same words; only whoever may see the request sees it."""
+    request_obj = device_selectors.takeout_for_viewer(request.user, pk)
+    document = render_to_string("forms/takeout.html", takeout_for_request(request_obj))
+    body = document.split("<body>", 1)[1].rsplit("</body>", 1)[0]
+    return render(
+        request,
+        "devices/takeout_print.html",
+        # The template escaped every value it put in; the page shows that markup as it is.
+        {"req": request_obj, "form_html": mark_safe(body)},  # noqa: S308
+    )

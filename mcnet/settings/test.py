@@ -1,7 +1,7 @@
 """The test suite: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set (CI)."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, CELERY_BROKER_TRANSPORT_OPTIONS, MCNET_MAIL_CLAIM_SECONDS, env
 
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 # A Celery worker started by a test writes its mail to files (EMAIL_FILE_PATH) the test reads.
@@ -26,8 +26,18 @@ STATIC_ROOT = None
 # so the restarted worker gets the unacknowledged message back within seconds. Both are read
 # from the environment the test gives the worker; production keeps base's values.
 MCNET_RENDER_TEST_DELAY = float(env("MCNET_RENDER_TEST_DELAY", "0"))
+# tests/mcnet/test_mail_faults.py: a pause after each message of a mail batch (so the test can
+# kill the worker mid-batch) and short claims, so the sweep may take over within seconds.
+MCNET_MAIL_TEST_DELAY = float(env("MCNET_MAIL_TEST_DELAY", "0"))
+MCNET_MAIL_CLAIM_SECONDS = int(env("MCNET_MAIL_CLAIM_SECONDS", str(MCNET_MAIL_CLAIM_SECONDS)))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(env("MCNET_TEST_VISIBILITY_TIMEOUT", "600")),
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "visibility_timeout": int(
+        env(
+            "MCNET_TEST_VISIBILITY_TIMEOUT",
+            str(CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]),
+        )
+    ),
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
 }

@@ -20,6 +20,8 @@
     if (count) { count.textContent = status.done + " / " + status.total; }
     var waiting = field("waiting");
     if (waiting) { waiting.hidden = !status.waiting_for_worker; }
+    var resume = field("resume");
+    if (resume) { resume.hidden = !status.waiting_to_resume; }
   }
 
   function poll() {

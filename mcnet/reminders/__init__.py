@@ -1,1 +1,0 @@
-"""Periodic reminders of issue 7 (beat, schedules in mcnet/settings/base.py). See jobs.py."""

@@ -1,0 +1,114 @@
+"""The rules in force, for every signed-in user; publishing a new version, for the center
+(第15条). Thin: a selector reads, a service writes."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from mcnet.forms import add_refusal
+from mcnet.models import NetworkSettings
+
+from . import selectors, services, text
+from .forms import RulePublishForm, network_document_or_none
+from .models import Document
+
+
+def _network_values() -> dict:
+    network = NetworkSettings.load()
+    return {field: getattr(network, field, "") for field in text.PLACEHOLDERS.values()}
+
+
+def _document(document: str) -> tuple[str, str]:
+    if network_document_or_none(document) is None:
+        raise Http404
+    return document, Document(document).label
+
+
+def _center_only(user) -> None:
+    # 第15条: the center records the approved rules; nobody else publishes them.
+    if not getattr(user, "is_center_staff", False):
+        raise Http404
+
+
+@login_required
+@require_GET
+def rules_index(request):
+    return render(
+        request,
+        "rulebook/index.html",
+        {
+            "documents": selectors.network_documents_in_force(),
+            "upcoming": selectors.upcoming_versions(),
+            "is_center": request.user.is_center_staff,
+        },
+    )
+
+
+@login_required
+@require_GET
+def rules_document(request, document):
+    document, label = _document(document)
+    versions = list(selectors.versions_of(document))
+    in_force = selectors.version_in_force(document)
+    shown = in_force
+    number = request.GET.get("version", "")
+    if number:
+        shown = next((v for v in versions if str(v.number) == number.strip()), None)
+        if shown is None:
+            raise Http404
+    return render(
+        request,
+        "rulebook/document.html",
+        {
+            "document": document,
+            "label": label,
+            "version": shown,
+            "in_force": in_force,
+            "blocks": text.fill(shown.blocks, _network_values()),
+            "versions": versions,
+            "is_center": request.user.is_center_staff,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def rules_publish(request, document):
+    _center_only(request.user)
+    document, label = _document(document)
+    current = selectors.version_in_force(document)
+    latest = selectors.versions_of(document).first() or current
+    form = RulePublishForm(request.POST or None, initial={"source": text.unparse(latest.blocks)})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = services.rule_version_publish(
+                actor=request.user,
+                document=document,
+                source=data["source"],
+                approved_on=data["approved_on"],
+                effective_on=data["effective_on"],
+                summary=data["summary"],
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(
+                request,
+                _("%(label)s 第%(number)d版を登録しました（%(date)s 施行）。")
+                % {
+                    "label": label,
+                    "number": version.number,
+                    "date": version.effective_on.strftime("%Y-%m-%d"),
+                },
+            )
+            return redirect("rulebook:document", document=document)
+    return render(
+        request,
+        "rulebook/publish.html",
+        {"document": document, "label": label, "form": form, "current": current},
+    )

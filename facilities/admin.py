@@ -1,5 +1,11 @@
 """The center's admin for facilities and users; role and state changes go through the services.
 
+Separation of duties: the center administers accounts but grants nobody (itself included) a
+role, a permission or a password. Roles are appointed by the facility (第5条) or by the
+enrollment papers; `is_staff`, `is_superuser`, groups and permissions are read-only here
+(superusers are made with `manage.py createsuperuser`); a password is never set here — the
+person gets allauth's reset link (art. 11 (1)(2): a password is the person's own).
+
 The center sees which facilities have no or several MCS administrators (別紙3 *1), searches
 people in kana or kanji of any width, exports facilities and users (xlsx, CSV for Excel), and
 sees every restriction and ban with its reason (留意事項 2) — read-only: measures are the
@@ -7,9 +13,9 @@ facility's MCS administrator's to take.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -24,17 +30,18 @@ from mcnet.text import nfkc, normalize_email
 from . import exports, services
 from .forms import FacilityEditForm
 from .models import (
+    FACILITY_EDITABLE_FIELDS,
     EducationSession,
     Facility,
     FacilityMembership,
     FacilityRole,
-    FacilityStateChange,
     Invitation,
     StaffPledge,
     User,
     UserRestriction,
 )
 from .search import search_key
+from .selectors import incident_reports_of
 
 Role = FacilityRole.Role
 
@@ -85,7 +92,9 @@ class ExportMixin:
 # --- users ---------------------------------------------------------------------------------------
 
 
-class UserCreationForm(BaseUserCreationForm):
+class UserCreationForm(forms.ModelForm):
+    """No password: the new person sets their own from the reset link the center sends."""
+
     email = NormalizedEmailField(label=_("メールアドレス（MCS ID）"))
     kana = KanaField(label=_("ふりがな"), required=False)
 
@@ -94,27 +103,17 @@ class UserCreationForm(BaseUserCreationForm):
         fields = ("email", "name", "kana", "occupation")
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(forms.ModelForm):
+    """The profile only (services.USER_CENTER_EDITABLE_FIELDS); state, login, admin rights,
+    groups and permissions are not fields of this form, so a posted value is ignored."""
+
     email = NormalizedEmailField(label=_("メールアドレス（MCS ID）"))
     kana = KanaField(label=_("ふりがな"), required=False)
     phone = PhoneField(label=_("電話番号"), required=False)
 
     class Meta:
         model = User
-        fields = (
-            "email",
-            "name",
-            "kana",
-            "gender",
-            "occupation",
-            "phone",
-            "had_mcs_account",
-            "state",
-            "is_active",
-            "is_staff",
-            "is_superuser",
-            "groups",
-        )
+        fields = services.USER_CENTER_EDITABLE_FIELDS
 
 
 class MembershipInline(admin.TabularInline):
@@ -172,28 +171,128 @@ class UserAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin, DjangoUse
     search_fields = ("search_kana", "search_name", "email")  # see get_search_results
     search_help_text = _("氏名・ふりがな（ひらがな・カタカナ・半角どれでも）・メールアドレス")
     show_full_result_count = False
-    actions = ["export_xlsx", "export_csv"]
+    actions = [
+        "send_password_reset",
+        "export_xlsx",
+        "export_csv",
+        "make_center_staff",
+        "remove_center_staff",
+    ]
     export_name = "users"
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email",)}),
         (
             _("プロフィール"),
             {"fields": ("name", "kana", "gender", "occupation", "phone", "had_mcs_account")},
         ),
-        (_("状態と権限"), {"fields": ("state", "is_active", "is_staff", "is_superuser", "groups")}),
+        (
+            _("状態と権限（変更はポータルの手続きで）"),
+            {
+                "fields": (
+                    "state",
+                    "is_active",
+                    "center_staff",
+                    "is_staff",
+                    "is_superuser",
+                    "password_state",
+                )
+            },
+        ),
         (_("日時"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = (
-        (
-            None,
-            {
-                "classes": ("wide",),
-                "fields": ("email", "name", "kana", "occupation", "password1", "password2"),
-            },
-        ),
+        (None, {"classes": ("wide",), "fields": ("email", "name", "kana", "occupation")}),
     )
-    readonly_fields = ("last_login", "date_joined")
+    # Measures are the MCS administrator's (留意事項 2), leaving is 別紙4's, admin rights are
+    # the command line's: all read-only here.
+    readonly_fields = (
+        "state",
+        "is_active",
+        "center_staff",
+        "is_staff",
+        "is_superuser",
+        "password_state",
+        "last_login",
+        "date_joined",
+    )
     inlines = [MembershipInline, RestrictionInline]
+
+    def get_urls(self):
+        # No page sets a password in the admin (django.contrib.auth's "<id>/password/").
+        return [url for url in super().get_urls() if url.name != "auth_user_password_change"]
+
+    def user_change_password(self, request, id, form_url=""):
+        raise PermissionDenied
+
+    @admin.display(description=_("センター職員"), boolean=True)
+    def center_staff(self, obj) -> bool:
+        return obj.groups.filter(name=services.CENTER_STAFF_GROUP).exists()
+
+    @admin.display(description=_("パスワード"))
+    def password_state(self, obj) -> str:
+        if obj.has_usable_password():
+            return _("設定済み（本人だけが変えられます）")
+        return _("未設定（パスワード再設定のリンクを送ってください）")
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
+        if change:
+            services.user_update(actor=request.user, user=obj, **data)
+            obj.refresh_from_db()
+            return
+        created = services.user_create(
+            actor=request.user,
+            email=form.cleaned_data["email"],
+            password=None,  # unusable until the person sets theirs from the reset link
+            **{k: v for k, v in form.cleaned_data.items() if k != "email"},
+        )
+        obj.pk, obj.password, obj._state.adding = created.pk, created.password, False
+
+    def save_related(self, request, form, formsets, change):
+        # Nothing many-to-many is edited here (groups and permissions are read-only).
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.action(description=_("パスワード再設定のリンクをメールで送る"))
+    def send_password_reset(self, request, queryset):
+        sent = 0
+        for user in queryset:
+            try:
+                services.password_reset_link_send(actor=request.user, user=user, request=request)
+            except ValidationError as exc:
+                self.message_user(request, f"{user.email}: {exc.messages[0]}", messages.WARNING)
+            else:
+                sent += 1
+        if sent:
+            self.message_user(
+                request,
+                _("%(n)d名にパスワード再設定のリンクを送りました。") % {"n": sent},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("センター職員にする"), permissions=["appoint_center_staff"])
+    def make_center_staff(self, request, queryset):
+        self._each(request, queryset, services.center_staff_add, _("センター職員にしました。"))
+
+    @admin.action(description=_("センター職員から外す"), permissions=["appoint_center_staff"])
+    def remove_center_staff(self, request, queryset):
+        self._each(
+            request, queryset, services.center_staff_remove, _("センター職員から外しました。")
+        )
+
+    def has_appoint_center_staff_permission(self, request) -> bool:
+        # Someone else entitled appoints center staff: a superuser (made on the command line),
+        # never center staff themselves.
+        return request.user.is_active and request.user.is_superuser
+
+    def _each(self, request, queryset, service, done: str) -> None:
+        for user in queryset:
+            try:
+                service(actor=request.user, user=user)
+            except ValidationError as exc:
+                self.message_user(request, f"{user.email}: {exc.messages[0]}", messages.WARNING)
+            else:
+                self.message_user(request, f"{user.email}: {done}", messages.SUCCESS)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []  # nothing to show before it exists
@@ -226,17 +325,6 @@ class FacilityForm(FacilityEditForm):
         fields = (*FacilityEditForm.Meta.fields, "state")
 
 
-class RoleInline(admin.TabularInline):
-    """Roles are appointed and relieved through the services, which keep the grants in step."""
-
-    model = FacilityRole
-    fk_name = "facility"
-    extra = 0
-    fields = ("user", "role", "appointed_at")
-    readonly_fields = ("appointed_at",)
-    autocomplete_fields = ("user",)
-
-
 class McsAdminCountFilter(admin.SimpleListFilter):
     """別紙3 *1: one MCS administrator per facility in principle; the center finds the others."""
 
@@ -267,8 +355,9 @@ class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
     show_full_result_count = False
     # The history is a read-only field, not an inline: an inline would add a formset that
     # every save of this form must post, for rows nobody may edit.
-    readonly_fields = ("state_changed_at", "state_history")
-    inlines = [RoleInline]
+    # 第5条: the facility appoints its roles on its own pages (or the enrollment papers ask for
+    # them); the center sees who holds which, and appoints nobody here — least of all itself.
+    readonly_fields = ("state_changed_at", "state_history", "role_holders")
     actions = ["export_xlsx", "export_csv"]
     export_name = "facilities"
 
@@ -303,6 +392,24 @@ class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
             ),
         )
 
+    @admin.display(description=_("役割（任命は事業所が行います・第5条）"))
+    def role_holders(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        rows = obj.roles.select_related("user").order_by("role", "user__kana")
+        return (
+            format_html(
+                "<ul>{}</ul>",
+                format_html_join(
+                    "",
+                    "<li>{}: {} &lt;{}&gt;</li>",
+                    ((r.get_role_display(), r.user.name, r.user.email) for r in rows),
+                ),
+            )
+            if rows
+            else "—"
+        )
+
     @admin.display(description=_("MCS管理者の人数"), ordering="mcs_admin_count")
     def mcs_admins(self, obj) -> int:
         return obj.mcs_admin_count
@@ -320,51 +427,28 @@ class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
         return exports.facility_table(queryset)
 
     def save_model(self, request, obj, form, change):
-        # The state goes through the service, which keeps each change with its date.
-        new_state = obj.state
+        # Every write through the services, each with its audit event; the state's through
+        # facility_set_state, which keeps each change with its date.
+        data = form.cleaned_data
+        note = data.get("state_note", "")
+        fields = {name: data[name] for name in FACILITY_EDITABLE_FIELDS if name in data}
         if change:
-            obj.state = Facility.objects.get(pk=obj.pk).state
-            super().save_model(request, obj, form, change)
-            if new_state != obj.state:
+            services.facility_update(
+                actor=request.user,
+                facility=obj,
+                **{name: value for name, value in fields.items() if name in form.changed_data},
+            )
+            if "state" in data:
                 services.facility_set_state(
-                    actor=request.user,
-                    facility=obj,
-                    state=new_state,
-                    note=form.cleaned_data.get("state_note", ""),
+                    actor=request.user, facility=obj, state=data["state"], note=note
                 )
-                obj.refresh_from_db()
+            obj.refresh_from_db()
             return
-        super().save_model(request, obj, form, change)
-        FacilityStateChange.objects.create(
-            facility=obj,
-            state=obj.state,
-            changed_at=obj.state_changed_at,
-            changed_by=request.user,
-            note=form.cleaned_data.get("state_note", ""),
+        created = services.facility_create(
+            actor=request.user, state=data.get("state", obj.state), note=note, **fields
         )
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not FacilityRole:
-            return super().save_formset(request, form, formset, change)
-        # The admin's change message reads these; the services below do the actual writes.
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for role_form in formset.forms:
-            deleted = role_form in formset.deleted_forms
-            if not (role_form.has_changed() or deleted):
-                continue
-            if role_form.instance.pk:  # an edited or deleted row: relieve what it was
-                old = FacilityRole.objects.get(pk=role_form.instance.pk)
-                services.role_relieve(
-                    actor=request.user, user=old.user, facility=old.facility, role=old.role
-                )
-            if not deleted and role_form.cleaned_data:
-                services.role_appoint(
-                    actor=request.user,
-                    user=role_form.cleaned_data["user"],
-                    facility=form.instance,
-                    role=role_form.cleaned_data["role"],
-                )
-        return None
+        obj.pk, obj._state.adding = created.pk, False
+        obj.refresh_from_db()
 
 
 # --- what the facilities record, read-only for the center ----------------------------------------
@@ -406,8 +490,6 @@ class UserRestrictionAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("関連する報告"))
     def incident_reports_list(self, obj) -> str:
-        from .selectors import incident_reports_of
-
         return "、".join(str(r) for r in incident_reports_of(obj)) or "—"
 
 

@@ -7,4 +7,5 @@ class FacilitiesConfig(AppConfig):
     verbose_name = _("事業所と職員")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        # signals: connects the receivers; tasks: registers the invitations' outbox (mcnet/outbox.py)
+        from . import signals, tasks  # noqa: F401

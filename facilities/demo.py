@@ -1,5 +1,6 @@
-"""Demo data of issue 3: staff pledges, one education session at 高田 with its attendees, one
-pending invitation (a new nurse invited at 高田) and face photos for 高田's two staff.
+"""Demo data of the facilities (第7条): staff pledges, one education session at 高田 with its
+attendees, one pending invitation (a new nurse invited at 高田) and face photos for 高田's two
+staff.
 
 Idempotent: pledges by (user, facility), the session by (facility, topic), the invitation by
 (facility, e-mail) in any state, photos only where there is none.

@@ -1,7 +1,7 @@
 """Forms of the facilities app.
 
 Account forms (allauth): the MCS ID is normalized, and no password is offered to the browser
-to keep. Then the facility's own pages (issue 3): phone, postal code and kana of any width are
+to keep. Then the facility's own pages (第6条): phone, postal code and kana of any width are
 normalized by the mcnet.forms fields before they are checked.
 """
 
@@ -21,6 +21,8 @@ from mcnet.forms import (
     PostalCodeField,
     no_browser_storage,
 )
+from mcnet.picker import SearchPicker
+from mcnet.rulebook.forms import RuleTextForm
 from mcnet.uploads import photo_upload
 
 from .models import (
@@ -66,7 +68,7 @@ class ResetPasswordKeyForm(allauth_forms.ResetPasswordKeyForm):
         no_browser_storage(self)
 
 
-# --- the facility's own pages (issue 3) ----------------------------------------------------------
+# --- the facility's own pages (第6条) -----------------------------------------------------------
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -163,7 +165,9 @@ class RestrictForm(ReasonForm):
 
 
 class PledgeForm(forms.Form):
-    signed_on = forms.DateField(label=_("誓約日"), required=False, widget=DATE_WIDGET)
+    signed_on = forms.DateField(
+        label=_("誓約日（省略のときは既存の誓約書の日付）"), required=False, widget=DATE_WIDGET
+    )
     waived = forms.BooleanField(
         label=_("省略: 既存の守秘義務の誓約書あり（第7条 なお書き）"), required=False
     )
@@ -180,6 +184,20 @@ class PledgeForm(forms.Form):
         return data
 
 
+class PledgeConfirmForm(forms.Form):
+    """第7条: the staff member confirms items (1)–(5) of the version shown to them."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    confirm = forms.BooleanField(label=_("上の誓約する内容を読み、守ることを誓約します"))
+
+
+class FacilityRulesForm(RuleTextForm):
+    """第14条: what the facility manager sets for the facility's staff."""
+
+    approved_on = forms.DateField(label=_("事業所管理者が定めた日"), widget=DATE_WIDGET)
+    field_order = ("source", "summary", "approved_on", "effective_on")
+
+
 class EducationForm(forms.Form):
     held_on = forms.DateField(label=_("実施日"), widget=DATE_WIDGET)
     topic = forms.CharField(label=_("内容"), max_length=200)
@@ -190,7 +208,8 @@ class EducationForm(forms.Form):
         label=_("出席者"),
         queryset=User.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        # mcnet/select_all.js adds 「全員を選択」 above the list.
+        widget=forms.CheckboxSelectMultiple(attrs={"data-select-all": _("全員を選択")}),
     )
 
     def __init__(self, *args, staff, **kwargs):
@@ -305,3 +324,27 @@ class DirectoryFacilitySearchForm(forms.Form):
         label=_("施設の種類"), required=False, choices=[("", _("すべて")), *Facility.Kind.choices]
     )
     town = forms.CharField(label=_("市区町村・町域"), required=False, max_length=100)
+
+
+def facility_choice_label(facility: Facility) -> str:
+    """A facility as a choice among thousands: its name, kind and town tell namesakes apart."""
+    place = f"{facility.city}{facility.town}"
+    details = facility.get_kind_display() + (f"・{place}" if place else "")
+    return f"{facility.name}（{details}）"
+
+
+class FacilityPickerField(forms.ModelMultipleChoiceField):
+    """Facilities chosen with mcnet.picker.SearchPicker (the directory's search)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            SearchPicker(
+                search_url=reverse_lazy("facilities:facility_picker_search"),
+                search_label=_("事業所名で探す"),
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj):
+        return facility_choice_label(obj)

@@ -114,6 +114,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("管理画面を使える"), default=False)
     is_active = models.BooleanField(_("ログインできる"), default=True)
     date_joined = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # Raised by every ban, restriction, deactivation and role change: the sessions signed in
+    # before it stop at their next request (get_session_auth_hash), and lifting the measure
+    # later does not bring them back.
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     objects = UserManager()
 
@@ -175,6 +179,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     def can_use_network(self) -> bool:
         """Signed-in and active: may search the directory and see photos."""
         return self.is_active and self.state == self.State.ACTIVE
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django keeps a session only while this hash is unchanged; epoch 0 gives Django's own
+        # hash, so the sessions open when this was introduced stay valid.
+        if not self.session_epoch:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "facilities.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_full_name(self) -> str:
         return self.name
@@ -440,6 +456,8 @@ class Invitation(models.Model):
     send_count = models.PositiveIntegerField(_("送信回数"), default=1)
     expires_at = models.DateTimeField(_("有効期限"))
     emailed_at = models.DateTimeField(_("メール送信済み"), null=True, blank=True)
+    # A sender's claim on the mail while it sends it (mcnet/outbox.py).
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     accepted_at = models.DateTimeField(_("登録日時"), null=True, blank=True)
     accepted_user = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations_accepted"
@@ -562,8 +580,16 @@ class UserRestriction(models.Model):
 class StaffPledge(models.Model):
     """第7条: the staff member's confidentiality pledge (従事者誓約書) with the facility.
 
-    Either the date it was signed, or waived because a pledge already exists (第7条 なお書き).
+    Confirmed by the staff member on the portal, or a signed paper recorded by the facility
+    manager, or waived because a pledge already exists (第7条 なお書き, with that pledge's date
+    when known). `rule_version` is the version of items (1)–(5) it covers (第15条): a new
+    version in force makes it out of date until confirmed again.
     """
+
+    class Method(models.TextChoices):
+        PORTAL = "portal", _("ポータルで確認")
+        PAPER = "paper", _("署名した誓約書")
+        WAIVED = "waived", _("省略（既存の誓約書あり）")
 
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="pledges", verbose_name=_("職員")
@@ -573,6 +599,17 @@ class StaffPledge(models.Model):
     )
     signed_on = models.DateField(_("誓約日"), null=True, blank=True)
     waived = models.BooleanField(_("省略（既存の誓約書あり）"), default=False)
+    method = models.CharField(
+        _("誓約の方法"), max_length=16, choices=Method.choices, default=Method.PAPER
+    )
+    rule_version = models.ForeignKey(
+        "rulebook.RuleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("誓約した内容の版"),
+    )
     note = models.CharField(_("備考"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

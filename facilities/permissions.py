@@ -1,6 +1,9 @@
 """Which role holds which object permission on its facility (deny by default: nothing else)."""
 
-from .models import FacilityRole
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q, QuerySet
+
+from .models import CENTER_STAFF_GROUP, FacilityRole, FacilityUserObjectPermission, User
 
 Role = FacilityRole.Role
 
@@ -33,6 +36,32 @@ def roles_grant(user, *codenames: str) -> bool:
     return any(wanted & set(ROLE_PERMISSIONS.get(role, ())) for _f, role in user.roles_held)
 
 
+def facility_ids_with(user, *codenames: str, while_restricted: bool = False) -> QuerySet:
+    """Ids of the facilities on which the user holds one of `facilities.<codename>` (a
+    subquery): the one answer to "the facilities where the user holds X", from the guardian
+    grants that follow the role rows. Nobody signed out, inactive or banned; a restricted user
+    (留意事項 2) only where the caller leaves them that duty (`while_restricted`)."""
+    if not _may_hold_grants(user, while_restricted) or not roles_grant(user, *codenames):
+        return FacilityUserObjectPermission.objects.none().values("content_object_id")
+    return FacilityUserObjectPermission.objects.filter(
+        user=user,
+        permission__content_type__app_label="facilities",
+        permission__codename__in=codenames,
+    ).values("content_object_id")
+
+
+def holds_on(user, facility_id: int, *codenames: str, while_restricted: bool = False) -> bool:
+    """The object check of the same rule: whether the user holds one of them on the facility."""
+    ids = facility_ids_with(user, *codenames, while_restricted=while_restricted)
+    return ids.filter(content_object_id=facility_id).exists()
+
+
+def _may_hold_grants(user, while_restricted: bool) -> bool:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    return while_restricted or user.state == User.State.ACTIVE
+
+
 def permissions_for_roles(roles) -> set[str]:
     perms: set[str] = set()
     for role in roles:
@@ -54,9 +83,9 @@ CENTER_STAFF_PERMISSIONS: tuple[str, ...] = (
     "facilities.change_facilityrole",
     "facilities.delete_facilityrole",
     "facilities.view_facilitymembership",
-    # Issue 3: the center sees restrictions and bans (留意事項 2), invitations, pledges and
-    # education, and each facility's state history; it changes them only through the portal's
-    # services (facility state through the facility's own admin form).
+    # The center, which oversees the network (第1条), sees restrictions and bans (留意事項 2),
+    # invitations, pledges and education, and each facility's state history; it changes them
+    # only through the portal's services (facility state through the facility's own admin form).
     "facilities.view_userrestriction",
     "facilities.view_invitation",
     "facilities.view_staffpledge",
@@ -73,3 +102,17 @@ CENTER_STAFF_PERMISSIONS: tuple[str, ...] = (
     "mcnet.view_networksettings",
     "mcnet.change_networksettings",
 )
+
+
+def center_staff_group() -> Group:
+    """The center's Django group, with exactly the model permissions of CENTER_STAFF_PERMISSIONS.
+
+    Run after every migrate (signals.py) and when a member joins the center (services.py), so new apps' permissions reach the center at once.
+    """
+    group, _created = Group.objects.get_or_create(name=CENTER_STAFF_GROUP)
+    wanted = Q()
+    for perm in CENTER_STAFF_PERMISSIONS:
+        app_label, codename = perm.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group

@@ -6,14 +6,19 @@ learns nothing, not even that the page exists.
 """
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import Group as AuthGroup
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from mcnet.models import Notification
+from mcnet.rulebook.models import Document, RuleVersion
+from mcnet.rulebook.selectors import version_in_force, versions_of
 from mcnet.text import nfkc
 
 from .models import (
@@ -29,7 +34,7 @@ from .models import (
     UserRestriction,
     fiscal_year_start,
 )
-from .permissions import roles_grant
+from .permissions import facility_ids_with
 from .search import search_key
 
 Role = FacilityRole.Role
@@ -46,10 +51,6 @@ def signed_in_user(user_id) -> User | None:
 
     Written as SQL: it runs on every request, and building the same query with the ORM (an
     Exists and a counting subquery) cost more than the round trip itself (make bench)."""
-    from django.contrib.auth.models import Group as AuthGroup
-
-    from mcnet.models import Notification
-
     try:
         user_id = User._meta.pk.to_python(user_id)
     except ValidationError:
@@ -85,15 +86,16 @@ def roles_of(user: User) -> QuerySet[FacilityRole]:
     )
 
 
-def facilities_of(user: User) -> QuerySet[Facility]:
-    return Facility.objects.filter(memberships__user=user, memberships__is_active=True)
-
-
 def user_requires_mfa(user: User) -> bool:
-    """Center staff and MCS administrators must use MFA (national guideline, via art. 3)."""
+    """Administrators must use MFA (national guideline, via art. 3): center staff, MCS
+    administrators, and facility managers, who appoint the MCS administrators (第5条)."""
     if not user.is_authenticated:
         return False
-    return user.is_center_staff or user.holds_role(FacilityRole.Role.MCS_ADMIN)
+    return (
+        user.is_superuser
+        or user.is_center_staff
+        or user.holds_role(FacilityRole.Role.MCS_ADMIN, FacilityRole.Role.FACILITY_MANAGER)
+    )
 
 
 def _network_user(user) -> bool:
@@ -107,17 +109,6 @@ def _network_user(user) -> bool:
 
 
 # --- one facility, by the grants on it ---------------------------------------------------------
-
-
-def facility_ids_with(user, *codenames: str) -> QuerySet:
-    """Ids of the facilities on which the user holds any of `facilities.<codename>`."""
-    if not _network_user(user) or not roles_grant(user, *codenames):
-        return FacilityUserObjectPermission.objects.none().values("content_object_id")
-    return FacilityUserObjectPermission.objects.filter(
-        user=user,
-        permission__content_type__app_label="facilities",
-        permission__codename__in=codenames,
-    ).values("content_object_id")
 
 
 def facility_for(user, pk: int, *codenames: str) -> Facility:
@@ -166,9 +157,16 @@ def active_staff(facility: Facility) -> QuerySet[User]:
 # --- the staff list (第6条(3)(4), 第7条) ---------------------------------------------------------
 
 
-def staff_list(facility: Facility, *, today: dt.date | None = None) -> list[FacilityMembership]:
+# The staff list's filter: in post, ended (退職等), or both.
+STAFF_STATUSES = ("active", "ended", "all")
+
+
+def staff_list(
+    facility: Facility, *, today: dt.date | None = None, query: str = "", status: str = "all"
+) -> list[FacilityMembership]:
     """Every membership of the facility with what the MCS administrator needs to see: roles,
     occupation, last login, MFA, pledge, this 年度's education, measure in force, state.
+    `query` finds staff by name, kana or MCS ID; `status` keeps those in post or ended only.
 
     Two queries whatever the number of staff (annotations and one prefetch)."""
     today = today or timezone.localdate()
@@ -183,9 +181,20 @@ def staff_list(facility: Facility, *, today: dt.date | None = None) -> list[Faci
         educationsession__held_on__gte=year_start,
         educationsession__held_on__lte=today,
     )
+    memberships = FacilityMembership.objects.filter(facility=facility)
+    if status == "active":
+        memberships = memberships.filter(is_active=True)
+    elif status == "ended":
+        memberships = memberships.filter(is_active=False)
+    if query:
+        text = nfkc(query)
+        memberships = memberships.filter(
+            Q(user__name__icontains=text)
+            | Q(user__kana__icontains=text)
+            | Q(user__email__icontains=text)
+        )
     memberships = (
-        FacilityMembership.objects.filter(facility=facility)
-        .select_related("user")
+        memberships.select_related("user")
         .annotate(
             has_mfa=Exists(
                 Authenticator.objects.filter(user_id=OuterRef("user_id")).exclude(
@@ -266,10 +275,6 @@ def restrictions_of(facility: Facility, user: User) -> QuerySet[UserRestriction]
     )
 
 
-def restriction_in_force(facility: Facility, user: User) -> UserRestriction | None:
-    return restrictions_of(facility, user).filter(lifted_at__isnull=True).first()
-
-
 def incident_reports_of(restriction: UserRestriction) -> list:
     """The incident reports behind a measure (the devices app links them), if that exists."""
     related = getattr(restriction, "incident_reports", None)
@@ -303,12 +308,14 @@ def invitation_for_token(token: str) -> Invitation | None:
 # --- directory (every active user, to invite across facilities) --------------------------------
 
 
-def _active_membership(facility=None):
+def _active_membership(facility=None, facility_key: str = ""):
     memberships = FacilityMembership.objects.filter(
         user=OuterRef("pk"), is_active=True, facility__state=Facility.State.ACTIVE
     )
     if facility is not None:
         memberships = memberships.filter(facility=facility)
+    if facility_key:
+        memberships = memberships.filter(facility__search_name__contains=facility_key)
     return Exists(memberships)
 
 
@@ -319,16 +326,21 @@ def directory_users(
     facility=None,
     occupation: str = "",
     limit: int = 50,
+    ids=None,
+    facility_name: str = "",
 ) -> QuerySet[User]:
     """Active users of active facilities, found by name or kana (either script, any width),
-    facility and occupation; at most `limit` (≤ 200), in kana order.
+    facility and occupation, or among `ids` (people already chosen); at most `limit` (≤ 200),
+    in kana order.
 
     Each user carries `directory_facilities` (their active facilities). Pages show only name,
     kana, occupation, facility and photo: never the e-mail or the phone."""
     if not _network_user(viewer) and not getattr(viewer, "is_center_staff", False):
         return User.objects.none()
     users = User.objects.filter(
-        _active_membership(facility), is_active=True, state=User.State.ACTIVE
+        _active_membership(facility, search_key(facility_name)),
+        is_active=True,
+        state=User.State.ACTIVE,
     )
     key = search_key(query)
     if key:
@@ -338,6 +350,8 @@ def directory_users(
             users = users.filter(Q(search_kana__startswith=key) | Q(search_name__startswith=key))
     if occupation:
         users = users.filter(occupation=occupation)
+    if ids is not None:
+        users = users.filter(pk__in=ids)
     limit = max(1, min(int(limit), DIRECTORY_MAX_LIMIT))
     return users.order_by("search_kana", "pk").prefetch_related(
         Prefetch(
@@ -418,3 +432,108 @@ def home_section(user) -> dict | None:
             }
         )
     return {"cards": cards, "year_start": fiscal_year_start(today)}
+
+
+def role_holder_ids(facility_ids, role: str) -> dict[int, list[int]]:
+    """The ids of the active holders of a facility role (FacilityRole.Role) at each facility,
+    in one query: those a role-addressed notification goes to. `facility_ids` may be a
+    queryset (a subquery)."""
+    holders = defaultdict(list)
+    rows = (
+        FacilityRole.objects.filter(facility_id__in=facility_ids, role=role, user__is_active=True)
+        .order_by("facility_id", "user_id")
+        .values_list("facility_id", "user_id")
+    )
+    for facility_id, user_id in rows:
+        holders[facility_id].append(user_id)
+    return holders
+
+
+# --- the staff pledge (第7条) and the facility's own rules (第14条) -------------------------------
+
+
+@dataclass
+class PledgeState:
+    """One facility of a staff member: their pledge and whether it covers the version in force."""
+
+    membership: FacilityMembership
+    pledge: StaffPledge | None
+    current: RuleVersion
+
+    @property
+    def facility(self) -> Facility:
+        return self.membership.facility
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.pledge is not None and self.pledge.rule_version_id == self.current.pk
+
+    @property
+    def confirmed_in_portal(self) -> bool:
+        return self.up_to_date and self.pledge.method == StaffPledge.Method.PORTAL
+
+
+def pledge_states_of(user) -> list[PledgeState]:
+    """The facilities the user works at now, each with their pledge (第7条) against the
+    version of items (1)–(5) in force today."""
+    if not _network_user(user):
+        return []
+    current = version_in_force(Document.STAFF_PLEDGE)
+    memberships = (
+        FacilityMembership.objects.filter(user=user, is_active=True)
+        .select_related("facility")
+        .order_by("facility__name")
+    )
+    pledges = {
+        p.facility_id: p
+        for p in StaffPledge.objects.filter(user=user).select_related("rule_version")
+    }
+    return [PledgeState(m, pledges.get(m.facility_id), current) for m in memberships]
+
+
+def pledge_facility_of(user, pk: int) -> Facility:
+    """A facility the user works at now (to confirm their own pledge), else 404."""
+    if not _network_user(user):
+        raise Http404
+    facility = Facility.objects.filter(
+        pk=pk, memberships__user=user, memberships__is_active=True
+    ).first()
+    if facility is None:
+        raise Http404
+    return facility
+
+
+def memberships_printable_by(user) -> QuerySet[FacilityMembership]:
+    """Whose 従事者誓約書 the user may print: their own, and the staff of the facilities where
+    they run pledges (第7条: the facility manager)."""
+    if not _network_user(user):
+        return FacilityMembership.objects.none()
+    return FacilityMembership.objects.filter(
+        Q(user=user) | Q(facility_id__in=facility_ids_with(user, "manage_education")),
+        is_active=True,
+    )
+
+
+def facility_rules_facility(user, pk: int) -> Facility:
+    """A facility whose own rules (第14条) the user may read: they work there now."""
+    return pledge_facility_of(user, pk)
+
+
+def facility_rules_in_force(facility: Facility) -> RuleVersion | None:
+    return version_in_force(Document.FACILITY_RULES, facility=facility)
+
+
+def facility_rules_history(facility: Facility) -> QuerySet[RuleVersion]:
+    return versions_of(Document.FACILITY_RULES, facility=facility)
+
+
+def staff_pledge_version(pk) -> RuleVersion | None:
+    """The version of the staff pledge a confirmation names (any published one; the service
+    refuses one no longer in force)."""
+    return RuleVersion.objects.filter(
+        pk=pk, document=Document.STAFF_PLEDGE, facility__isnull=True
+    ).first()
+
+
+def pledge_version_in_force() -> RuleVersion:
+    return version_in_force(Document.STAFF_PLEDGE)

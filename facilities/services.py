@@ -7,10 +7,9 @@ invitation is still open, a reason is given.
 
 import datetime as dt
 
-from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +19,10 @@ from mcnet.audit import audit_record
 from mcnet.jobs import enqueue_on_commit
 from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
+from mcnet.rulebook.models import Document
+from mcnet.rulebook.selectors import version_in_force
+from mcnet.rulebook.services import rule_version_publish
+from mcnet.services import model_update
 from mcnet.text import normalize_email, normalize_kana, normalize_phone
 
 from .models import (
@@ -37,7 +40,17 @@ from .models import (
     User,
     UserRestriction,
 )
-from .permissions import CENTER_STAFF_PERMISSIONS, permissions_for_roles
+from .permissions import center_staff_group, permissions_for_roles
+from .signals import (
+    ADMIN_APPOINTED,
+    ADMIN_RELIEVED,
+    STAFF_ADDED,
+    STAFF_REMOVED,
+    staff_changed,
+    staff_left,
+    staff_left_network,
+)
+from .tasks import send_invitation_email
 
 Role = FacilityRole.Role
 
@@ -45,14 +58,14 @@ Role = FacilityRole.Role
 
 
 @transaction.atomic
-def facility_create(*, actor, **fields) -> Facility:
+def facility_create(*, actor, note: str = "", **fields) -> Facility:
     facility = Facility.objects.create(**fields)
     FacilityStateChange.objects.create(
         facility=facility,
         state=facility.state,
         changed_at=facility.state_changed_at,
         changed_by=_person(actor),
-        note=_("登録"),
+        note=note or _("登録"),
     )
     audit_record(
         actor=actor,
@@ -67,19 +80,15 @@ def facility_create(*, actor, **fields) -> Facility:
 @transaction.atomic
 def facility_update(*, actor, facility: Facility, **fields) -> Facility:
     """Change the facility's name, kind, address and contacts (not its state)."""
-    unknown = set(fields) - set(FACILITY_EDITABLE_FIELDS)
-    if unknown:
-        raise ValueError(f"not editable here: {sorted(unknown)}")
     facility = Facility.objects.select_for_update().get(pk=facility.pk)
-    changes = {}
-    for name, value in fields.items():
-        old = getattr(facility, name)
-        if old != value:
-            changes[name] = [str(old), str(value)]
-            setattr(facility, name, value)
-    if changes:
-        facility.save()
-        audit_record(actor=actor, action="facility.update", target=facility, changes=changes)
+    before = {name: getattr(facility, name) for name in FACILITY_EDITABLE_FIELDS}
+    facility, changed = model_update(
+        instance=facility, fields=FACILITY_EDITABLE_FIELDS, data=fields
+    )
+    if changed:
+        audit_record(
+            actor=actor, action="facility.update", target=facility, changes={"fields": changed}
+        )
         if not getattr(actor, "is_center_staff", False):
             # 第4条(2): the center keeps the application's data; it learns of every change.
             notify(
@@ -87,8 +96,9 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
                 kind="facilities.facility_updated",
                 title=_("%(facility)sの事業所情報が変更されました") % {"facility": facility.name},
                 body="\n".join(
-                    f"{Facility._meta.get_field(name).verbose_name}: {old} → {new}"
-                    for name, (old, new) in changes.items()
+                    f"{Facility._meta.get_field(name).verbose_name}: {before[name]} → "
+                    f"{getattr(facility, name)}"
+                    for name in changed
                 ),
                 url=reverse("admin:facilities_facility_change", args=[facility.pk]),
                 reason=_("センターは事業所の登録内容を管理するため（第4条）"),
@@ -140,8 +150,66 @@ def user_create(*, actor, email: str, password: str | None = None, **fields) -> 
     return user
 
 
+# What the center edits of a person in the admin: the profile, never the state, admin rights,
+# groups, permissions or password (see facilities/admin.py).
+USER_CENTER_EDITABLE_FIELDS = (
+    "email",
+    "name",
+    "kana",
+    "gender",
+    "occupation",
+    "phone",
+    "had_mcs_account",
+)
+
+
 @transaction.atomic
-def membership_add(*, actor, user: User, facility: Facility) -> FacilityMembership:
+def user_update(*, actor, user: User, **fields) -> User:
+    """The center corrects a person's profile (別紙4: name, kana, occupation, e-mail)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user, changed = model_update(instance=user, fields=USER_CENTER_EDITABLE_FIELDS, data=fields)
+    if changed:
+        audit_record(actor=actor, action="user.update", target=user, changes={"fields": changed})
+    return user
+
+
+@transaction.atomic
+def password_reset_link_send(*, actor, user: User, request) -> None:
+    """Mail the person allauth's password reset link. Nobody sets another person's password
+    (art. 11 (1)(2): a password is never shared); `request` builds the link's address."""
+    from allauth.account.forms import ResetPasswordForm
+    from allauth.core.context import request_context
+
+    if not (user.is_active and user.state != User.State.BANNED):
+        raise ValidationError(
+            _("ログインできない利用者（利用禁止・利用中止）にはリンクを送れません。"),
+            code="inactive",
+        )
+    audit_record(actor=actor, action="user.password_reset_link", target=user)
+
+    def send():
+        form = ResetPasswordForm(data={"email": user.email})
+        with request_context(request):  # allauth builds the link from the request
+            if form.is_valid():
+                form.save(request)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def membership_add(
+    *,
+    actor,
+    user: User,
+    facility: Facility,
+    invitation: Invitation | None = None,
+    via_notice: bool = False,
+) -> FacilityMembership:
+    """`user` works at `facility` (again). `invitation`: the one accepted; `via_notice`: the
+    center carries out a 別紙4 (staff_changed: otherwise the change becomes a 別紙4 line)."""
+    if holds_center_position(user):
+        # A facility's staff can be invited into its patients' groups; the center never is.
+        raise ValidationError(_("センター職員は事業所の職員として登録できません（別紙5）。"))
     membership, created = FacilityMembership.objects.get_or_create(user=user, facility=facility)
     if not created and not membership.is_active:
         membership.is_active = True
@@ -158,7 +226,32 @@ def membership_add(*, actor, user: User, facility: Facility) -> FacilityMembersh
             facility_id=facility.pk,
             changes={"user": user.email},
         )
+        _announce_change(
+            actor=actor,
+            user=user,
+            facility=facility,
+            change=STAFF_ADDED,
+            invitation=invitation,
+            via_notice=via_notice,
+        )
     return membership
+
+
+def _announce_change(
+    *, actor, user, facility, change, invitation=None, via_notice=False, reason="", roles=()
+) -> None:
+    # 第4条2: every change of a facility's staff reaches the center's record (別紙4).
+    staff_changed.send(
+        roles=list(roles),
+        sender=FacilityMembership,
+        facility=facility,
+        user=user,
+        change=change,
+        actor=actor,
+        invitation=invitation,
+        via_notice=via_notice,
+        reason=reason,
+    )
 
 
 @transaction.atomic
@@ -216,6 +309,61 @@ class SecondMcsAdministrator(ValidationError):
     """別紙3 *1: one MCS administrator per facility "in principle"; a second needs a yes."""
 
 
+def sessions_end(*, user: User) -> None:
+    """Every session `user` opened before now stops at its next request (User.session_epoch).
+
+    Sessions live in the cache and the database (cached_db); rather than hunting them there,
+    the hash each one carries stops matching, and Django flushes it from both when it is used.
+    """
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.session_epoch = User.objects.values_list("session_epoch", flat=True).get(pk=user.pk)
+
+
+def holds_center_position(user: User) -> bool:
+    """Center staff (and superusers) administer the network and hold no facility role: the
+    center never sees a patient's information (別紙5 (2))."""
+    return user.is_superuser or user.groups.filter(name=CENTER_STAFF_GROUP).exists()
+
+
+def _may_appoint(actor, facility: Facility, role: str) -> bool:
+    """第5条: the facility manager appoints the MCS administrator and the patient-group
+    managers (and the next facility manager); the MCS administrator, who registers the
+    facility's users (第6条(4)), appoints patient-group managers. The center appoints only what
+    the facility's signed paper asks for (別紙1's signer, 別紙3/別紙4's administrator flag)."""
+    if getattr(actor, "is_center_staff", False):
+        return True
+    codenames = ["sign_for_facility"]
+    if role == Role.GROUP_MANAGER:
+        codenames.append("manage_staff")
+    return FacilityUserObjectPermission.objects.filter(
+        user=actor, content_object=facility, permission__codename__in=codenames
+    ).exists()
+
+
+def _check_appointment(*, actor, user: User, facility: Facility, role: str) -> None:
+    """Nobody grants themselves a role: an appointment is made by someone else entitled to it."""
+    if holds_center_position(user):
+        raise ValidationError(
+            _(
+                "センター職員は事業所の役割（事業所管理者・MCS管理者・患者グループ管理者）を"
+                "持てません。センターは患者の情報を見ない立場です（別紙5）。"
+            ),
+            code="center_staff",
+        )
+    if actor is None:  # the system itself: the demo, the command line
+        return
+    if actor.pk == user.pk:
+        raise ValidationError(
+            _(
+                "ご自身を任命することはできません。任命は事業所管理者など、"
+                "任命できる別の方が行います（第5条）。"
+            ),
+            code="self_appointment",
+        )
+    if not _may_appoint(actor, facility, role):
+        raise PermissionDenied(_("この役割を任命する権限がありません（第5条）。"))
+
+
 @transaction.atomic
 def role_appoint(
     *,
@@ -224,6 +372,8 @@ def role_appoint(
     facility: Facility,
     role: str,
     confirm_second_mcs_admin: bool = True,
+    invitation: Invitation | None = None,
+    via_notice: bool = False,
 ) -> FacilityRole:
     """Give `user` a role at `facility` and the object permissions that come with it.
 
@@ -242,12 +392,16 @@ def role_appoint(
             _("この事業所には既にMCS管理者がいます。2人目として任命するには確認してください。"),
             code="second_mcs_admin",
         )
-    membership_add(actor=actor, user=user, facility=facility)
+    _check_appointment(actor=actor, user=user, facility=facility, role=role)
+    membership_add(
+        actor=actor, user=user, facility=facility, invitation=invitation, via_notice=via_notice
+    )
     role_row, created = FacilityRole.objects.get_or_create(
         user=user, facility=facility, role=role, defaults={"appointed_by": _person(actor)}
     )
     if created:
         _sync_facility_grants(user=user, facility=facility)
+        sessions_end(user=user)  # the new role (and its MFA rule) applies from a new login
         audit_record(
             actor=actor,
             action="role.appoint",
@@ -255,23 +409,64 @@ def role_appoint(
             facility_id=facility.pk,
             changes={"user": user.email, "role": role},
         )
-        if actor is not None and getattr(actor, "pk", None) != user.pk:
-            notify(
-                recipients=[user],
-                kind="facilities.role_appointed",
-                title=_("%(facility)sの%(role)sに任命されました")
-                % {"facility": facility.name, "role": role_row.get_role_display()},
-                url=reverse("home"),
-                reason=_("あなたの役割が変わったため"),
+        if actor is not None:
+            _tell_appointment(actor=actor, role_row=role_row)
+        if role == Role.MCS_ADMIN:  # 別紙4's 管理者 column
+            _announce_change(
+                actor=actor,
+                user=user,
+                facility=facility,
+                change=ADMIN_APPOINTED,
+                invitation=invitation,
+                via_notice=via_notice,
             )
     return role_row
 
 
+def _tell_appointment(*, actor, role_row: FacilityRole) -> None:
+    """The person appointed and the facility's managers learn of every appointment (第5条)."""
+    user, facility = role_row.user, role_row.facility
+    names = {"facility": facility.name, "role": role_row.get_role_display()}
+    notify(
+        recipients=[user],
+        kind="facilities.role_appointed",
+        title=_("%(facility)sの%(role)sに任命されました") % names,
+        url=reverse("home"),
+        reason=_("あなたの役割が変わったため"),
+    )
+    managers = User.objects.filter(
+        facility_roles__facility=facility,
+        facility_roles__role=Role.FACILITY_MANAGER,
+        is_active=True,
+    ).exclude(pk__in=[user.pk, getattr(actor, "pk", None)])
+    if managers:
+        notify(
+            recipients=list(managers),
+            kind="facilities.role_appointed_by_other",
+            title=_("%(name)s さんが%(facility)sの%(role)sに任命されました")
+            % {**names, "name": user.name or user.email},
+            body=_("任命した人: %(actor)s") % {"actor": actor.name or actor.email},
+            url=reverse("facilities:roles", args=[facility.pk]),
+            reason=_("あなたがこの事業所の事業所管理者であるため（第5条）"),
+        )
+
+
 @transaction.atomic
-def role_relieve(*, actor, user: User, facility: Facility, role: str) -> None:
+def role_relieve(
+    *,
+    actor,
+    user: User,
+    facility: Facility,
+    role: str,
+    via_notice: bool = False,
+    leaving: bool = False,
+) -> None:
+    """`leaving`: part of staff_deactivate, whose 別紙4 line (削除) says it all."""
     deleted, _count = FacilityRole.objects.filter(user=user, facility=facility, role=role).delete()
     if deleted:
         _sync_facility_grants(user=user, facility=facility)
+        if getattr(actor, "pk", None) != user.pk:  # not the person who just asked for it
+            sessions_end(user=user)
         audit_record(
             actor=actor,
             action="role.relieve",
@@ -280,26 +475,36 @@ def role_relieve(*, actor, user: User, facility: Facility, role: str) -> None:
             facility_id=facility.pk,
             changes={"user": user.email, "role": role},
         )
-
-
-def center_staff_group() -> Group:
-    """The center's Django group, with exactly the model permissions of CENTER_STAFF_PERMISSIONS.
-
-    Run after every migrate (signals.py), so new apps' permissions reach the center at once.
-    """
-    group, _created = Group.objects.get_or_create(name=CENTER_STAFF_GROUP)
-    wanted = Q()
-    for perm in CENTER_STAFF_PERMISSIONS:
-        app_label, codename = perm.split(".")
-        wanted |= Q(content_type__app_label=app_label, codename=codename)
-    group.permissions.set(Permission.objects.filter(wanted))
-    return group
+        if role == Role.MCS_ADMIN and not leaving:
+            _announce_change(
+                actor=actor,
+                user=user,
+                facility=facility,
+                change=ADMIN_RELIEVED,
+                via_notice=via_notice,
+            )
 
 
 @transaction.atomic
 def center_staff_add(*, actor, user: User) -> None:
-    """Center staff use the admin (is_staff) and are members of the center's Django group."""
+    """Center staff use the admin (is_staff) and are members of the center's Django group.
+
+    They hold no facility role (別紙5 (2): the center never sees a patient's information)."""
+    if (
+        FacilityRole.objects.filter(user=user).exists()
+        or FacilityMembership.objects.filter(user=user, is_active=True).exists()
+    ):
+        raise ValidationError(
+            _(
+                "事業所に在籍中の方や事業所の役割を持つ方はセンター職員にできません。"
+                "先に事業所での在籍を終了してください。"
+            ),
+            code="holds_facility_role",
+        )
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError(_("ご自身をセンター職員にすることはできません。"), code="self")
     user.groups.add(center_staff_group())
+    sessions_end(user=user)
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
@@ -322,6 +527,19 @@ def _sync_facility_grants(*, user: User, facility: Facility) -> None:
         assign_perm(perm, user, facility)
     for perm in held - wanted:
         remove_perm(perm, user, facility)
+
+
+@transaction.atomic
+def center_staff_remove(*, actor, user: User) -> None:
+    """The person no longer works for the center: out of its group, no admin."""
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationError(_("ご自身をセンター職員から外すことはできません。"), code="self")
+    user.groups.remove(center_staff_group())
+    if user.is_staff and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    sessions_end(user=user)
+    audit_record(actor=actor, action="user.center_staff_remove", target=user)
 
 
 # --- invitations (第6条(4): the MCS administrator registers the facility's users) ---------------
@@ -364,6 +582,10 @@ def staff_invite(
         )
     existing = User.objects.filter(email=email).first()
     if existing is not None:
+        if holds_center_position(existing):
+            raise ValidationError(
+                {"email": _("センター職員のアカウントは事業所の職員として招待できません。")}
+            )
         if existing.state == User.State.BANNED:
             raise ValidationError(
                 {"email": _("このメールアドレスの利用者は利用禁止中のため招待できません。")}
@@ -495,14 +717,25 @@ def invitation_accept(
             account.is_active = True
             account.save()
             audit_record(actor=None, action="user.return", target=account)
-    membership_add(actor=account, user=account, facility=invitation.facility)
+    membership_add(actor=account, user=account, facility=invitation.facility, invitation=invitation)
     if invitation.is_mcs_admin:
-        role_appoint(
-            actor=invitation.created_by,
-            user=account,
-            facility=invitation.facility,
-            role=Role.MCS_ADMIN,
-        )
+        try:
+            role_appoint(
+                actor=invitation.created_by,
+                user=account,
+                facility=invitation.facility,
+                role=Role.MCS_ADMIN,
+                invitation=invitation,
+            )
+        except PermissionDenied:
+            # The inviter may no longer appoint (第5条: e.g. no longer the facility manager):
+            # the person joins as staff, and the facility manager appoints them if still meant.
+            audit_record(
+                actor=account,
+                action="invitation.role_not_appointed",
+                target=invitation,
+                changes={"role": Role.MCS_ADMIN},
+            )
     invitation.state = Invitation.State.ACCEPTED
     invitation.accepted_at = timezone.now()
     invitation.accepted_user = account
@@ -530,8 +763,6 @@ def _invitation_expiry(now) -> dt.datetime:
 
 
 def _queue_invitation_email(invitation: Invitation) -> None:
-    from .tasks import send_invitation_email
-
     enqueue_on_commit(send_invitation_email, invitation.pk, invitation.key)
 
 
@@ -539,13 +770,14 @@ def _queue_invitation_email(invitation: Invitation) -> None:
 
 
 @transaction.atomic
-def staff_deactivate(*, actor, user: User, facility: Facility, reason: str) -> FacilityMembership:
+def staff_deactivate(
+    *, actor, user: User, facility: Facility, reason: str, via_notice: bool = False
+) -> FacilityMembership:
     """The staff member left `facility`: the membership and its roles end.
 
     Working nowhere else any more, their login stops (state "left") and they leave every group
-    at once; the groups' managers are told (groups.services.memberships_end_for_user). Someone
-    still working at another facility keeps the account and their groups there."""
-    from groups.services import memberships_end_for_user
+    at once (the staff_left_network signal, received by groups); the groups' managers are
+    told. Someone still working at another facility keeps the account and their groups there."""
 
     reason = (reason or "").strip()
     if not reason:
@@ -566,18 +798,37 @@ def staff_deactivate(*, actor, user: User, facility: Facility, reason: str) -> F
         FacilityRole.objects.filter(user=user, facility=facility).values_list("role", flat=True)
     )
     for role in roles:
-        role_relieve(actor=actor, user=user, facility=facility, role=role)
+        role_relieve(actor=actor, user=user, facility=facility, role=role, leaving=True)
+    sessions_end(user=user)
     Invitation.objects.filter(
         email=user.email, facility=facility, state=Invitation.State.PENDING
     ).update(state=Invitation.State.REVOKED, revoked_at=now, revoked_by=_person(actor))
     user = User.objects.select_for_update().get(pk=user.pk)
     left_network = not FacilityMembership.objects.filter(user=user, is_active=True).exists()
     groups_ended = 0
+    _announce_change(
+        actor=actor,
+        user=user,
+        facility=facility,
+        change=STAFF_REMOVED,
+        via_notice=via_notice,
+        reason=reason,
+        roles=roles,
+    )
+    staff_left.send(
+        sender=User,
+        user=user,
+        facility=facility,
+        actor=actor,
+        reason=reason,
+        left_network=left_network,
+    )
     if left_network:
         user.state = User.State.LEFT
         user.is_active = False  # login stops; open sessions end at their next request
         user.save(update_fields=["state", "is_active"])
-        groups_ended = memberships_end_for_user(user=user, actor=actor, reason=reason)
+        responses = staff_left_network.send(sender=User, user=user, actor=actor, reason=reason)
+        groups_ended = sum(ended for _receiver, ended in responses)
     audit_record(
         actor=actor,
         action="staff.deactivate",
@@ -631,6 +882,8 @@ def user_restrict(*, actor, user: User, facility: Facility, level: str, reason: 
         created_at=now,
     )
     state = _apply_user_state(user)
+    # A measure ends the sessions at once; lifting it later does not bring them back.
+    sessions_end(user=user)
     audit_record(
         actor=actor,
         action="user.restrict",
@@ -715,6 +968,10 @@ def _apply_user_state(user: User) -> str:
 # --- pledges and education (第7条) -------------------------------------------------------------
 
 
+def _staff_pledge_version(on: dt.date | None = None):
+    return version_in_force(Document.STAFF_PLEDGE, on=on)
+
+
 @transaction.atomic
 def pledge_record(
     *,
@@ -725,8 +982,10 @@ def pledge_record(
     waived: bool = False,
     note: str = "",
 ) -> StaffPledge:
-    """The staff member's confidentiality pledge: signed on a date, or waived because one is
-    already on file (第7条 なお書き). Recording again corrects the row."""
+    """The facility manager records the staff member's pledge (第7条): a signed paper of the
+    date it was signed, or waived because one is already on file (なお書き; `signed_on` is then
+    that pledge's date, when known). The version covered is the one in force on that date
+    (on the day it is recorded, for a waiver). Recording again corrects the row."""
     if signed_on is None and not waived:
         raise ValidationError(
             {"signed_on": _("誓約日を入力するか、「既存の誓約書あり（省略）」を選んでください。")}
@@ -735,12 +994,16 @@ def pledge_record(
         raise ValidationError({"signed_on": _("誓約日に未来の日付は入力できません。")})
     if not FacilityMembership.objects.filter(user=user, facility=facility, is_active=True).exists():
         raise ValidationError(_("この方はこの事業所の在籍中の職員ではありません。"))
+    version = _staff_pledge_version(None if waived else signed_on)
+    method = StaffPledge.Method.WAIVED if waived else StaffPledge.Method.PAPER
     pledge, created = StaffPledge.objects.update_or_create(
         user=user,
         facility=facility,
         defaults={
-            "signed_on": None if waived else signed_on,
+            "signed_on": signed_on,
             "waived": waived,
+            "method": method,
+            "rule_version": version,
             "note": note.strip()[:300],
             "recorded_by": _person(actor),
             "recorded_at": timezone.now(),
@@ -750,7 +1013,61 @@ def pledge_record(
         actor=actor,
         action="pledge.record" if created else "pledge.correct",
         target=pledge,
-        changes={"user": user.email, "signed_on": signed_on, "waived": waived},
+        changes={
+            "user": user.email,
+            "signed_on": signed_on,
+            "waived": waived,
+            "method": method,
+            "rule_version": version.pk,
+        },
+    )
+    return pledge
+
+
+@transaction.atomic
+def pledge_confirm(*, actor: User, facility: Facility, rule_version) -> StaffPledge:
+    """The staff member confirms, on the portal, the pledge of items (1)–(5) shown to them
+    (第7条), in the version they read. A version no longer in force is refused (the page was
+    opened before a new one took effect); confirming the same version again changes nothing."""
+    if not FacilityMembership.objects.filter(
+        user=actor, facility=facility, is_active=True
+    ).exists():
+        raise PermissionDenied
+    today = timezone.localdate()
+    current = _staff_pledge_version(today)
+    if rule_version is None or rule_version.pk != current.pk:
+        raise ValidationError(
+            _("誓約書の内容が改定されました。新しい内容を読んでから、もう一度確認してください。")
+        )
+    existing = StaffPledge.objects.select_for_update().filter(user=actor, facility=facility).first()
+    if (
+        existing is not None
+        and existing.rule_version_id == current.pk
+        and existing.method != StaffPledge.Method.WAIVED
+    ):
+        return existing
+    pledge, _created = StaffPledge.objects.update_or_create(
+        user=actor,
+        facility=facility,
+        defaults={
+            "signed_on": today,
+            "waived": False,
+            "method": StaffPledge.Method.PORTAL,
+            "rule_version": current,
+            "recorded_by": actor,
+            "recorded_at": timezone.now(),
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="pledge.confirm",
+        target=pledge,
+        changes={
+            "user": actor.email,
+            "signed_on": today,
+            "rule_version": current.pk,
+            "previous_version": getattr(existing, "rule_version_id", None),
+        },
     )
     return pledge
 
@@ -766,7 +1083,15 @@ def education_session_save(
     notes: str = "",
     session: EducationSession | None = None,
 ) -> EducationSession:
-    """Record an education session (date, topic, attendees), or correct one."""
+    """Record an education session (date, topic, attendees), or correct one. The facility
+    manager runs education (第7条) and the MCS administrator, who oversees the staff's use of
+    MCS (第6条), records it too; nobody else (the demo loader records as nobody)."""
+    if (
+        actor is not None
+        and not actor.has_perm("facilities.manage_education", facility)
+        and not actor.has_perm("facilities.manage_staff", facility)
+    ):
+        raise PermissionDenied
     topic = (topic or "").strip()
     if not topic:
         raise ValidationError({"topic": _("内容を入力してください。")})
@@ -806,3 +1131,32 @@ def education_session_save(
 
 def _person(actor) -> User | None:
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+# --- the facility's own rules (第14条) ------------------------------------------------------------
+
+
+def facility_rules_publish(
+    *,
+    actor: User,
+    facility: Facility,
+    source: str,
+    approved_on: dt.date,
+    effective_on: dt.date,
+    summary: str = "",
+):
+    """第14条: what the rules leave to each facility, its manager sets as the facility's own
+    rules, read by its staff. A new version each time (the older ones stay on record)."""
+    if not FacilityRole.objects.filter(
+        user=actor, facility=facility, role=FacilityRole.Role.FACILITY_MANAGER
+    ).exists():
+        raise PermissionDenied
+    return rule_version_publish(
+        actor=actor,
+        document=Document.FACILITY_RULES,
+        facility=facility,
+        source=source,
+        approved_on=approved_on,
+        effective_on=effective_on,
+        summary=summary,
+    )

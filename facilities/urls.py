@@ -8,9 +8,19 @@ urlpatterns = [
     # Everyone in the network: the directory, one's own profile, members' photos.
     path("directory/", views.directory_users_page, name="directory"),
     path("directory/facilities/", views.directory_facilities_page, name="directory_facilities"),
+    path(
+        "directory/facilities/search/",
+        views.facility_picker_search,
+        name="facility_picker_search",
+    ),
     path("profile/", views.profile_edit, name="profile"),
     path("photos/<int:user_id>/", views.photo, name="photo"),
     path("postal-code/", views.postal_code_lookup, name="postal_code_lookup"),
+    # The staff member's own pledge (第7条) and their facility's own rules (第14条).
+    path("pledge/", views.my_pledge, name="my_pledge"),
+    path("pledge/<int:pk>/confirm/", views.pledge_confirm, name="pledge_confirm"),
+    path("<int:pk>/rules/", views.facility_rules, name="facility_rules"),
+    path("<int:pk>/rules/new/", views.facility_rules_publish, name="facility_rules_publish"),
     # The invitee, with the link from the e-mail (no account yet).
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     # The facility's MCS administrator and facility manager.

@@ -13,8 +13,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mcnet.confirm import confirm_page
 from mcnet.forms import add_refusal
-from mcnet.uploads import private_file_response
+from mcnet.models import NetworkSettings
+from mcnet.picker import PICKER_RESULTS, search_query
+from mcnet.rulebook import text as rule_text
+from mcnet.uploads import (
+    FORM_OVERHEAD_BYTES,
+    MAX_PHOTO_BYTES,
+    private_file_response,
+    request_body_limit,
+)
 
 from . import selectors, services
 from .forms import (
@@ -23,22 +32,29 @@ from .forms import (
     DirectoryUserSearchForm,
     EducationForm,
     FacilityEditForm,
+    FacilityRulesForm,
     InvitationAcceptForm,
     InvitationForm,
+    PledgeConfirmForm,
     PledgeForm,
     ProfileForm,
     ReasonForm,
     RestrictForm,
     RoleAppointForm,
+    facility_choice_label,
 )
 from .models import FacilityRole, User
 from .postal import lookup
+from .search import search_key
 
 Role = FacilityRole.Role
 
 # Who may open which page of a facility (guardian codenames on that facility).
 STAFF_ADMIN = ("manage_staff",)  # the MCS administrator (第6条(3)(4), 留意事項 2)
 EDUCATION = ("manage_education",)  # the facility manager (第7条)
+# Education sessions: the facility manager runs them (第7条); the MCS administrator, who
+# oversees the staff's use of MCS (第6条), records them as well.
+EDUCATION_SESSIONS = ("manage_education", "manage_staff")
 ROLES = ("sign_for_facility", "manage_staff")  # 第5条; the MCS admin appoints group managers
 FACILITY_PAGES = ("manage_staff", "manage_education", "sign_for_facility")
 
@@ -192,7 +208,7 @@ def role_appoint(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def role_relieve(request, pk, role_id):
     facility = selectors.facility_for(request.user, pk, *ROLES)
     roles = _appointable_roles(selectors.grants_on(request.user, facility))
@@ -209,8 +225,40 @@ def role_relieve(request, pk, role_id):
                 ),
             )
             return redirect("facilities:roles", pk=pk)
+    if request.method == "GET":
+        return _relieve_question(request, facility, row)
     services.role_relieve(actor=request.user, user=row.user, facility=facility, role=row.role)
     return _done(request, _("役割を解任しました。"), reverse("facilities:roles", args=[pk]))
+
+
+def _relieve_question(request, facility, row):
+    """第5条: who loses which powers, said before it happens."""
+    name = row.user.name or row.user.email
+    consequences = {
+        Role.MCS_ADMIN: [
+            _("職員の登録・招待、機器の管理、グループのアーカイブができなくなります（第6条）。"),
+        ],
+        Role.FACILITY_MANAGER: [
+            _("事業所を代表する届出や役割の任命ができなくなります（第5条）。"),
+        ],
+        Role.GROUP_MANAGER: [
+            _("新しい患者グループを作れなくなります（第8条）。"),
+        ],
+    }.get(row.role, [])
+    return confirm_page(
+        request,
+        title=_("%(role)sの解任") % {"role": row.get_role_display()},
+        lead=_("%(name)s さんを%(facility)sの%(role)sから解任しますか。")
+        % {"name": name, "facility": facility.name, "role": row.get_role_display()},
+        consequences=[
+            *consequences,
+            _("職員としてのアカウントと、参加しているグループはそのまま残ります。"),
+            _("ご本人が他の端末でログインしていれば、その場でログアウトされます。"),
+        ],
+        button=_("解任する"),
+        back_url=reverse("facilities:roles", args=[facility.pk]),
+        undo=_("元に戻すには、同じ役割にもう一度任命します。"),
+    )
 
 
 # --- staff (第6条(3)(4), 留意事項 1, 2) --------------------------------------------------------
@@ -220,12 +268,18 @@ def role_relieve(request, pk, role_id):
 @require_GET
 def staff_page(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN, *EDUCATION)
+    query = request.GET.get("q", "")[:100].strip()
+    status = request.GET.get("status", "all")
+    if status not in selectors.STAFF_STATUSES:
+        status = "all"
     return render(
         request,
         "facilities/staff.html",
         {
             "facility": facility,
-            "memberships": selectors.staff_list(facility),
+            "memberships": selectors.staff_list(facility, query=query, status=status),
+            "query": query,
+            "status": status,
             "grants": selectors.grants_on(request.user, facility),
             "year_start": selectors.fiscal_year_start_today(),
         },
@@ -361,17 +415,120 @@ def pledge_record(request, pk, user_id):
     )
     if done:
         return done
+    current = selectors.pledge_version_in_force()
     return render(
         request,
         "facilities/pledge_form.html",
-        {"facility": facility, "member": member, "form": form, "pledge": pledge},
+        {
+            "facility": facility,
+            "member": member,
+            "form": form,
+            "pledge": pledge,
+            "current": current,
+            "blocks": _filled(current.blocks),
+        },
+    )
+
+
+def _filled(blocks) -> list[dict]:
+    network = NetworkSettings.load()
+    return rule_text.fill(
+        blocks, {field: getattr(network, field, "") for field in rule_text.PLACEHOLDERS.values()}
+    )
+
+
+@login_required
+@require_GET
+def my_pledge(request):
+    """第7条: the staff member reads items (1)–(5) in force and confirms them, per facility."""
+    states = selectors.pledge_states_of(request.user)
+    current = states[0].current if states else None
+    return render(
+        request,
+        "facilities/my_pledge.html",
+        {
+            "states": states,
+            "current": current,
+            "blocks": _filled(current.blocks) if current else [],
+            "form": PledgeConfirmForm(initial={"version": current.pk if current else None}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def pledge_confirm(request, pk):
+    facility = selectors.pledge_facility_of(request.user, pk)
+    form = PledgeConfirmForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("誓約する内容を読み、確認欄に印を付けてください。"))
+        return redirect("facilities:my_pledge")
+    version = selectors.staff_pledge_version(form.cleaned_data["version"])
+    try:
+        services.pledge_confirm(actor=request.user, facility=facility, rule_version=version)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("facilities:my_pledge")
+    return _done(
+        request,
+        _("%(facility)s への従事者誓約書を確認しました。") % {"facility": facility.name},
+        reverse("facilities:my_pledge"),
+    )
+
+
+@login_required
+@require_GET
+def facility_rules(request, pk):
+    """第14条: the facility's own rules, for its staff; its manager publishes new versions."""
+    facility = selectors.facility_rules_facility(request.user, pk)
+    in_force = selectors.facility_rules_in_force(facility)
+    return render(
+        request,
+        "facilities/facility_rules.html",
+        {
+            "facility": facility,
+            "in_force": in_force,
+            "blocks": _filled(in_force.blocks) if in_force else [],
+            "versions": selectors.facility_rules_history(facility),
+            "grants": selectors.grants_on(request.user, facility),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def facility_rules_publish(request, pk):
+    facility = selectors.facility_for(request.user, pk, "sign_for_facility")
+    latest = selectors.facility_rules_history(facility).first()
+    form = FacilityRulesForm(
+        request.POST or None,
+        initial={"source": rule_text.unparse(latest.blocks)} if latest else {},
+    )
+    done = _submit(
+        request,
+        form,
+        lambda data: services.facility_rules_publish(
+            actor=request.user,
+            facility=facility,
+            source=data["source"],
+            approved_on=data["approved_on"],
+            effective_on=data["effective_on"],
+            summary=data["summary"],
+        ),
+        _("事業所の定めを登録しました。"),
+        reverse("facilities:facility_rules", args=[pk]),
+    )
+    if done:
+        return done
+    return render(
+        request, "facilities/facility_rules_form.html", {"facility": facility, "form": form}
     )
 
 
 @login_required
 @require_GET
 def education_page(request, pk):
-    facility = selectors.facility_for(request.user, pk, *EDUCATION)
+    facility = selectors.facility_for(request.user, pk, *EDUCATION_SESSIONS)
     return render(
         request,
         "facilities/education.html",
@@ -386,7 +543,7 @@ def education_page(request, pk):
 
 
 def _education_form(request, pk, session_id=None):
-    facility = selectors.facility_for(request.user, pk, *EDUCATION)
+    facility = selectors.facility_for(request.user, pk, *EDUCATION_SESSIONS)
     session = selectors.education_session_of(facility, session_id) if session_id else None
     initial = {}
     if session is not None:
@@ -483,10 +640,22 @@ def invitation_resend(request, pk, invitation_id):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invitation_revoke(request, pk, invitation_id):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     invitation = selectors.invitation_of(facility, invitation_id)
+    if request.method == "GET":
+        return confirm_page(
+            request,
+            title=_("招待の取り消し"),
+            lead=_("%(email)s への招待を取り消しますか。") % {"email": invitation.email},
+            consequences=[
+                _("送った招待メールのリンクは使えなくなります。"),
+                _("もう一度招待するときは、新しい招待を送ります。"),
+            ],
+            button=_("招待を取り消す"),
+            back_url=reverse("facilities:invitations", args=[pk]),
+        )
     try:
         services.invitation_revoke(actor=request.user, invitation=invitation)
     except ValidationError as exc:
@@ -568,6 +737,7 @@ def invitation_accept(request, token):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@request_body_limit(MAX_PHOTO_BYTES + FORM_OVERHEAD_BYTES)  # a larger photo is not even read
 def profile_edit(request):
     user = request.user
     initial = {
@@ -640,4 +810,20 @@ def directory_facilities_page(request):
         )
     return render(
         request, "facilities/directory_facilities.html", {"form": form, "facilities": facilities}
+    )
+
+
+@login_required
+@require_GET
+def facility_picker_search(request):
+    """JSON for picker.js: active facilities whose name holds what was typed (the directory's
+    own search and its visibility: name, kind and town only)."""
+    query = search_query(request.GET.get("q", ""))
+    facilities = selectors.directory_facilities(
+        viewer=request.user, query=query, limit=PICKER_RESULTS
+    )
+    if not search_key(query):
+        facilities = []
+    return JsonResponse(
+        {"results": [{"id": f.pk, "label": facility_choice_label(f)} for f in facilities]}
     )

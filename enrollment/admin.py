@@ -439,6 +439,9 @@ class ChangeRowInline(ReadOnlyInline):
         "is_mcs_admin",
         "invitation",
         "user",
+        "done_at",
+        "done_by",
+        "note",
     )
 
 
@@ -449,6 +452,7 @@ class ChangeNoticeAdmin(CenterOnlyAdmin):
         "kind",
         "notice_date",
         "state",
+        "auto_submitted",
         "created_at",
         "decision_links",
     )
@@ -463,6 +467,8 @@ class ChangeNoticeAdmin(CenterOnlyAdmin):
         "reason",
         "state",
         "submitted_by",
+        "submitted_at",
+        "auto_submitted",
         "scan_link",
         "created_at",
         "decided_at",
@@ -473,7 +479,7 @@ class ChangeNoticeAdmin(CenterOnlyAdmin):
     exclude = ("scan",)
     decisions = {
         "confirm": (
-            _("確認して処理する（追加は招待、削除は利用中止）"),
+            _("確認して処理する（依頼の追加は招待、削除は利用中止。ポータルで実施済みの行は記録）"),
             lambda actor, obj, reason: services.notice_confirm(actor=actor, notice=obj),
             False,
             (ChangeNotice.State.SUBMITTED,),

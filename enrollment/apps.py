@@ -9,4 +9,5 @@ class EnrollmentConfig(AppConfig):
     verbose_name = _("利用申込・一括登録・変更届")
 
     def ready(self):
-        from . import signals  # noqa: F401 — connects the receivers
+        # signals: connects the receivers; tasks: registers the applicants' outbox (mcnet/outbox.py)
+        from . import signals, tasks  # noqa: F401

@@ -1,6 +1,7 @@
 """Forms of the enrollment app: 別紙1/2 (public), 別紙3 and 別紙4 rows, the center's reasons."""
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility, Gender, Occupation
@@ -20,7 +21,9 @@ ADD_ROWS = 5
 class ApplicationForm(forms.ModelForm):
     """別紙1 (every field of the paper) and the manager's affirmation of 別紙2."""
 
-    postal_code = PostalCodeField(label=_("郵便番号"), help_text=_("例: 943-1111"))
+    # The example is a real code of the network's area (上越市西城町): Japan Post knows it, so
+    # the form fills the address from it instead of refusing its own example.
+    postal_code = PostalCodeField(label=_("郵便番号"), help_text=_("例: 943-0834"))
     prefecture = forms.CharField(
         label=_("都道府県"),
         max_length=10,
@@ -68,6 +71,16 @@ class ApplicationForm(forms.ModelForm):
         self.fields["town"].widget.attrs["autocomplete"] = "address-line1"
         self.fields["city"].widget.attrs["autocomplete"] = "address-level2"
         self.fields["prefecture"].widget.attrs["autocomplete"] = "address-level1"
+        # postal_lookup.js (the facility pages' script) fills the address as the code is typed;
+        # without a script the server fills it on sending (clean()).
+        self.fields["postal_code"].widget.attrs.update(
+            {
+                "data-postal-lookup": reverse_lazy("enrollment:postal_code_lookup"),
+                "aria-describedby": "postal-lookup-status id_postal_code_helptext",
+            }
+        )
+        for name in ("prefecture", "city", "town"):
+            self.fields[name].widget.attrs["data-postal-target"] = name
 
     @property
     def is_bot(self) -> bool:

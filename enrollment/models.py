@@ -105,6 +105,15 @@ class Application(CenterDecision):
     # 別紙2: the manager affirmed articles 1-5 of the pledge in this wording.
     pledge_affirmed = models.BooleanField(_("連携守秘誓約書（別紙2）に同意"), default=False)
     pledge_version = models.CharField(_("誓約書の版"), max_length=20, default=PLEDGE_VERSION)
+    # 第15条: the version of 別紙2 the manager affirmed (the one in force when sent).
+    pledge_rule_version = models.ForeignKey(
+        "rulebook.RuleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("同意した別紙2の版"),
+    )
 
     state = models.CharField(
         _("状態"), max_length=16, choices=State.choices, default=State.UNCONFIRMED, db_index=True
@@ -171,6 +180,8 @@ class ApplicationEvent(models.Model):
     message = models.TextField(_("内容"), blank=True)
     created_at = models.DateTimeField(_("日時"), auto_now_add=True)
     mailed_at = models.DateTimeField(_("メール送信日時"), null=True, blank=True)
+    # A sender's claim on the mail while it sends it (mcnet/outbox.py).
+    mail_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("申込の経過")
@@ -207,6 +218,15 @@ class RosterRequest(FacilityPaper):
     # it is intended (the warning it confirmed is kept for the center).
     admin_count_warning = models.CharField(_("MCS管理者の人数の注意"), max_length=200, blank=True)
     admin_count_confirmed = models.BooleanField(_("MCS管理者の人数を確認済み"), default=False)
+    # 別紙3: the staff listed agree to the 運用規程; the version in force when it was filed.
+    rules_version = models.ForeignKey(
+        "rulebook.RuleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("同意した運用規程の版"),
+    )
     created_at = models.DateTimeField(_("提出日時"), auto_now_add=True)
 
     class Meta:
@@ -266,13 +286,20 @@ class RosterRow(models.Model):
 
 
 class ChangeNotice(FacilityPaper):
-    """利用登録変更・中止届書 (別紙4): additions and deletions, or the facility stops altogether."""
+    """利用登録変更・中止届書 (別紙4): additions and deletions, or the facility stops altogether.
+
+    A change made in the portal itself (an invitation accepted, a deactivation, an MCS
+    administrator appointed or relieved) becomes a line of the facility's open notice (a draft):
+    第4条2 asks the facility to notify the center of every change, and 別紙4 reads 「変更を行い
+    ましたので…通知いたします」. The facility submits the draft, or it goes by itself after the
+    network's number of days; the center confirms it like any other."""
 
     class Kind(models.TextChoices):
         CHANGE = "change", _("利用者の変更（追加登録・削除）")
         STOP = "stop", _("事業所としての利用中止")
 
     class State(models.TextChoices):
+        DRAFT = "draft", _("作成中（事業所の提出待ち）")
         SUBMITTED = "submitted", _("提出済み（センター確認待ち）")
         RETURNED = "returned", _("差し戻し")
         CONFIRMED = "confirmed", _("確認・処理済み")
@@ -290,12 +317,24 @@ class ChangeNotice(FacilityPaper):
     scan = models.FileField(
         _("署名・押印した届書の写し"), upload_to=_scan_path, blank=True, max_length=200
     )
-    created_at = models.DateTimeField(_("提出日時"), auto_now_add=True)
+    created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    submitted_at = models.DateTimeField(_("提出日時"), null=True, blank=True)
+    # Submitted by the periodic job once the draft's first line was the network's number of
+    # days old (NetworkSettings.change_notice_auto_submit_days), not by a person.
+    auto_submitted = models.BooleanField(_("期限による自動提出"), default=False)
 
     class Meta:
         verbose_name = _("利用登録変更・中止届（別紙4）")
         verbose_name_plural = _("利用登録変更・中止届（別紙4）")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # The portal's changes gather in one open notice per facility.
+            models.UniqueConstraint(
+                fields=["facility"],
+                condition=models.Q(state="draft"),
+                name="change_notice_one_draft_per_facility",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.facility}：{self.get_kind_display()}（{self.notice_date}）"
@@ -307,6 +346,8 @@ class ChangeRow(models.Model):
     class Action(models.TextChoices):
         ADD = "add", _("追加")
         DELETE = "delete", _("削除")
+        # 別紙4's 管理者 column changed for someone who stays (第4条2 「申請内容に変更」).
+        CHANGE = "change", _("変更（管理者）")
 
     notice = models.ForeignKey(ChangeNotice, on_delete=models.CASCADE, related_name="rows")
     row_number = models.PositiveIntegerField(_("No"))
@@ -332,13 +373,32 @@ class ChangeRow(models.Model):
         blank=True,
         related_name="+",
     )
+    # Set when the change was already made in the portal (the line records it for the center,
+    # who confirms it without doing it again); empty for a change the facility asks the center
+    # to make.
+    done_at = models.DateTimeField(_("ポータルで実施した日時"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("実施した人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("備考"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("変更届の行")
         verbose_name_plural = _("変更届の行")
         ordering = ["notice", "row_number"]
         constraints = [
-            models.UniqueConstraint(fields=["notice", "email"], name="change_row_email_once"),
+            # A requested line names a person once; the portal's record may name them twice
+            # (joined and left within the period).
+            models.UniqueConstraint(
+                fields=["notice", "email"],
+                condition=models.Q(done_at__isnull=True),
+                name="change_row_email_once",
+            ),
             models.UniqueConstraint(fields=["notice", "row_number"], name="change_row_number"),
         ]
 

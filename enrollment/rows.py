@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy
 from facilities.models import FacilityMembership, Gender, Occupation, User
 from mcnet.text import nfkc, normalize_email, normalize_kana
 
+from .models import ChangeNotice, ChangeRow, RosterRequest, RosterRow
+
 # Column labels, as the papers print them.
 ROSTER_COLUMNS = {
     "name": gettext_lazy("名前"),
@@ -301,8 +303,6 @@ def _mark_duplicates(results: list[RowResult], column: str) -> None:
 
 def _pending_names(emails: set[str], *, exclude_facility_id=None) -> dict[str, set[str]]:
     """Addresses already listed on a paper the center has not processed yet, with the names."""
-    from .models import ChangeNotice, ChangeRow, RosterRequest, RosterRow
-
     # order_by(): the models' default ordering is not allowed inside a UNION on SQLite (the demo).
     roster = (
         RosterRow.objects.filter(email__in=emails, request__state=RosterRequest.State.SUBMITTED)

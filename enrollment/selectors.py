@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from facilities.models import CENTER_STAFF_GROUP, Facility, User
-from facilities.permissions import ROLE_PERMISSIONS
+from facilities.permissions import ROLE_PERMISSIONS, facility_ids_with
 from mcnet.models import NetworkSettings
-from mcnet.printing.wareki import wareki
+from mcnet.wareki import wareki
 
 from .models import Application, ChangeNotice, RosterRequest
 
@@ -80,18 +80,19 @@ def application_for_confirm_token(token: str) -> Application:
 # --- who may file for which facility ----------------------------------------------------------
 
 
+def _codenames(perms) -> list[str]:
+    return [perm.split(".", 1)[1] for perm in perms]
+
+
 def _roles_granting(perms) -> list[str]:
     return [role for role, granted in ROLE_PERMISSIONS.items() if set(perms) & set(granted)]
 
 
 def filing_facilities(user, *, perms=FILE_PERMS) -> QuerySet[Facility]:
     """Active facilities for which `user` may file 別紙3/別紙4 (by their role rows)."""
-    if not user.is_authenticated or not user.is_active or user.state != User.State.ACTIVE:
-        return Facility.objects.none()
     return Facility.objects.filter(
+        pk__in=facility_ids_with(user, *_codenames(perms)),
         state=Facility.State.ACTIVE,
-        roles__user=user,
-        roles__role__in=_roles_granting(perms),
         memberships__user=user,
         memberships__is_active=True,
     ).distinct()
@@ -147,11 +148,8 @@ def notices_for(user) -> QuerySet[ChangeNotice]:
 def _facilities_with_history(user) -> QuerySet[Facility]:
     # A facility that stopped (withdrawn) still lets its signers read what they filed, as long
     # as they can sign in; filing_facilities() alone would hide it.
-    if not user.is_authenticated or not user.is_active:
-        return Facility.objects.none()
     return Facility.objects.filter(
-        roles__user=user,
-        roles__role__in=_roles_granting(FILE_PERMS),
+        pk__in=facility_ids_with(user, *_codenames(FILE_PERMS), while_restricted=True),
         memberships__user=user,
         memberships__is_active=True,
     ).distinct()
@@ -162,6 +160,23 @@ def notice_for(user, pk) -> ChangeNotice:
     if notice is None:
         raise Http404
     return notice
+
+
+def notice_to_submit_for(user, pk) -> ChangeNotice:
+    """An open 別紙4 (the portal's changes, or one the center returned) of a facility for which
+    `user` may still file; anything else is not found. A notice already sent is found, so a
+    second click is told it went."""
+    notice = notices_for(user).filter(pk=pk, facility__in=filing_facilities(user)).first()
+    if notice is None:
+        raise Http404
+    return notice
+
+
+def can_submit_notice(user, notice: ChangeNotice) -> bool:
+    return (
+        notice.state in (ChangeNotice.State.DRAFT, ChangeNotice.State.RETURNED)
+        and filing_facilities(user).filter(pk=notice.facility_id).exists()
+    )
 
 
 def notice_scan_for(user, pk) -> ChangeNotice:
@@ -211,6 +226,13 @@ def home_section(user) -> dict | None:
         "pending_notices": ChangeNotice.objects.filter(
             facility__in=facilities, state=ChangeNotice.State.SUBMITTED
         ).count(),
+        # 第4条2: the portal's own changes, waiting for the facility to send them.
+        "draft_notices": list(
+            ChangeNotice.objects.filter(
+                facility__in=facilities,
+                state__in=(ChangeNotice.State.DRAFT, ChangeNotice.State.RETURNED),
+            ).select_related("facility")
+        ),
     }
 
 
@@ -276,6 +298,7 @@ def besshi2_context(application: Application) -> dict:
         **_facility_fields(application),
         "pledge_affirmed": application.pledge_affirmed,
         "pledge_version": application.pledge_version,
+        "pledge_rule_version": application.pledge_rule_version,
     }
 
 

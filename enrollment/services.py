@@ -4,6 +4,8 @@
 the facility 「一括登録を完了しました。各事業所で基本設定が可能です。」. 第4条2: 別紙4 for changes.
 """
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -11,12 +13,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facilities import services as facility_services
+from facilities import signals as facility_signals
 from facilities.models import Facility, FacilityMembership, FacilityRole, Invitation, User
+from groups import services as group_services
 from mcnet.audit import audit_record
 from mcnet.jobs import enqueue_on_commit
+from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
+from mcnet.rulebook.models import Document
+from mcnet.rulebook.selectors import version_in_force
 
-from . import selectors
+from . import selectors, tasks
 from .models import (
     APPLICATION_FIELDS,
     Application,
@@ -51,10 +58,8 @@ class RowsInvalid(ValidationError):
 
 def _event(application: Application, kind: str, message: str = "") -> ApplicationEvent:
     """Record a step and mail it to the applicant once the transaction commits."""
-    from .tasks import send_application_mail
-
     event = ApplicationEvent.objects.create(application=application, kind=kind, message=message)
-    enqueue_on_commit(send_application_mail, event.pk)
+    enqueue_on_commit(tasks.send_application_mail, event.pk)
     return event
 
 
@@ -74,8 +79,12 @@ def application_create(*, data: dict) -> Application:
     """
     if not data.get("pledge_affirmed"):
         raise ValidationError(_("連携守秘誓約書（別紙2）への同意が必要です。"))
+    pledge = version_in_force(Document.BESSHI2)
     application = Application.objects.create(
-        **{name: data[name] for name in APPLICATION_FIELDS}, pledge_affirmed=True
+        **{name: data[name] for name in APPLICATION_FIELDS},
+        pledge_affirmed=True,
+        pledge_rule_version=pledge,
+        pledge_version=pledge.effective_on.isoformat(),
     )
     audit_record(
         actor=None,
@@ -145,6 +154,9 @@ def application_resubmit(*, application: Application, data: dict) -> Application
     before = _audit_changes(application)
     for name in APPLICATION_FIELDS:
         setattr(application, name, data[name])
+    # The pledge is affirmed again, in the wording in force now (第15条).
+    application.pledge_rule_version = version_in_force(Document.BESSHI2)
+    application.pledge_version = application.pledge_rule_version.effective_on.isoformat()
     # The address the center writes to must be the one the applicant reads (confirmed again
     # when it changed).
     email_changed = before["manager_email"] != application.manager_email
@@ -428,6 +440,7 @@ def roster_submit(
         submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
         admin_count_warning=" ".join(check.warnings)[:200],
         admin_count_confirmed=bool(check.warnings) and admin_count_confirmed,
+        rules_version=version_in_force(Document.RULES),
     )
     _store_rows(RosterRow, {"request": request}, check, ROSTER_COLUMNS)
     audit_record(
@@ -480,7 +493,11 @@ def _invite_row(*, actor, facility: Facility, email, name, kana="", occupation="
     if existing is not None and _is_member(existing, facility):
         if is_admin:
             facility_services.role_appoint(
-                actor=actor, user=existing, facility=facility, role=FacilityRole.Role.MCS_ADMIN
+                actor=actor,
+                user=existing,
+                facility=facility,
+                role=FacilityRole.Role.MCS_ADMIN,
+                via_notice=True,
             )
         return None, existing
     pending = Invitation.objects.filter(
@@ -566,8 +583,6 @@ def _all_users_group_ready() -> None:
     """利用開始までの流れ 7 ①: everyone is in the all-users group. The groups app defines its
     membership as "every active user", so an account joins it by existing; the group itself
     is made sure of here, before the first participant signs in."""
-    from groups import services as group_services
-
     group_services.all_users_group()
 
 
@@ -686,6 +701,207 @@ def notice_stop_submit(
     return notice
 
 
+# --- 別紙4 lines from the portal's own changes (第4条2) ------------------------------------------
+
+
+def _made_by_center(*, actor, invitation) -> bool:
+    """The center made the change (or confirmed the paper that asked for it), or the system
+    did (the demo, a command): its record is already the center's."""
+    if actor is None or getattr(actor, "is_center_staff", False):
+        return True
+    if invitation is None:
+        return False
+    inviter = invitation.created_by
+    if inviter is None or inviter.is_center_staff:
+        return True
+    return (
+        RosterRow.objects.filter(invitation=invitation).exists()
+        or ChangeRow.objects.filter(invitation=invitation, done_at__isnull=True).exists()
+    )
+
+
+def _open_notice(*, facility: Facility) -> tuple[ChangeNotice, bool]:
+    """The facility's draft 別紙4, made when the first change of the period comes."""
+    Facility.objects.select_for_update().filter(pk=facility.pk).first()
+    notice = ChangeNotice.objects.filter(facility=facility, state=ChangeNotice.State.DRAFT).first()
+    if notice is not None:
+        return notice, False
+    notice = ChangeNotice.objects.create(
+        facility=facility,
+        kind=ChangeNotice.Kind.CHANGE,
+        state=ChangeNotice.State.DRAFT,
+        signer_name=facility.manager_name,
+    )
+    return notice, True
+
+
+LINE_NOTES = {
+    facility_signals.ADMIN_APPOINTED: "MCS管理者に任命",
+    facility_signals.ADMIN_RELIEVED: "MCS管理者を解任",
+}
+
+
+@transaction.atomic
+def notice_line_record(
+    *,
+    actor,
+    facility: Facility,
+    user: User,
+    change: str,
+    invitation=None,
+    reason: str = "",
+    roles=(),
+) -> ChangeRow | None:
+    """A change of `facility`'s staff made in the portal becomes a line of its open 別紙4
+    (第4条2): nothing made in the portal bypasses the center's record. Returns the line, or
+    None when the center's record already holds it."""
+    if change not in facility_signals.STAFF_CHANGES:
+        raise ValueError(change)
+    if _made_by_center(actor=actor, invitation=invitation):
+        return None
+    notice, created = _open_notice(facility=facility)
+    # A removed person's 管理者 mark is the role they held until then.
+    is_admin = FacilityRole.Role.MCS_ADMIN in roles or (
+        FacilityRole.objects.filter(
+            user=user, facility=facility, role=FacilityRole.Role.MCS_ADMIN
+        ).exists()
+    )
+    now = timezone.now()
+    if change in (facility_signals.ADMIN_APPOINTED, facility_signals.ADMIN_RELIEVED):
+        # Joined in this period: the 追加 line carries the 管理者 mark itself.
+        added = notice.rows.filter(
+            user=user, action=ChangeRow.Action.ADD, done_at__isnull=False
+        ).last()
+        if added is not None:
+            added.is_mcs_admin = is_admin
+            added.save(update_fields=["is_mcs_admin"])
+            audit_record(
+                actor=actor,
+                action="enrollment.notice.line_update",
+                target=notice,
+                facility_id=facility.pk,
+                changes={"row": added.pk, "is_mcs_admin": is_admin},
+            )
+            return added
+    action = {
+        facility_signals.STAFF_ADDED: ChangeRow.Action.ADD,
+        facility_signals.STAFF_REMOVED: ChangeRow.Action.DELETE,
+    }.get(change, ChangeRow.Action.CHANGE)
+    last = notice.rows.order_by("-row_number").values_list("row_number", flat=True).first()
+    row = ChangeRow.objects.create(
+        notice=notice,
+        row_number=(last or 0) + 1,
+        action=action,
+        kana=user.kana,
+        name=user.name,
+        occupation=user.occupation,
+        email=user.email,
+        is_mcs_admin=is_admin,
+        user=user,
+        invitation=invitation,
+        done_at=now,
+        done_by=actor if getattr(actor, "is_authenticated", False) else None,
+        note=(str(LINE_NOTES.get(change, "")) or reason)[:300],
+    )
+    audit_record(
+        actor=actor,
+        action="enrollment.notice.line_record",
+        target=notice,
+        facility_id=facility.pk,
+        changes={"row": row.pk, "action": action, "user": user.pk, "change": change},
+    )
+    if created:
+        _tell_facility(
+            facility=facility,
+            kind="enrollment.notice_draft_opened",
+            title=_("職員の変更を利用登録変更届（別紙4）に記録しました: %(name)s")
+            % {"name": facility.name},
+            body=_(
+                "ポータルで行った職員の追加・削除・管理者の変更は、センターへの変更届（別紙4）"
+                "の行になります。内容を確認して提出してください。%(days)d日を過ぎると自動で"
+                "提出されます（第4条2）。"
+            )
+            % {"days": NetworkSettings.load().change_notice_auto_submit_days},
+            url=reverse("enrollment:notice_detail", args=[notice.pk]),
+        )
+    return row
+
+
+def _notice_send(*, actor, notice: ChangeNotice, auto: bool, signer_name: str = "") -> None:
+    was = notice.state
+    notice.state = ChangeNotice.State.SUBMITTED
+    notice.notice_date = timezone.localdate()
+    notice.submitted_at = timezone.now()
+    notice.auto_submitted = auto
+    notice.signer_name = (signer_name or "").strip()[:100] or notice.facility.manager_name
+    if actor is not None:
+        notice.submitted_by = actor
+    notice.save(
+        update_fields=[
+            "state",
+            "notice_date",
+            "submitted_at",
+            "auto_submitted",
+            "signer_name",
+            "submitted_by",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="enrollment.notice.auto_submit" if auto else "enrollment.notice.submit",
+        target=notice,
+        facility_id=notice.facility_id,
+        changes={"from": was, "rows": notice.rows.count(), "auto": auto},
+    )
+    _tell_center(
+        kind="enrollment.notice_submitted",
+        title=_("利用登録変更届（別紙4）が届きました: %(name)s") % {"name": notice.facility.name},
+        url=reverse("admin:enrollment_changenotice_change", args=[notice.pk]),
+    )
+
+
+@transaction.atomic
+def notice_draft_submit(*, actor, notice: ChangeNotice, signer_name: str = "") -> ChangeNotice:
+    """The facility sends its open 別紙4 (the portal's changes) to the center in one action;
+    a returned one is sent again the same way."""
+    notice = _locked(ChangeNotice, notice)
+    if notice.state not in (ChangeNotice.State.DRAFT, ChangeNotice.State.RETURNED):
+        raise ValidationError(_("この届出は既に提出されています。"))
+    if not notice.rows.exists():
+        raise ValidationError(_("届け出る行がありません。"))
+    _notice_send(actor=actor, notice=notice, auto=False, signer_name=signer_name)
+    return notice
+
+
+@transaction.atomic
+def notices_submit_overdue_drafts(*, now=None) -> int:
+    """第4条2: a draft whose first line is the network's number of days old goes to the center
+    by itself (a periodic job; a second run finds nothing to send)."""
+    now = now or timezone.now()
+    days = NetworkSettings.load().change_notice_auto_submit_days
+    cutoff = now - dt.timedelta(days=days)
+    overdue = ChangeNotice.objects.filter(
+        state=ChangeNotice.State.DRAFT,
+        pk__in=ChangeRow.objects.filter(done_at__lte=cutoff).values("notice_id"),
+    )
+    sent = 0
+    for notice in overdue.select_for_update(skip_locked=True, of=("self",)).select_related(
+        "facility"
+    ):
+        _notice_send(actor=None, notice=notice, auto=True)
+        _tell_facility(
+            facility=notice.facility,
+            kind="enrollment.notice_auto_submitted",
+            title=_("利用登録変更届（別紙4）を自動で提出しました: %(name)s")
+            % {"name": notice.facility.name},
+            body=_("最初の変更から%(days)d日が過ぎたため、センターへ提出しました（第4条2）。")
+            % {"days": days},
+            url=reverse("enrollment:notice_detail", args=[notice.pk]),
+        )
+        sent += 1
+    return sent
+
+
 @transaction.atomic
 def notice_confirm(*, actor, notice: ChangeNotice) -> ChangeNotice:
     """The center confirms a 別紙4: additions are invited, deletions deactivated (and leave
@@ -699,10 +915,14 @@ def notice_confirm(*, actor, notice: ChangeNotice) -> ChangeNotice:
         done = _stop_facility(actor=actor, facility=facility, notice=notice)
     else:
         rows = list(notice.rows.all())
-        if problems := _conflicting_rows([r for r in rows if r.action == ChangeRow.Action.ADD]):
+        requested = [r for r in rows if r.done_at is None and r.action == ChangeRow.Action.ADD]
+        if problems := _conflicting_rows(requested):
             raise ValidationError(problems)
         for row in rows:
-            if row.action == ChangeRow.Action.ADD:
+            if row.done_at is not None:
+                # Made in the portal already: the center records it, and does it not twice.
+                done.append(f"recorded:{row.action}:{row.email}")
+            elif row.action == ChangeRow.Action.ADD:
                 row.invitation, row.user = _invite_row(
                     actor=actor,
                     facility=facility,
@@ -713,7 +933,7 @@ def notice_confirm(*, actor, notice: ChangeNotice) -> ChangeNotice:
                     is_admin=row.is_mcs_admin,
                 )
                 done.append(f"add:{row.email}")
-            else:
+            elif row.action == ChangeRow.Action.DELETE:
                 user = row.user or User.objects.filter(email=row.email).first()
                 if user is not None and _is_member(user, facility):
                     facility_services.staff_deactivate(
@@ -721,6 +941,7 @@ def notice_confirm(*, actor, notice: ChangeNotice) -> ChangeNotice:
                         user=user,
                         facility=facility,
                         reason=_("利用登録変更届（別紙4）による削除"),
+                        via_notice=True,
                     )
                     done.append(f"delete:{row.email}")
                 row.user = user
@@ -788,6 +1009,7 @@ def _stop_facility(*, actor, facility: Facility, notice: ChangeNotice) -> list[s
             user=user,
             facility=facility,
             reason=_("事業所の利用中止（別紙4）"),
+            via_notice=True,
         )
         done.append(f"delete:{user.email}")
     facility_services.facility_set_state(
@@ -801,8 +1023,6 @@ def _stop_facility(*, actor, facility: Facility, notice: ChangeNotice) -> list[s
 
 def _archive_groups_of(*, actor, facility: Facility, reason: str) -> None:
     """留意事項 2: the facility's groups are archived (nobody of it is left to do so)."""
-    from groups import services as group_services
-
     group_services.groups_end_for_facility(
         actor=actor,
         facility=facility,

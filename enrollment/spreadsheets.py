@@ -18,9 +18,21 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from mcnet.text import nfkc
 
-from .rows import ROSTER_COLUMNS
+from .rows import MAX_ROWS, ROSTER_COLUMNS
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
+# An xlsx is a zip: 2 MB of it can hold gigabytes of XML (a "zip bomb"). A real 別紙3 of
+# 2,000 rows is about 1.5 MB unzipped, and Excel compresses it about tenfold; the members'
+# declared sizes are checked before anything is unzipped (zipfile stops at the declared size
+# and fails the CRC if a member lies).
+MAX_UNZIPPED_BYTES = 10 * 1024 * 1024
+MAX_MEMBER_RATIO = 200
+# Rows read before the heading row may start (the facility block of the sample sheet), and
+# blank rows tolerated between and after the data; nothing beyond is read.
+HEADING_ROWS = 30
+BLANK_ROWS = 1000
+# 別紙3 has 11 columns; a sheet claiming 16,384 would have every row padded to that width.
+MAX_COLUMNS = 50
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,6 +61,17 @@ class SpreadsheetError(Exception):
     """The file cannot be read as a 別紙3 sheet; the message says why, in Japanese."""
 
 
+class TooManyRows(SpreadsheetError):
+    """More rows than the caller reads; reading stopped there."""
+
+    def __init__(self, max_rows: int):
+        self.max_rows = max_rows
+        super().__init__(
+            _("行が多すぎます。一度に読み込めるのは %(max)d 行までです。ファイルを分けてください。")
+            % {"max": max_rows}
+        )
+
+
 @dataclass
 class Sheet:
     rows: list[dict]  # one dict per data row: {"row": n, "name": ..., ...}
@@ -71,8 +94,9 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def read_table(data: bytes) -> list[list[str]]:
-    """The cells of the first sheet (xlsx) or of the CSV, as text."""
+def read_table(data: bytes, *, max_rows: int = MAX_ROWS) -> list[list[str]]:
+    """The cells of the first sheet (xlsx) or of the CSV, as text: at most `max_rows` rows
+    with something in them (after the heading), or TooManyRows without reading further."""
     if len(data) > MAX_FILE_BYTES:
         raise SpreadsheetError(
             _("ファイルが大きすぎます（上限 %(mb)d MB）。") % {"mb": MAX_FILE_BYTES // 1024 // 1024}
@@ -84,27 +108,67 @@ def read_table(data: bytes) -> list[list[str]]:
             _("古いExcel形式（.xls）は読めません。.xlsx か CSV で保存し直してください。")
         )
     if data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data)
-    return _read_csv(data)
+        return _read_xlsx(data, max_rows=max_rows)
+    return _read_csv(data, max_rows=max_rows)
+
+
+def _bounded_rows(rows, *, max_rows: int) -> list[list[str]]:
+    """Take rows from an iterator until it ends; stop with TooManyRows at the first row beyond
+    the limit (heading rows and some blank rows allowed besides), never reading the rest."""
+    table: list[list[str]] = []
+    filled = blank = 0
+    for row in rows:
+        cells = [_cell_text(v) for v in row]
+        if any(cells):
+            filled += 1
+        else:
+            blank += 1
+        if filled > max_rows + HEADING_ROWS or blank > BLANK_ROWS + max_rows:
+            raise TooManyRows(max_rows)
+        table.append(cells)
+    return table
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip whose members unzip to more than the limits, from its directory alone."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+    total = sum(member.file_size for member in members)
+    too_packed = any(
+        member.file_size > 1024 * 1024
+        and member.file_size > MAX_MEMBER_RATIO * max(member.compress_size, 1)
+        for member in members
+    )
+    if total > MAX_UNZIPPED_BYTES or too_packed:
+        raise SpreadsheetError(
+            _(
+                "このExcelファイルは展開すると大きすぎるため読み込めません（展開後の上限 "
+                "%(mb)d MB）。別紙3の様式に必要な行だけを残して保存し直してください。"
+            )
+            % {"mb": MAX_UNZIPPED_BYTES // 1024 // 1024}
+        )
 
 
 # What a damaged or foreign zip makes openpyxl raise.
 _XLSX_ERRORS = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError)
 
 
-def _read_xlsx(data: bytes) -> list[list[str]]:
+def _read_xlsx(data: bytes, *, max_rows: int) -> list[list[str]]:
     try:
+        _check_zip(data)
+        # read_only: rows are parsed as they are iterated, never the whole sheet at once.
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             sheet = workbook.worksheets[0]
-            return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+            return _bounded_rows(rows, max_rows=max_rows)
         finally:
             workbook.close()
     except _XLSX_ERRORS as exc:
         raise SpreadsheetError(_("Excelファイル（.xlsx）として読み取れませんでした。")) from exc
 
 
-def _read_csv(data: bytes) -> list[list[str]]:
+def _read_csv(data: bytes, *, max_rows: int) -> list[list[str]]:
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = data.decode(encoding)
@@ -118,7 +182,7 @@ def _read_csv(data: bytes) -> list[list[str]]:
     if "\x00" in text:
         raise SpreadsheetError(_("CSV ファイルとして読み取れませんでした。"))
     try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
+        return _bounded_rows(csv.reader(io.StringIO(text)), max_rows=max_rows)
     except csv.Error as exc:
         raise SpreadsheetError(_("CSV ファイルとして読み取れませんでした。")) from exc
 
@@ -153,8 +217,9 @@ def parse_roster_table(table: list[list[str]]) -> Sheet:
     return Sheet(rows=rows, columns=[k for k in ROSTER_COLUMNS if k in columns])
 
 
-def read_roster_file(data: bytes) -> Sheet:
-    return parse_roster_table(read_table(data))
+def read_roster_file(data: bytes, *, max_rows: int = MAX_ROWS) -> Sheet:
+    """`max_rows`: the caller's row limit (the form's, or MAX_ROWS of one request)."""
+    return parse_roster_table(read_table(data, max_rows=max_rows))
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ app_name = "enrollment"
 urlpatterns = [
     # 別紙1 / 別紙2: public, no account; the applicant's pages are opened by their signed link.
     path("apply/", views.apply, name="apply"),
+    path("apply/postal-code/", views.postal_code_lookup, name="postal_code_lookup"),
     path("apply/sent/", views.apply_sent, name="apply_sent"),
     path("apply/confirm/<str:token>/", views.apply_confirm, name="apply_confirm"),
     path("application/<str:token>/", views.application_status, name="application_status"),
@@ -31,4 +32,5 @@ urlpatterns = [
     path("facilities/<int:facility_id>/stop/", views.notice_stop, name="notice_stop"),
     path("notices/<int:pk>/", views.notice_detail, name="notice_detail"),
     path("notices/<int:pk>/scan/", views.notice_scan, name="notice_scan"),
+    path("notices/<int:pk>/submit/", views.notice_draft_submit, name="notice_draft_submit"),
 ]

@@ -11,14 +11,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from facilities.postal import lookup as postal_lookup
 from mcnet.middleware import client_ip
-from mcnet.uploads import private_file_response
+from mcnet.uploads import FORM_OVERHEAD_BYTES, private_file_response, request_body_limit
 
 from . import selectors, services
 from .forms import (
@@ -36,7 +37,13 @@ from .forms import (
 )
 from .models import RosterRequest
 from .rows import CHANGE_COLUMNS, ROSTER_COLUMNS, check_roster_rows
-from .spreadsheets import XLSX_CONTENT_TYPE, SpreadsheetError, blank_roster_workbook
+from .spreadsheets import (
+    MAX_FILE_BYTES,
+    XLSX_CONTENT_TYPE,
+    SpreadsheetError,
+    TooManyRows,
+    blank_roster_workbook,
+)
 from .spreadsheets import read_roster_file as _read_roster_file
 
 # The public form: a few honest tries per hour and address are plenty (a clinic applies once).
@@ -71,6 +78,22 @@ def apply(request):
             services.application_create(data={**form.cleaned_data, "pledge_affirmed": True})
             return redirect("enrollment:apply_sent")
     return render(request, "enrollment/apply.html", {"form": form})
+
+
+# The address lookup of the public form: Japan Post's public data, no account needed; limited
+# like the form itself, since each keystroke of seven digits may ask once.
+POSTAL_LOOKUP_LIMIT = 300
+
+
+@require_http_methods(["GET"])
+def postal_code_lookup(request):
+    """JSON for postal_lookup.js on the application form (facilities.postal: local data)."""
+    if _rate_limited(request, "postal", POSTAL_LOOKUP_LIMIT, APPLY_PERIOD):
+        return JsonResponse({"found": False}, status=429)
+    found = postal_lookup(request.GET.get("code", ""))
+    if found is None:
+        return JsonResponse({"found": False}, status=404)
+    return JsonResponse({"found": True, **found})
 
 
 @require_http_methods(["GET"])
@@ -161,7 +184,7 @@ def application_resubmit(request, token):
 @never_cache
 @require_http_methods(["GET"])
 def application_print(request, token):
-    """別紙1 and 別紙2 filled in, to print, seal (印) and sign; the PDF comes from issue 7."""
+    """別紙1 and 別紙2 filled in, to print, seal (印) and sign; mcnet.printing makes the PDF."""
     application = selectors.application_for_token(token)
     return render(
         request,
@@ -302,6 +325,7 @@ def roster_new(request, facility_id):
 
 @login_required
 @require_POST
+@request_body_limit(MAX_FILE_BYTES + FORM_OVERHEAD_BYTES)
 def roster_upload(request, facility_id):
     """The 別紙3 spreadsheet, read back onto the form to check; nothing is saved here."""
     facility = selectors.facility_for_filing(request.user, facility_id)
@@ -313,14 +337,18 @@ def roster_upload(request, facility_id):
             request, facility, formset=formset, header=header, upload=upload, status=400
         )
     try:
-        sheet = _read_roster_file(upload.cleaned_data["file"].read())
+        # Never more rows read than the form shows (a zip bomb stops here, in milliseconds).
+        sheet = _read_roster_file(upload.cleaned_data["file"].read(), max_rows=MAX_FORM_ROWS)
+        too_many = len(sheet.rows) > MAX_FORM_ROWS
+    except TooManyRows:
+        too_many = True
     except SpreadsheetError as exc:
         upload.add_error("file", str(exc))
         formset = RosterFormSet(initial=[{}] * rows_count(None))
         return _roster_page(
             request, facility, formset=formset, header=header, upload=upload, status=400
         )
-    if len(sheet.rows) > MAX_FORM_ROWS:
+    if too_many:
         upload.add_error(
             "file",
             _(
@@ -462,8 +490,28 @@ def notice_stop(request, facility_id):
 def notice_detail(request, pk):
     notice = selectors.notice_for(request.user, pk)
     return render(
-        request, "enrollment/notice_detail.html", {"notice": notice, "rows": notice.rows.all()}
+        request,
+        "enrollment/notice_detail.html",
+        {
+            "notice": notice,
+            "rows": notice.rows.all(),
+            "can_submit": selectors.can_submit_notice(request.user, notice),
+        },
     )
+
+
+@login_required
+@require_POST
+def notice_draft_submit(request, pk):
+    """第4条2: the facility sends the portal's changes (its open 別紙4) in one action."""
+    notice = selectors.notice_to_submit_for(request.user, pk)
+    try:
+        services.notice_draft_submit(actor=request.user, notice=notice)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("利用登録変更届（別紙4）をセンターへ提出しました。"))
+    return redirect("enrollment:notice_detail", pk=notice.pk)
 
 
 @login_required

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from enrollment import services
 from enrollment.models import RosterRequest
-from enrollment.rows import check_roster_rows
-from enrollment.spreadsheets import SpreadsheetError, read_roster_file
+from enrollment.rows import MAX_ROWS, check_roster_rows
+from enrollment.spreadsheets import MAX_FILE_BYTES, SpreadsheetError, read_roster_file
 from facilities.models import Facility
 
 
@@ -34,7 +35,12 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"{path}: no such file")
         try:
-            sheet = read_roster_file(file.read_bytes())
+            if file.stat().st_size > MAX_FILE_BYTES:  # not even read
+                raise SpreadsheetError(
+                    _("ファイルが大きすぎます（上限 %(mb)d MB）。")
+                    % {"mb": MAX_FILE_BYTES // 1024 // 1024}
+                )
+            sheet = read_roster_file(file.read_bytes(), max_rows=MAX_ROWS)
         except SpreadsheetError as exc:
             raise CommandError(f"{path}: {exc}") from exc
 

@@ -19,7 +19,7 @@ PATIENTS = [
         "male",
         "新潟県上越市春日野1-10-1",
         "025-555-0101",
-        ("kasugano", "abc", "takada"),
+        ("kasugano", "abc"),
         ("patient", "", ""),
     ),
     (
@@ -78,4 +78,13 @@ def load(facilities: dict) -> None:
                 academic_use=name == "山田太郎",
                 paper_kept_at_facility=True,
             )
+    # 山田太郎's visiting nurse (高田) joined later: a signed 追加同意書, the paper kept at 春日野.
+    yamada = Consent.objects.active().get(patient__facility=kasugano, patient__name="山田太郎")
+    if not yamada.addenda.exists():
+        addendum = services.consent_addendum_prepare(
+            actor=cm, consent=yamada, facilities=[facilities["takada"]]
+        )
+        services.consent_addendum_record_signed(
+            actor=cm, addendum=addendum, signed_on=dt.date(2026, 5, 8), paper_kept_at_facility=True
+        )
     assert Consent.objects.filter(patient__facility=kasugano).exists()

@@ -1,7 +1,9 @@
 """The center's admin for groups and announcements.
 
-Groups are shown by name, kind, state, facility, member count and review status only — the
-admin never loads the patient (no patient field, no consent, 別紙5 (2)) — and are read-only:
+Groups are shown by a neutral label (a patient group's name is its patient's: 「患者グループ
+No.123（ABCクリニック）」), kind, state, facility, member count and review status only — the
+admin never loads the patient or the name (no patient field, no consent, 別紙5 (2)) — and are
+read-only:
 groups change through their managers and MCS administrators, in the services. Patients and
 consents are not registered in the admin at all.
 """
@@ -18,7 +20,7 @@ from .models import Announcement, Group, Membership
 from .selectors import review_status
 
 GROUP_FIELDS = (
-    "name",
+    "label",
     "kind",
     "state",
     "facility",
@@ -34,7 +36,7 @@ GROUP_FIELDS = (
 @admin.register(Group)
 class GroupAdmin(AuditedModelAdmin):
     list_display = (
-        "name",
+        "label",
         "kind",
         "state",
         "facility",
@@ -43,10 +45,11 @@ class GroupAdmin(AuditedModelAdmin):
         "archived_at",
     )
     list_filter = ("kind", "state", "end_reason")
-    search_fields = ("name",)
+    # By number only: searching by name would tell who is a patient (別紙5 (2)).
+    search_fields = ("=id",)
     show_full_result_count = False
     # Newest first, by the primary key's index: sorting a million groups by name for every
-    # page view took 0.8 s (issue 9, make bench); a column header still sorts by name.
+    # page view took 0.8 s (make bench); a column header still sorts by name.
     ordering = ("-pk",)
     fields = GROUP_FIELDS
     readonly_fields = GROUP_FIELDS
@@ -56,9 +59,16 @@ class GroupAdmin(AuditedModelAdmin):
             super()
             .get_queryset(request)
             .select_related("facility", "manager")
-            .only(*GROUP_FIELDS, "facility__name", "manager__name", "manager__email")
+            # `label`: the name of a free group, a neutral label for a patient group.
+            .only(
+                *(f for f in GROUP_FIELDS if f != "label"),
+                "name",
+                "facility__name",
+                "manager__name",
+                "manager__email",
+            )
             # A correlated subquery, not a JOIN + GROUP BY over every group: PostgreSQL counts
-            # only the rows of the page shown (issue 9, make bench).
+            # only the rows of the page shown (make bench).
             .annotate(
                 _member_count=Coalesce(
                     Subquery(
@@ -74,6 +84,10 @@ class GroupAdmin(AuditedModelAdmin):
                 )
             )
         )
+
+    @admin.display(description=_("グループ"), ordering="pk")
+    def label(self, obj):
+        return obj.label
 
     @admin.display(description=_("メンバー数"), ordering="_member_count")
     def member_count(self, obj):

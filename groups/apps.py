@@ -7,3 +7,6 @@ class GroupsConfig(AppConfig):
 
     name = "groups"
     verbose_name = _("連携グループ")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 — connects the signals of the apps below

@@ -1,15 +1,20 @@
-"""Demo groups managed by cm@kasugano.example.jp (issue 5): 山田太郎 with the ABC doctor and the
+"""Demo groups managed by cm@kasugano.example.jp (第8条): 山田太郎 with the ABC doctor and the
 高田 nurse, 上越花子 with the ABC doctor only, one pending invitation, one archived group and one
 free group; and the center's announcements.
 
 Idempotent: groups are found by patient (or name), memberships by their open state.
 """
 
+import datetime as dt
+
+from django.utils import timezone
+
 from consents.models import Patient
 from facilities.models import User
 
 from . import services
-from .models import Announcement, Group, Membership
+from .models import Announcement, Group, Membership, StaffAttestation, StaffAttestationLine
+from .selectors import staff_to_attest
 
 FREE_GROUP_NAME = "春日野地区 多職種連絡会"
 
@@ -35,6 +40,29 @@ def _patient_group(facilities: dict, name: str, manager: User) -> Group:
     return group
 
 
+def _attestations(facilities: dict, yamada: Group, cm: User) -> None:
+    """MCS has no API: 高田's MCS administrator compared its staff with MCS a month ago and
+    found the nurse not yet registered there; the care manager found one person in 山田太郎's
+    MCS group who is not in the portal. Both left open, as tasks."""
+    when = timezone.now() - dt.timedelta(days=30)
+    takada = facilities["takada"]
+    if not StaffAttestation.objects.filter(facility=takada).exists():
+        statuses = {
+            user.pk: StaffAttestationLine.Status.IN_MCS for user, _ in staff_to_attest(takada)
+        }
+        statuses[_user("nurse@takada.example.jp").pk] = StaffAttestationLine.Status.NOT_IN_MCS
+        services.staff_attestation_record(
+            actor=_user("admin@takada.example.jp"), facility=takada, statuses=statuses, now=when
+        )
+    if yamada.is_open and not yamada.attestations.exists():
+        present = yamada.memberships.filter(state=Membership.State.ACCEPTED).values_list(
+            "user_id", flat=True
+        )
+        services.group_attestation_record(
+            actor=cm, group=yamada, present_user_ids=list(present), extra_in_mcs=1, now=when
+        )
+
+
 def load(facilities: dict) -> None:
     cm = _user("cm@kasugano.example.jp")
     doctor = _user("doctor@abc.example.jp")
@@ -51,7 +79,9 @@ def load(facilities: dict) -> None:
         if not yamada.memberships.filter(user=takada_admin).exists():
             services.membership_invite(actor=cm, group=yamada, user=takada_admin)
         if yamada.last_reviewed_at is None:
-            services.supporter_review_record(actor=cm, group=yamada, note="初回の精査")
+            services.supporter_review_record(
+                actor=cm, group=yamada, note="初回の精査", timeline_checked=True
+            )
 
     joetsu = _patient_group(facilities, "上越花子", cm)
     if joetsu.is_open:
@@ -65,6 +95,8 @@ def load(facilities: dict) -> None:
         )
     if myoko.state == Group.State.TO_BE_ARCHIVED:
         services.group_archive(actor=cm, group=myoko)  # cm is 春日野's MCS administrator
+
+    _attestations(facilities, yamada, cm)
 
     free = Group.objects.filter(kind=Group.Kind.FREE, name=FREE_GROUP_NAME).first()
     if free is None:

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility, Occupation, User
 
-from .models import Group
+from .models import Group, PostDeletion, StaffAttestationLine
 
 
 class PatientGroupForm(forms.Form):
@@ -49,6 +49,37 @@ class DirectorySearchForm(forms.Form):
         label=_("職種"), required=False, choices=[("", _("すべて")), *Occupation.choices]
     )
 
+    facility_name = forms.CharField(
+        label=_("事業所名"), required=False, max_length=100, help_text=_("名前の一部で探せます")
+    )
+
+    def __init__(self, *args, facilities=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if facilities is None:
+            # Any facility of the network (a free group): typed, not chosen among 20,000.
+            del self.fields["facility"]
+        else:
+            del self.fields["facility_name"]
+            # A patient group invites only staff of the facilities its consent covers (別紙7):
+            # the choice is those few, not every facility of the network.
+            self.fields["facility"].queryset = Facility.objects.filter(
+                pk__in=[f.pk for f in facilities]
+            )
+
+
+class InviteManyForm(forms.Form):
+    """The people ticked in the invite picker, sent after their summary (第8条(2))."""
+
+    users = forms.ModelMultipleChoiceField(
+        label=_("招待する人"),
+        queryset=User.objects.filter(is_active=True),
+        widget=forms.MultipleHiddenInput,
+        error_messages={
+            "required": _("招待する人を選んでください。"),
+            "invalid_choice": _("招待する人を一覧から選んでください。"),
+        },
+    )
+
 
 class InviteForm(forms.Form):
     user = forms.ModelChoiceField(
@@ -71,6 +102,13 @@ class ReasonForm(forms.Form):
 class HandoverForm(forms.Form):
     new_manager = forms.ModelChoiceField(
         label=_("新しい管理者"), queryset=None, empty_label=_("選んでください")
+    )
+
+    reason = forms.CharField(
+        label=_("引き継ぎの理由"),
+        max_length=300,
+        required=False,
+        help_text=_("管理者が退職・利用停止のため代わりに引き継ぐときは必須です。"),
     )
 
     def __init__(self, *args, candidates, **kwargs):
@@ -100,6 +138,21 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("患者の病状などは書かないでください。"),
     )
+    # 第8条(1), 留意事項4: required; the service refuses a review without it as well.
+    timeline_checked = forms.BooleanField(
+        label=_(
+            "MCSのこのグループのタイムラインを確認しました。書き込みはこの患者のことだけで、"
+            "適切な範囲の内容です（不適切な投稿はMCSで削除し、下の「投稿の削除を記録」から"
+            "記録しました）。"
+        ),
+        required=True,
+        error_messages={
+            "required": _(
+                "MCSのタイムラインを確認し、この患者のことだけが適切な範囲で書かれていることを"
+                "確かめてから、チェックを入れてください（第8条(1)、留意事項4）。"
+            )
+        },
+    )
 
     def __init__(self, *args, memberships, **kwargs):
         super().__init__(*args, **kwargs)
@@ -113,6 +166,97 @@ class ReviewForm(forms.Form):
                 "reason", _("解除するメンバーがいるときは、解除の理由を入力してください。")
             )
         return data
+
+
+class StaffAttestationForm(forms.Form):
+    """MCS has no API: the MCS administrator says, staff member by staff member, what MCS
+    shows. One required choice each; nothing is preselected (a look at MCS, not a click)."""
+
+    def __init__(self, *args, rows, **kwargs):
+        super().__init__(*args, **kwargs)
+        from_portal = {True: _("ポータル: 在籍中"), False: _("ポータル: 退職・異動")}
+        self.rows = rows
+        for user, in_portal in rows:
+            self.fields[f"user_{user.pk}"] = forms.ChoiceField(
+                label=f"{user.name or user.email}（{from_portal[in_portal]}）",
+                choices=StaffAttestationLine.Status.choices,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("MCSでの状態を選んでください。")},
+            )
+
+    def statuses(self) -> dict[int, str]:
+        return {user.pk: self.cleaned_data[f"user_{user.pk}"] for user, _in in self.rows}
+
+
+class GroupAttestationForm(forms.Form):
+    """The MCS group's members compared with the portal's."""
+
+    present = forms.ModelMultipleChoiceField(
+        label=_("MCSのグループにもいるメンバー（いない人はチェックを外す）"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"data-select-all": _("全員を選択")}),
+    )
+    extra_in_mcs = forms.IntegerField(
+        label=_("MCSのグループにだけいて、ここに表示されていない人の人数"),
+        min_value=0,
+        max_value=999,
+        initial=0,
+    )
+    confirm = forms.BooleanField(
+        label=_("MCSでこのグループのメンバー一覧を開き、一人ずつ照合しました。"),
+        required=True,
+        error_messages={
+            "required": _("MCSのメンバー一覧と照合してから、チェックを入れてください。")
+        },
+    )
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["present"].queryset = members
+        self.fields["present"].label_from_instance = lambda u: u.name or u.email
+
+
+class ResolutionForm(forms.Form):
+    resolution = forms.CharField(
+        label=_("どのように解消したか"),
+        max_length=200,
+        help_text=_(
+            "例: MCSでスタッフ解除した、センターに別紙4で届け出た。患者の情報は書かないでください。"
+        ),
+    )
+
+
+class AnnouncementMailForm(forms.Form):
+    """利用開始までの流れ 7①: the center confirms, after the preview, that it sends the mail."""
+
+    confirm = forms.BooleanField(
+        label=_("上の内容で、宛先の全員にメールを送信します（取り消せません）。"),
+        required=True,
+        error_messages={"required": _("送信する場合は、確認のチェックを入れてください。")},
+    )
+
+
+class PostDeletionForm(forms.Form):
+    """第8条(1): a post deleted in MCS — when, why, and a short note without patient details."""
+
+    deleted_on = forms.DateField(
+        label=_("MCSで削除した日"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    category = forms.ChoiceField(
+        label=_("削除の理由"), choices=PostDeletion.Category.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        label=_("メモ（任意、200文字まで）"),
+        max_length=200,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 200}),
+        help_text=_(
+            "患者の氏名・病状など、患者の情報は書かないでください。削除した投稿の内容も"
+            "書き写さず、「別の利用者の患者について書かれていた」のように短く記録します。"
+        ),
+    )
 
 
 REPORTABLE_END_REASONS = [
@@ -161,7 +305,8 @@ class ArchiveSearchForm(forms.Form):
 
 
 class CenterFilterForm(forms.Form):
-    q = forms.CharField(label=_("グループ名"), required=False, max_length=100)
+    # 別紙5 (2): a patient group is found by its number, never by its name (the patient's).
+    q = forms.CharField(label=_("番号・自由グループ名"), required=False, max_length=100)
     kind = forms.ChoiceField(
         label=_("種類"), required=False, choices=[("", _("すべて")), *Group.Kind.choices]
     )

@@ -6,11 +6,14 @@ GroupUserObjectPermission follow from them and change only in services.py, in th
 transaction.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
@@ -24,6 +27,40 @@ PATIENT_GROUP_NAME = "{name}さんのグループ"
 
 def patient_group_name(patient: Patient) -> str:
     return PATIENT_GROUP_NAME.format(name=patient.name)
+
+
+# 第9条3項, 別紙5: care ends the moment the consent is withdrawn or found invalid, before the
+# group reaches the archive.
+CARE_ENDED_REASONS = ("consent_withdrawn", "consent_invalid")
+
+# 留意事項 3: a manager's end-of-care report sent by mistake may be withdrawn for a day, as long
+# as the group has not been archived and the end is not a withdrawn consent (第9条3項).
+END_REPORT_UNDO_WINDOW = dt.timedelta(days=1)
+
+
+def closed_patient_group_q(prefix: str = "") -> Q:
+    """Patient groups whose care has ended: archived, or their consent withdrawn or invalid.
+    Access ends with care (別紙5 (2)): no member holds a grant on them any more; only the
+    custodians open them, each time with a reason (consents.permissions)."""
+    return Q(**{f"{prefix}kind": "patient"}) & (
+        Q(**{f"{prefix}state": "archived"}) | Q(**{f"{prefix}end_reason__in": CARE_ENDED_REASONS})
+    )
+
+
+def patient_group_label(pk, facility_name: str) -> str:
+    if facility_name:
+        return gettext("患者グループ No.%(pk)s（%(facility)s）") % {
+            "pk": pk,
+            "facility": facility_name,
+        }
+    return gettext("患者グループ No.%(pk)s") % {"pk": pk}
+
+
+def group_label(*, pk, kind: str, name: str, facility_name: str) -> str:
+    """Group.label from a row's values (lists and reminders that read no Group instance)."""
+    if kind != "patient":
+        return str(name)
+    return patient_group_label(pk, facility_name)
 
 
 class Group(models.Model):
@@ -126,7 +163,7 @@ class Group(models.Model):
         indexes = [
             models.Index(fields=["facility", "state"]),
             # The center's overview lists every group in this order: a page is read off the
-            # index instead of sorting a million groups (issue 9, make bench).
+            # index instead of sorting a million groups (make bench).
             models.Index(fields=["state", "kind", "name", "id"], name="group_center_order"),
             # 留意事項 1: the reviews due or overdue, found by their deadline's base (the last
             # review, else the creation) among the working patient groups, not by reading a
@@ -139,11 +176,31 @@ class Group(models.Model):
         ]
 
     def __str__(self) -> str:
-        return str(self.name)
+        # The admin, the audit trail and every page that is not a member's show this: a patient
+        # group's name is its patient's (別紙5 (2)).
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """A neutral label: 「患者グループ No.123（ABCクリニック）」 for a patient group, the name
+        of any other group (a free group holds no patient, 留意事項 1 (2))."""
+        return group_label(
+            pk=self.pk,
+            kind=self.kind,
+            name=self.name,
+            facility_name=self.facility.name if self.facility_id else "",
+        )
 
     @property
     def is_patient_group(self) -> bool:
         return self.kind == self.Kind.PATIENT
+
+    @property
+    def is_closed(self) -> bool:
+        """Care has ended (closed_patient_group_q): members have no access any more."""
+        return self.kind == self.Kind.PATIENT and (
+            self.state == self.State.ARCHIVED or self.end_reason in CARE_ENDED_REASONS
+        )
 
     @property
     def is_working(self) -> bool:
@@ -181,6 +238,16 @@ class Membership(models.Model):
     ended_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
     ended_by = person_field(_("解除した人"))
     end_reason = models.CharField(_("解除の理由"), max_length=300, blank=True)
+    # The facility through which the member was invited (留意事項4: leaving it ends the
+    # membership, even for someone who still works at another facility).
+    via_facility = models.ForeignKey(
+        "facilities.Facility",
+        verbose_name=_("招待時の所属事業所"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("メンバー")
@@ -222,6 +289,9 @@ class SupporterReview(models.Model):
         Membership, verbose_name=_("解除したメンバー"), blank=True, related_name="+"
     )
     note = models.TextField(_("メモ"), blank=True)
+    # 第8条(1), 留意事項4: the manager also looked over the group's MCS timeline (posts about
+    # this patient only, within an appropriate scope). Reviews before this was asked: False.
+    timeline_checked = models.BooleanField(_("タイムラインを確認した"), default=False)
 
     class Meta:
         verbose_name = _("サポーター精査")
@@ -230,6 +300,133 @@ class SupporterReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id} {self.reviewed_at:%Y-%m-%d}"
+
+
+class PostDeletion(models.Model):
+    """第8条(1): the patient-group manager deleted a post in MCS that must not be there
+    (留意事項4: another patient's information, content beyond an appropriate scope, a post
+    meant for another group). Only the fact is kept: the post itself stays out of the portal,
+    and the note must hold no patient detail (the center counts these per facility)."""
+
+    class Category(models.TextChoices):
+        OTHER_PATIENT = "other_patient", _("別の患者の情報")
+        INAPPROPRIATE = "inappropriate", _("不適切な内容")
+        WRONG_GROUP = "wrong_group", _("グループの間違い")
+        OTHER = "other", _("その他")
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="post_deletions")
+    deleted_on = models.DateField(_("MCSで削除した日"))
+    category = models.CharField(_("削除の理由"), max_length=16, choices=Category.choices)
+    note = models.CharField(_("メモ"), max_length=200, blank=True)
+    recorded_by = person_field(_("記録した人"))
+    recorded_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("MCSの投稿の削除")
+        verbose_name_plural = _("MCSの投稿の削除")
+        ordering = ["-deleted_on", "-pk"]
+        indexes = [models.Index(fields=["group", "-deleted_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.deleted_on:%Y-%m-%d} {self.category}"
+
+
+# --- what MCS holds, attested (MCS has no API and no export of its members) ------------------
+
+
+class Discrepancy(models.Model):
+    """What an attestation found different in MCS: a task on its author's list until they
+    record how it was put right."""
+
+    discrepancy = models.BooleanField(_("相違あり"), default=False, db_index=True)
+    resolved_at = models.DateTimeField(_("解消日時"), null=True, blank=True)
+    resolved_by = person_field(_("解消を記録した人"))
+    resolution = models.CharField(_("解消の内容"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_open(self) -> bool:
+        return self.discrepancy and self.resolved_at is None
+
+
+class StaffAttestation(models.Model):
+    """The facility's MCS administrator compared the portal's staff list with MCS's, staff by
+    staff (第6条(3)(4)). Since 2026-02 an MCS account is deleted only by its own user; an
+    administrator can only 「スタッフ解除」, so the two drift apart unless someone looks."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="staff_attestations"
+    )
+    attested_by = person_field(_("照合した人"))
+    attested_at = models.DateTimeField(_("照合日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("職員登録の照合")
+        verbose_name_plural = _("職員登録の照合")
+        ordering = ["-attested_at", "-pk"]
+        indexes = [models.Index(fields=["facility", "-attested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.attested_at:%Y-%m-%d}"
+
+
+class StaffAttestationLine(Discrepancy):
+    """One staff member as MCS shows them, beside what the portal holds."""
+
+    class Status(models.TextChoices):
+        IN_MCS = "in_mcs", _("MCSに登録あり")
+        RELEASED = "released", _("解除済み")
+        ACCOUNT_REMAINS = "account_remains", _("アカウントが残っている")
+        NOT_IN_MCS = "not_in_mcs", _("MCSに登録なし")
+
+    attestation = models.ForeignKey(
+        StaffAttestation, on_delete=models.CASCADE, related_name="lines"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # What the portal said when it was attested: in post (True) or left (False).
+    in_portal = models.BooleanField(_("ポータルで在籍中"))
+    status = models.CharField(_("MCSでの状態"), max_length=16, choices=Status.choices)
+
+    class Meta:
+        verbose_name = _("職員登録の照合（職員ごと）")
+        verbose_name_plural = _("職員登録の照合（職員ごと）")
+        ordering = ["attestation", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["attestation", "user"], name="staff_attestation_one_line_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attestation_id} {self.user_id} {self.status}"
+
+
+class GroupAttestation(Discrepancy):
+    """The patient group's manager compared the MCS group's members with the portal's."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="attestations")
+    attested_by = person_field(_("照合した人"))
+    attested_at = models.DateTimeField(_("照合日時"), default=timezone.now)
+    # Portal members missing from the MCS group (ids), and how many are in MCS only (no names:
+    # they are not in the portal).
+    missing_in_mcs = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("MCSのグループにいないメンバー"),
+        blank=True,
+        related_name="+",
+    )
+    extra_in_mcs = models.PositiveIntegerField(_("MCSにだけいるメンバーの人数"), default=0)
+
+    class Meta:
+        verbose_name = _("グループメンバーの照合")
+        verbose_name_plural = _("グループメンバーの照合")
+        ordering = ["-attested_at", "-pk"]
+        indexes = [models.Index(fields=["group", "-attested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.attested_at:%Y-%m-%d}"
 
 
 class Announcement(models.Model):
@@ -248,6 +445,10 @@ class Announcement(models.Model):
     publish_at = models.DateTimeField(_("公開日時"), default=timezone.now, db_index=True)
     created_by = person_field(_("作成者"))
     created_at = models.DateTimeField(_("作成日時"), auto_now_add=True)
+    # 利用開始までの流れ 7①: also sent by mail, once, after a preview and a confirmation.
+    mailed_at = models.DateTimeField(_("メール送信日時"), null=True, blank=True)
+    mailed_by = person_field(_("メールを送信した人"))
+    mailed_count = models.PositiveIntegerField(_("メールの宛先数"), default=0)
 
     class Meta:
         verbose_name = _("お知らせ")
@@ -285,3 +486,26 @@ class GroupUserObjectPermission(UserObjectPermissionBase):
 
 class GroupGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Group, on_delete=models.CASCADE)
+
+
+class TeamNotice(models.Model):
+    """「あなたの支援チーム」: the notice telling the patient and family which facilities and
+    professions are in their team (別紙5 (2): only the facilities involved see the patient's
+    information; under a blanket consent the patient is told when the participants change).
+
+    `team` is what was printed, as facility ids and occupation codes only (no names): the
+    group page compares it with today's team to say that a new notice is due."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="team_notices")
+    team = models.JSONField(_("印刷したチーム（事業所IDと職種）"), default=list)
+    printed_at = models.DateTimeField(_("印刷日時"), default=timezone.now)
+    printed_by = person_field(_("印刷した人"))
+
+    class Meta:
+        verbose_name = _("支援チームのお知らせ")
+        verbose_name_plural = _("支援チームのお知らせ")
+        ordering = ["-printed_at", "-pk"]
+        indexes = [models.Index(fields=["group", "-printed_at"])]
+
+    def __str__(self) -> str:
+        return f"支援チームのお知らせ #{self.pk}"

@@ -15,27 +15,52 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from consents.models import Consent
-from consents.selectors import facility_ids_granted
+from consents.models import Consent, Patient
+from consents.permissions import opened_closed_records_q
 from facilities.models import Facility, FacilityMembership, FacilityRole, User
-from facilities.permissions import roles_grant
+from facilities.permissions import facility_ids_with, roles_grant
 from mcnet.models import NetworkSettings
 from mcnet.pagination import UncountedPage, uncounted_page
 from mcnet.text import nfkc
 
-from .models import Announcement, AnnouncementRead, Group, GroupUserObjectPermission, Membership
+from .models import (
+    CARE_ENDED_REASONS,
+    END_REPORT_UNDO_WINDOW,
+    Announcement,
+    AnnouncementRead,
+    Group,
+    GroupAttestation,
+    GroupUserObjectPermission,
+    Membership,
+    PostDeletion,
+    StaffAttestationLine,
+    closed_patient_group_q,
+    patient_group_label,
+)
 
 # Who is in the all-users group: every account that can sign in and has not left or been banned.
 # A restricted user (留意事項 2) still signs in and still hears from the center; they only cannot
 # join groups.
 ALL_USERS_STATES = (User.State.ACTIVE, User.State.RESTRICTED)
 
-# A review counts as "due" this many days before its deadline, so the manager can plan it.
+# 留意事項 1: a review counts as "due" (and its manager is told) this many days before its
+# deadline, so the manager can plan it.
 REVIEW_DUE_SOON_DAYS = 14
 
 
@@ -52,7 +77,7 @@ def _signed_in(user) -> bool:
 
 def _count_of(state: str):
     """Memberships of one state, as a correlated subquery: PostgreSQL counts them only for the
-    rows a page shows, instead of joining and grouping every group (issue 9, make bench)."""
+    rows a page shows, instead of joining and grouping every group (make bench)."""
     return Coalesce(
         Subquery(
             Membership.objects.filter(group=OuterRef("pk"), state=state)
@@ -73,11 +98,16 @@ def _with_member_count(groups: QuerySet[Group]) -> QuerySet[Group]:
 
 
 def groups_visible_to(user) -> QuerySet[Group]:
-    """Groups whose page the user may open: those they accepted (also once archived), and the
-    all-users group for every active user (implicit membership, see models.Group)."""
+    """Groups whose page the user may open: those they accepted (while care goes on, and free
+    groups also once archived), the all-users group for every active user (implicit
+    membership, see models.Group), and the closed patient groups whose record a custodian
+    opened with a purpose (consents.permissions)."""
     if not _signed_in(user):
         return Group.objects.none()
     visible = Q(pk__in=group_ids_granted(user, "access_group"))
+    if not user.is_center_staff:
+        opened = Patient.objects.filter(opened_closed_records_q(user)).values("pk")
+        visible |= Q(kind=Group.Kind.PATIENT, patient_id__in=opened)
     if user.state in ALL_USERS_STATES:
         visible |= Q(kind=Group.Kind.ALL_USERS)
     return Group.objects.filter(visible)
@@ -112,14 +142,14 @@ def group_for_manager(user, pk: int) -> Group:
 
 
 def group_for_handover(user, pk: int) -> Group:
-    """The manager hands over; so may the owning facility's MCS administrator, for a group
-    whose manager left (留意事項 1)."""
+    """The manager hands over; so may the owning facility's MCS administrator or facility
+    manager, for a group whose manager left (留意事項 1; services.group_handover decides)."""
     if not _signed_in(user):
         raise Http404
     group = (
         Group.objects.filter(
             Q(pk__in=group_ids_granted(user, "manage_group"))
-            | Q(facility_id__in=facility_ids_granted(user, "archive_groups"))
+            | Q(facility_id__in=facility_ids_with(user, "archive_groups", "sign_for_facility"))
         )
         .exclude(kind=Group.Kind.ALL_USERS)
         .filter(state=Group.State.ACTIVE, pk=pk)
@@ -129,6 +159,15 @@ def group_for_handover(user, pk: int) -> Group:
     if group is None:
         raise Http404
     return group
+
+
+def closed_group_patient_id(pk: int) -> int | None:
+    """The patient of a closed patient group (to ask a custodian the purpose of opening it)."""
+    return (
+        Group.objects.filter(closed_patient_group_q(), pk=pk)
+        .values_list("patient_id", flat=True)
+        .first()
+    )
 
 
 def _managed_by(user) -> Exists:
@@ -156,21 +195,65 @@ class ReviewStatus:
         return {"ok": _("済"), "due": _("期限間近"), "overdue": _("期限切れ")}[self.state]
 
 
+def reviewed_groups() -> QuerySet[Group]:
+    """The groups that are reviewed: working patient groups (a group reported ended waits for
+    the archive, not for a review)."""
+    return Group.objects.filter(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE).annotate(
+        review_base=Coalesce("last_reviewed_at", "created_at")
+    )
+
+
+@dataclass(frozen=True)
+class ReviewClock:
+    """留意事項 1, the one home of the supporter-review deadline: a working patient group's
+    review is due at (last review or creation) + the network's interval, counts as "due" from
+    REVIEW_DUE_SOON_DAYS before and as "overdue" after. Pages, reminders and the center's
+    figures all ask this clock."""
+
+    now: dt.datetime
+    interval: dt.timedelta
+
+    @classmethod
+    def at(cls, now: dt.datetime | None = None, *, interval_days: int | None = None):
+        if interval_days is None:
+            interval_days = NetworkSettings.load().review_interval_days
+        return cls(now or timezone.now(), dt.timedelta(days=interval_days))
+
+    def due_at(self, base: dt.datetime) -> dt.datetime:
+        """The deadline of a group whose last review (or creation) was at `base`."""
+        return base + self.interval
+
+    @property
+    def overdue_before(self) -> dt.datetime:
+        return self.now - self.interval
+
+    @property
+    def due_before(self) -> dt.datetime:
+        return self.overdue_before + dt.timedelta(days=REVIEW_DUE_SOON_DAYS)
+
+    def state_of(self, base: dt.datetime) -> str:
+        if base < self.overdue_before:
+            return "overdue"
+        if base < self.due_before:
+            return "due"
+        return "ok"
+
+    def state_q(self, state: str) -> Q:
+        """For groups annotated with `review_base` (see reviewed_groups)."""
+        if state == "overdue":
+            return Q(review_base__lt=self.overdue_before)
+        if state == "due":
+            return Q(review_base__gte=self.overdue_before, review_base__lt=self.due_before)
+        return Q(review_base__gte=self.due_before)
+
+
 def review_status(group: Group, *, now=None, interval_days: int | None = None):
     """None for groups that are not reviewed (free, all-users, archived)."""
     if group.kind != Group.Kind.PATIENT or group.state == Group.State.ARCHIVED:
         return None
-    now = now or timezone.now()
-    if interval_days is None:
-        interval_days = NetworkSettings.load().review_interval_days
-    due_at = (group.last_reviewed_at or group.created_at) + dt.timedelta(days=interval_days)
-    if now > due_at:
-        state = "overdue"
-    elif now > due_at - dt.timedelta(days=REVIEW_DUE_SOON_DAYS):
-        state = "due"
-    else:
-        state = "ok"
-    return ReviewStatus(due_at=due_at, state=state)
+    clock = ReviewClock.at(now, interval_days=interval_days)
+    base = group.last_reviewed_at or group.created_at
+    return ReviewStatus(due_at=clock.due_at(base), state=clock.state_of(base))
 
 
 def _attach_review_status(groups) -> list[Group]:
@@ -190,7 +273,7 @@ def working_groups_of(user) -> list[Group]:
     groups = (
         Group.objects.filter(pk__in=group_ids_granted(user, "access_group"))
         .exclude(state=Group.State.ARCHIVED)
-        # What the list shows and the review status needs, nothing more (issue 9: the most
+        # What the list shows and the review status needs, nothing more (the most
         # used page; building three model objects a row was a third of its time).
         .only("kind", "name", "state", "last_reviewed_at", "created_at")
         .annotate(is_managed=_managed_by(user))
@@ -239,7 +322,7 @@ ACTIVE_USER_COUNT_TTL = 300  # seconds
 
 def active_user_count() -> int:
     """Members of the all-users group. A figure, not a list: counting 200,000 accounts costs
-    about 45 ms a view, so it is kept in the cache for five minutes (issue 9)."""
+    about 45 ms a view, so it is kept in the cache for five minutes."""
     return cache.get_or_set(
         "groups:active_user_count",
         User.objects.filter(is_active=True, state__in=ALL_USERS_STATES).count,
@@ -292,9 +375,9 @@ def covered_facilities_of(group: Group) -> list | None:
         return None
     return list(
         Facility.objects.filter(
-            pk__in=Consent.objects.filter(
-                patient_id=group.patient_id, status=Consent.Status.ACTIVE
-            ).values("covered_facilities")
+            pk__in=Consent.objects.active()
+            .filter(patient_id=group.patient_id)
+            .values("covered_facilities")
         ).order_by("name")
     )
 
@@ -326,6 +409,78 @@ def membership_in_group(group: Group, pk: int) -> Membership:
 
 def reviews_of(group: Group) -> QuerySet:
     return group.reviews.select_related("reviewed_by").prefetch_related("removed__user")[:20]
+
+
+def post_deletions_of(group: Group) -> QuerySet[PostDeletion]:
+    return group.post_deletions.select_related("recorded_by")[:50]
+
+
+# --- what is written to MCS, as the center sees it (第8条(1)) -----------------------------------
+
+# How far back the center's monitoring page counts.
+MONITORING_DAYS = 365
+
+
+def monitoring_by_facility(*, today: dt.date | None = None) -> list[dict]:
+    """Per facility running patient groups: the posts deleted in MCS by category, and the
+    supporter reviews recorded with and without the timeline check, over MONITORING_DAYS.
+    Counts only, by facility name: never a group's name, the patient's (別紙5 (2))."""
+    today = today or timezone.localdate()
+    since = today - dt.timedelta(days=MONITORING_DAYS)
+    rows: dict[int, dict] = {}
+
+    def row(facility_id, name):
+        return rows.setdefault(
+            facility_id,
+            {
+                "facility": name,
+                "deleted": dict.fromkeys(PostDeletion.Category.values, 0),
+                "deleted_total": 0,
+                "reviews_checked": 0,
+                "reviews_unchecked": 0,
+            },
+        )
+
+    deletions = (
+        PostDeletion.objects.filter(deleted_on__gte=since, group__facility__isnull=False)
+        .values("group__facility_id", "group__facility__name", "category")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for d in deletions:
+        entry = row(d["group__facility_id"], d["group__facility__name"])
+        entry["deleted"][d["category"]] += d["n"]
+        entry["deleted_total"] += d["n"]
+    reviews = (
+        Group.objects.filter(
+            kind=Group.Kind.PATIENT,
+            facility__isnull=False,
+            reviews__reviewed_at__date__gte=since,
+        )
+        .values("facility_id", "facility__name", "reviews__timeline_checked")
+        .annotate(n=Count("reviews"))
+        .order_by()
+    )
+    for r in reviews:
+        entry = row(r["facility_id"], r["facility__name"])
+        key = "reviews_checked" if r["reviews__timeline_checked"] else "reviews_unchecked"
+        entry[key] += r["n"]
+    return sorted(rows.values(), key=lambda e: (-e["deleted_total"], e["facility"]))
+
+
+def recent_post_deletions(limit: int = 50) -> list[dict]:
+    """The latest deletions for the center: a neutral label, the date and the category; no
+    note (free text) and no group name."""
+    return [
+        {
+            "label": patient_group_label(pk, facility_name or ""),
+            "deleted_on": deleted_on,
+            "category": PostDeletion.Category(category).label,
+        }
+        for pk, facility_name, deleted_on, category in PostDeletion.objects.order_by(
+            "-deleted_on", "-pk"
+        ).values_list("group_id", "group__facility__name", "deleted_on", "category")[:limit]
+    ]
 
 
 # --- invitations -------------------------------------------------------------------------------
@@ -361,6 +516,19 @@ def invitation_expired(invitation: Membership, *, now=None) -> bool:
 # --- end of care and the archive (留意事項 2, 3) ------------------------------------------------
 
 
+def end_report_undoable_until(group: Group, *, now=None):
+    """When a reported end of care stops being undoable, or None if it cannot be undone: only a
+    manager's report (not a withdrawn consent, 第9条3項) of a group not yet archived."""
+    if (
+        group.state != Group.State.TO_BE_ARCHIVED
+        or group.end_reason in CARE_ENDED_REASONS
+        or group.end_reported_at is None
+    ):
+        return None
+    until = group.end_reported_at + END_REPORT_UNDO_WINDOW
+    return until if (now or timezone.now()) < until else None
+
+
 def groups_awaiting_archive_for(user) -> QuerySet[Group]:
     """Groups reported ended in the facilities where the user archives (MCS administrator)."""
     if not _signed_in(user) or not roles_grant(user, "archive_groups"):
@@ -368,7 +536,7 @@ def groups_awaiting_archive_for(user) -> QuerySet[Group]:
     return _with_member_count(
         Group.objects.filter(
             state=Group.State.TO_BE_ARCHIVED,
-            facility_id__in=facility_ids_granted(user, "archive_groups"),
+            facility_id__in=facility_ids_with(user, "archive_groups", while_restricted=True),
         )
         .select_related("facility", "manager", "end_reported_by")
         .order_by("end_reported_at", "pk")
@@ -382,7 +550,7 @@ def group_for_archiver(user, pk: int) -> Group:
         raise Http404
     group = (
         Group.objects.filter(
-            Q(facility_id__in=facility_ids_granted(user, "archive_groups"))
+            Q(facility_id__in=facility_ids_with(user, "archive_groups", while_restricted=True))
             | Q(kind=Group.Kind.FREE, pk__in=group_ids_granted(user, "manage_group"))
         )
         .exclude(kind=Group.Kind.ALL_USERS)
@@ -411,13 +579,18 @@ def can_archive(user, group: Group) -> bool:
 
 
 def archived_groups_for(user, *, query: str = "", reason: str = "") -> QuerySet[Group]:
-    """The archive (アーカイブ機能): archived groups the user was a member of, and those of the
-    facilities where the user archives. Searchable by name and reason."""
+    """The archive (アーカイブ機能): archived free groups the user was a member of, and the
+    archived groups the user holds in custody — those of the facilities where the user
+    archives, and the patient groups they manage (留意事項 医療介護情報の取り扱い (2)). A
+    former member of a patient group finds only a line in their history (former_groups_of).
+    Searchable by name and reason."""
     if not _signed_in(user):
         return Group.objects.none()
+    custody = Q(
+        facility_id__in=facility_ids_with(user, "archive_groups", while_restricted=True)
+    ) | Q(kind=Group.Kind.PATIENT, manager=user)
     groups = Group.objects.filter(state=Group.State.ARCHIVED).filter(
-        Q(pk__in=group_ids_granted(user, "access_group"))
-        | Q(facility_id__in=facility_ids_granted(user, "archive_groups"))
+        Q(pk__in=group_ids_granted(user, "access_group")) | custody
     )
     if query:
         groups = groups.filter(name__icontains=nfkc(query))
@@ -426,12 +599,57 @@ def archived_groups_for(user, *, query: str = "", reason: str = "") -> QuerySet[
     return _with_member_count(
         groups.select_related("facility", "manager", "archived_by")
         .annotate(
-            is_member=Exists(
-                group_ids_granted(user, "access_group").filter(content_object_id=OuterRef("pk"))
+            # May open it: a member of a free group; a custodian (asked the purpose first).
+            is_member=ExpressionWrapper(
+                Q(
+                    Exists(
+                        group_ids_granted(user, "access_group").filter(
+                            content_object_id=OuterRef("pk")
+                        )
+                    )
+                )
+                | custody,
+                output_field=BooleanField(),
             )
         )
         .order_by("-archived_at", "-pk")
     )
+
+
+@dataclass(frozen=True)
+class FormerGroup:
+    """A line of a former member's history: a patient group they were in was closed."""
+
+    label: str  # neutral (models.Group.label): the patient's name is not theirs to see any more
+    closed_at: dt.datetime | None
+    consent_ended: bool
+
+
+def former_groups_of(user) -> list[FormerGroup]:
+    """Access ends with care (別紙5 (2)): the patient groups the user was in when they were
+    closed, without the patient's name."""
+    if not _signed_in(user):
+        return []
+    rows = (
+        Membership.objects.filter(user=user, state=Membership.State.ACCEPTED)
+        .filter(closed_patient_group_q("group__"))
+        .values_list(
+            "group_id",
+            "group__facility__name",
+            "group__archived_at",
+            "group__end_reported_at",
+            "group__end_reason",
+        )
+        .order_by("-group__end_reported_at", "-group_id")[:200]
+    )
+    return [
+        FormerGroup(
+            label=patient_group_label(pk, facility_name or ""),
+            closed_at=archived_at if reason not in CARE_ENDED_REASONS else reported_at,
+            consent_ended=reason in CARE_ENDED_REASONS,
+        )
+        for pk, facility_name, archived_at, reported_at, reason in rows
+    ]
 
 
 # --- an MCS administrator and their own staff (留意事項 1) ---------------------------------------
@@ -443,7 +661,9 @@ def staff_member_for_admin(admin, user_pk: int) -> User:
         raise Http404
     staff = User.objects.filter(
         pk=user_pk,
-        memberships__facility_id__in=facility_ids_granted(admin, "manage_staff"),
+        memberships__facility_id__in=facility_ids_with(
+            admin, "manage_staff", while_restricted=True
+        ),
     ).first()
     if staff is None:
         raise Http404
@@ -472,7 +692,7 @@ def groups_for_center(*, query: str = "", kind: str = "", state: str = "") -> Qu
         "description", "end_note"
     )  # no patient join at all: the center's pages cannot show what they never load
     if query:
-        groups = groups.filter(name__icontains=nfkc(query))
+        groups = groups.filter(center_search_q(query))
     if kind:
         groups = groups.filter(kind=kind)
     if state:
@@ -482,9 +702,20 @@ def groups_for_center(*, query: str = "", kind: str = "", state: str = "") -> Qu
     return groups.order_by("state", "kind", "name", "pk")
 
 
+def center_search_q(query: str) -> Q:
+    """What the center may search groups by: a group's number (「No.123」, 「123」), the name of
+    a free or all-users group — never a patient group's name, the patient's (別紙5 (2))."""
+    query = nfkc(query).strip()
+    number = query.upper().removeprefix("NO.").removeprefix("NO").removeprefix("#").strip()
+    found = Q(name__icontains=query) & ~Q(kind=Group.Kind.PATIENT)
+    if number.isdigit():
+        found |= Q(pk=int(number))
+    return found
+
+
 def center_overview_page(*, number: int = 1, **filters) -> UncountedPage:
     """One page of the center's overview with each group's review status; never counted (a
-    million groups: issue 9), so the page costs the same on page 1 as on a small network."""
+    million groups), so the page costs the same on page 1 as on a small network."""
     groups = groups_for_center(**filters)
     # The page's ids first, read off the index alone; then those groups with their counts, so
     # the rows before the page are skipped without counting their members.
@@ -516,6 +747,198 @@ def unread_announcements_for(user) -> QuerySet[Announcement]:
     return announcements_for(user).filter(is_read=False)
 
 
+# --- what MCS holds, attested (MCS has no API and no export of its members) ------------------
+
+# An attestation is announced on the home page this many days before it is due.
+ATTESTATION_DUE_SOON_DAYS = 14
+# For a leaver, MCS should show the staff member released (or never there); for someone in
+# post, registered. Anything else is a discrepancy to put right.
+SETTLED_FOR_LEAVERS = (StaffAttestationLine.Status.RELEASED, StaffAttestationLine.Status.NOT_IN_MCS)
+
+
+def attestation_interval() -> dt.timedelta:
+    return dt.timedelta(days=NetworkSettings.load().attestation_interval_days)
+
+
+def staff_line_is_discrepancy(*, in_portal: bool, status: str) -> bool:
+    if in_portal:
+        return status != StaffAttestationLine.Status.IN_MCS
+    return status not in SETTLED_FOR_LEAVERS
+
+
+def staff_to_attest(facility: Facility) -> list[tuple[User, bool]]:
+    """(user, in post?) for the MCS administrator to compare with MCS: everyone in post, and
+    the leavers not yet seen released in MCS by an earlier attestation. Two queries."""
+    settled = StaffAttestationLine.objects.filter(
+        attestation__facility=facility, in_portal=False, status__in=SETTLED_FOR_LEAVERS
+    ).values("user_id")
+    rows = (
+        FacilityMembership.objects.filter(facility=facility)
+        .filter(Q(is_active=True) | ~Q(user_id__in=settled))
+        .select_related("user")
+        .order_by("-is_active", "user__kana", "user__email")
+    )
+    return [(m.user, m.is_active) for m in rows]
+
+
+def staff_attestation_base(facility: Facility):
+    last = facility.staff_attestations.order_by("-attested_at").first()
+    return last, (last.attested_at if last else facility.created_at)
+
+
+def facilities_attestation_overdue(*, now=None) -> QuerySet[Facility]:
+    """Active facilities whose staff attestation is past due: (the last one, else the
+    facility's registration) + the network's interval. One query."""
+    now = now or timezone.now()
+    return (
+        Facility.objects.filter(state=Facility.State.ACTIVE)
+        .annotate(
+            last_attested=Max("staff_attestations__attested_at"),
+            attestation_base=Coalesce(Max("staff_attestations__attested_at"), "created_at"),
+        )
+        .filter(attestation_base__lt=now - attestation_interval())
+    )
+
+
+def groups_attestation_overdue(*, now=None) -> QuerySet[Group]:
+    """Working patient groups whose member attestation is past due (last one, else creation)."""
+    now = now or timezone.now()
+    return (
+        Group.objects.filter(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)
+        .annotate(attestation_base=Coalesce(Max("attestations__attested_at"), "created_at"))
+        .filter(attestation_base__lt=now - attestation_interval())
+    )
+
+
+def open_staff_discrepancies(facility: Facility) -> QuerySet[StaffAttestationLine]:
+    return (
+        StaffAttestationLine.objects.filter(
+            attestation__facility=facility, discrepancy=True, resolved_at__isnull=True
+        )
+        .select_related("user", "attestation")
+        .order_by("attestation__attested_at", "pk")
+    )
+
+
+def staff_discrepancy_of(facility: Facility, pk: int) -> StaffAttestationLine:
+    line = open_staff_discrepancies(facility).filter(pk=pk).first()
+    if line is None:
+        raise Http404
+    return line
+
+
+def open_group_discrepancies(group: Group) -> QuerySet:
+    return group.attestations.filter(discrepancy=True, resolved_at__isnull=True).prefetch_related(
+        "missing_in_mcs"
+    )
+
+
+def group_discrepancy_of(group: Group, pk: int):
+    attestation = open_group_discrepancies(group).filter(pk=pk).first()
+    if attestation is None:
+        raise Http404
+    return attestation
+
+
+def attestation_tasks_for(user, *, now=None) -> dict:
+    """The home page's tasks: staff attestations due (MCS administrators) and group member
+    attestations due (patient-group managers), and the discrepancies each left open."""
+    now = now or timezone.now()
+    soon = now + dt.timedelta(days=ATTESTATION_DUE_SOON_DAYS) - attestation_interval()
+    facilities = Facility.objects.filter(
+        pk__in=facility_ids_with(user, "manage_staff"), state=Facility.State.ACTIVE
+    ).annotate(
+        attestation_base=Coalesce(Max("staff_attestations__attested_at"), "created_at"),
+        open_discrepancies=Count(
+            "staff_attestations__lines",
+            filter=Q(
+                staff_attestations__lines__discrepancy=True,
+                staff_attestations__lines__resolved_at__isnull=True,
+            ),
+        ),
+    )
+    staff = [
+        f for f in facilities.order_by("name") if f.attestation_base < soon or f.open_discrepancies
+    ]
+    groups = (
+        Group.objects.filter(
+            pk__in=group_ids_granted(user, "manage_group"),
+            kind=Group.Kind.PATIENT,
+            state=Group.State.ACTIVE,
+        )
+        .annotate(
+            attestation_base=Coalesce(Max("attestations__attested_at"), "created_at"),
+            open_discrepancies=Count(
+                "attestations",
+                filter=Q(attestations__discrepancy=True, attestations__resolved_at__isnull=True),
+            ),
+        )
+        .order_by("name")
+    )
+    group_rows = [g for g in groups if g.attestation_base < soon or g.open_discrepancies]
+    interval = attestation_interval()
+    for row in (*staff, *group_rows):
+        row.attestation_due_at = row.attestation_base + interval
+        row.attestation_overdue = row.attestation_due_at < now
+    return {"staff_attestations": staff, "group_attestations": group_rows}
+
+
+def attestations_for_center(*, now=None) -> dict:
+    """The center's view: facilities whose staff attestation is overdue, and the open
+    discrepancies per facility — counts, and patient groups as neutral labels (別紙5 (2))."""
+    now = now or timezone.now()
+    interval = attestation_interval()
+    overdue = list(facilities_attestation_overdue(now=now).order_by("attestation_base", "name"))
+    for facility in overdue:
+        facility.attestation_due_at = facility.attestation_base + interval
+    staff_open = dict(
+        StaffAttestationLine.objects.filter(discrepancy=True, resolved_at__isnull=True)
+        .values_list("attestation__facility_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    group_open: dict[int, list[str]] = {}
+    for pk, facility_id, facility_name in (
+        GroupAttestation.objects.filter(discrepancy=True, resolved_at__isnull=True)
+        .order_by("group_id")
+        .values_list("group_id", "group__facility_id", "group__facility__name")
+        .distinct()
+    ):
+        group_open.setdefault(facility_id, []).append(patient_group_label(pk, facility_name or ""))
+    names = dict(
+        Facility.objects.filter(pk__in=set(staff_open) | set(group_open)).values_list("pk", "name")
+    )
+    discrepancies = [
+        {
+            "facility": names.get(pk, ""),
+            "staff": staff_open.get(pk, 0),
+            "groups": group_open.get(pk, []),
+        }
+        for pk in sorted(names, key=lambda pk: names[pk])
+    ]
+    return {"overdue": overdue, "discrepancies": discrepancies}
+
+
+def announcement_recipients(announcement: Announcement) -> QuerySet[User]:
+    """Who an announcement's mail goes to: every member of the all-users group, or the MCS
+    administrators among them (基本設定 7 ①)."""
+    users = User.objects.filter(is_active=True, state__in=ALL_USERS_STATES)
+    if announcement.audience == Announcement.Audience.MCS_ADMINS:
+        users = users.filter(
+            pk__in=FacilityRole.objects.filter(
+                role=FacilityRole.Role.MCS_ADMIN, facility__state=Facility.State.ACTIVE
+            ).values("user_id")
+        )
+    return users.order_by()
+
+
+def announcement_for_center(pk: int) -> Announcement:
+    announcement = Announcement.objects.select_related("mailed_by").filter(pk=pk).first()
+    if announcement is None:
+        raise Http404
+    return announcement
+
+
 def announcement_for(user, pk: int) -> Announcement:
     announcement = announcements_for(user).filter(pk=pk).first()
     if announcement is None:
@@ -526,8 +949,13 @@ def announcement_for(user, pk: int) -> Announcement:
 # --- the home page -----------------------------------------------------------------------------
 
 
+# The home page lists this many of one's groups, the rest behind 「すべて見る」.
+HOME_GROUPS = 10
+
+
 def home_section(user) -> dict | None:
-    """Unread announcements, pending invitations, reviews due and groups to archive."""
+    """What the user must do now — invitations to answer, reviews due (overdue first), groups
+    to archive — and their working groups; unread announcements."""
     if not _signed_in(user):
         return None
     announcements = list(unread_announcements_for(user)[:5])
@@ -543,12 +971,122 @@ def home_section(user) -> dict | None:
         )
         if group.review and group.review.state != "ok"
     ]
+    managed.sort(key=lambda group: (group.review.state != "overdue", group.review.due_at))
     to_archive = list(groups_awaiting_archive_for(user)[:10])
-    if not (announcements or invitations or managed or to_archive):
+    my_groups = working_groups_of(user)
+    attestations = (
+        attestation_tasks_for(user)
+        if roles_grant(user, "manage_staff", "register_patients")
+        else {"staff_attestations": [], "group_attestations": []}
+    )
+    if not (
+        announcements
+        or invitations
+        or managed
+        or to_archive
+        or my_groups
+        or any(attestations.values())
+    ):
         return None
     return {
         "announcements": announcements,
         "invitations": invitations,
         "reviews_due": managed,
         "to_archive": to_archive,
+        "todo_count": len(invitations) + len(managed) + len(to_archive),
+        "my_groups": my_groups[:HOME_GROUPS],
+        "my_group_count": len(my_groups),
+        **attestations,
     }
+
+
+# --- 「あなたの支援チーム」 (別紙5 (2)) --------------------------------------------------------
+
+
+def _team_rows(group: Group) -> list[tuple]:
+    """(facility, occupation code, occupation label) of each accepted member: the facility
+    the consent covers when the member works at several."""
+    covered = covered_facilities_of(group)
+    covered_ids = {f.pk for f in covered} if covered is not None else None
+    rows = []
+    for membership in members_of(group):
+        facilities = [row.facility for row in membership.user.facility_rows if row.is_active]
+        if covered_ids is not None and any(f.pk in covered_ids for f in facilities):
+            facilities = [f for f in facilities if f.pk in covered_ids]
+        user = membership.user
+        for facility in facilities[:1]:
+            rows.append((facility, user.occupation, user.get_occupation_display()))
+    return rows
+
+
+def team_of(group: Group) -> list[dict]:
+    """The patient's team by facility: name, kind, phone and the professions working there."""
+    by_facility: dict[int, dict] = {}
+    for facility, _code, label in _team_rows(group):
+        entry = by_facility.setdefault(
+            facility.pk,
+            {
+                "name": facility.name,
+                "kind": facility.get_kind_display(),
+                "phone": facility.phone,
+                "professions": [],
+            },
+        )
+        if label and label not in entry["professions"]:
+            entry["professions"].append(str(label))
+    return sorted(by_facility.values(), key=lambda entry: entry["name"])
+
+
+def team_key(group: Group) -> list[list]:
+    """What a notice records of the team: facility ids and occupation codes, no names."""
+    return sorted({(facility.pk, code or "") for facility, code, _label in _team_rows(group)})
+
+
+def team_notice_status(group: Group) -> dict | None:
+    """For a patient group's page: the last notice printed, and whether the team has changed
+    since (then a new notice is to be given to the patient and family)."""
+    if group.kind != Group.Kind.PATIENT:
+        return None
+    last = group.team_notices.order_by("-printed_at", "-pk").first()
+    current = [list(pair) for pair in team_key(group)]
+    return {
+        "last": last,
+        "changed": last is None or last.team != current,
+        "never_printed": last is None,
+    }
+
+
+def team_notice_groups_for(user) -> QuerySet[Group]:
+    """Patient groups whose team notice the user may print: the group's managers, while the
+    group is working (the patient and family are told by the one who explained the consent)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Group.objects.none()
+    return Group.objects.filter(
+        kind=Group.Kind.PATIENT,
+        state=Group.State.ACTIVE,
+        pk__in=group_ids_granted(user, "manage_group"),
+        patient__erased_at__isnull=True,
+    )
+
+
+# --- links that went stale (a notification about a group, opened after the fact) ---------------
+
+
+def group_link_gone(user, pk: int, url_name: str) -> dict | None:
+    """Why a group page this user was sent a link to no longer opens for them: the group's
+    neutral label (never its patient, 別紙5 (2)), its state and when it changed. Only called
+    for a link the user was notified of: they already know the group exists."""
+    if not _signed_in(user):
+        return None
+    group = Group.objects.select_related("facility").filter(pk=pk).first()
+    if group is None:
+        return {"label": "", "what": "gone"}
+    facts = {"label": group.label, "what": group.state}
+    if group.state == Group.State.ARCHIVED:
+        facts["when"] = group.archived_at
+    elif group.state == Group.State.TO_BE_ARCHIVED:
+        facts["when"] = group.end_reported_at
+    if url_name.startswith("invitation"):
+        membership = group.memberships.filter(user=user).order_by("-pk").first()
+        facts["what"] = "invitation_" + (membership.state if membership else "none")
+    return facts

@@ -9,9 +9,12 @@ trail outlives the patient's personal data (retention, 別紙6).
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from itertools import chain
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, Q, Value
@@ -21,27 +24,58 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from consents.models import Consent, Patient
-from consents.selectors import facility_ids_granted
-from consents.services import patients_erase
+from consents.models import Consent, Patient, active_consent_q
+from consents.selectors import pending_addendum_facility_ids
+from consents.services import ErasureReason, patients_erase_everywhere
 from facilities.models import FacilityMembership, FacilityRole, User
+from facilities.permissions import facility_ids_with
+from facilities.selectors import role_holder_ids
 from mcnet.audit import audit_record
 from mcnet.models import NetworkSettings, Notification
-from mcnet.notifications import Message, link_by_pk, notify, role_holder_ids, send_notifications
+from mcnet.notifications import (
+    Message,
+    link_by_pk,
+    notifications_scrub,
+    notify,
+    send_notifications,
+)
+from mcnet.text import normalize_kana
 
 from .models import (
     Announcement,
     AnnouncementRead,
     Group,
+    GroupAttestation,
     GroupUserObjectPermission,
     Membership,
+    PostDeletion,
+    StaffAttestation,
+    StaffAttestationLine,
     SupporterReview,
+    TeamNotice,
+    group_label,
     patient_group_name,
 )
 from .permissions import ACCESS_GROUP, MANAGE_GROUP, grants_for
-from .selectors import can_archive, invitation_expired
+from .selectors import (
+    ReviewClock,
+    announcement_recipients,
+    can_archive,
+    end_report_undoable_until,
+    facilities_attestation_overdue,
+    groups_attestation_overdue,
+    invitation_expired,
+    reviewed_groups,
+    staff_line_is_discrepancy,
+    staff_to_attest,
+    team_key,
+    team_notice_groups_for,
+)
 
 logger = logging.getLogger(__name__)
+
+# 第8条(2): a care team rarely needs more at once; one page of the invite picker's choices.
+MAX_INVITES_AT_ONCE = 20
 
 State = Membership.State
 GroupState = Group.State
@@ -72,6 +106,7 @@ def _sync_grants(*, group: Group, user) -> None:
         accepted=accepted,
         is_manager=group.manager_id == user.pk,
         archived=group.state == GroupState.ARCHIVED,
+        closed=group.is_closed,
     )
     held = {
         f"groups.{codename}"
@@ -177,7 +212,7 @@ def group_create_for_patient(*, actor, patient: Patient) -> Group:
         raise PermissionDenied
     if patient.is_erased:
         raise ValidationError(_("この患者の個人情報は削除されています。"), code="erased")
-    if not patient.consents.filter(status=Consent.Status.ACTIVE).exists():
+    if not patient.consents.active().exists():
         raise ValidationError(
             _(
                 "この患者には有効な同意書がありません。先に同意書（別紙7）を記録してください"
@@ -212,7 +247,12 @@ def group_create_for_patient(*, actor, patient: Patient) -> Group:
             _("この患者にはすでに利用中のグループがあります（留意事項1）。"), code="duplicate"
         ) from exc
     Membership.objects.create(
-        group=group, user=actor, state=State.ACCEPTED, invited_by=actor, responded_at=now
+        group=group,
+        user=actor,
+        state=State.ACCEPTED,
+        invited_by=actor,
+        responded_at=now,
+        via_facility=group.facility,
     )
     _sync_grants(group=group, user=actor)
     _audit(actor, "group.create", group, kind=group.kind, patient=patient.pk)
@@ -239,7 +279,12 @@ def group_create_free(*, actor, name: str, description: str = "") -> Group:
         created_at=now,
     )
     Membership.objects.create(
-        group=group, user=actor, state=State.ACCEPTED, invited_by=actor, responded_at=now
+        group=group,
+        user=actor,
+        state=State.ACCEPTED,
+        invited_by=actor,
+        responded_at=now,
+        via_facility=group.facility,
     )
     _sync_grants(group=group, user=actor)
     _audit(actor, "group.create", group, kind=group.kind, name=name)
@@ -259,13 +304,21 @@ def invitable_facility_ids(group: Group) -> set[int] | None:
     """For a patient group: the facilities its valid consent covers (None: no restriction)."""
     if group.kind != Group.Kind.PATIENT:
         return None
-    consent = group.patient.consents.filter(status=Consent.Status.ACTIVE).first()
+    consent = group.patient.consents.active().first()
     if consent is None:
         return set()
     return set(consent.covered_facilities.values_list("pk", flat=True))
 
 
 @transaction.atomic
+def _via_facility(group: Group, facility_ids: set, covered) -> int:
+    """The facility through which the member joins: the group's own if they work there, else
+    one that the consent covers, else any of theirs (the smallest id: stable)."""
+    if group.facility_id in facility_ids:
+        return group.facility_id
+    return min((facility_ids & covered) if covered else facility_ids)
+
+
 def membership_invite(*, actor, group: Group, user) -> Membership:
     """The manager invites a user from the directory, inside or outside the facility."""
     _require_manager(actor, group)
@@ -288,10 +341,22 @@ def membership_invite(*, actor, group: Group, user) -> Membership:
         )
     covered = invitable_facility_ids(group)
     if covered is not None and not facility_ids & covered:
+        if facility_ids & pending_addendum_facility_ids(group.patient_id):
+            # 別紙7: an addendum counts once the signed paper is recorded, not when printed.
+            raise ValidationError(
+                _(
+                    "%(name)s さんの事業所は追加同意書に記載されていますが、署名済みとして"
+                    "記録されていません。署名済みの追加同意書の画像を添付するか、"
+                    "「原本を事業所で保管」を記録してから招待してください（別紙7）。"
+                )
+                % {"name": _name_of(user)},
+                code="addendum_unsigned",
+            )
         raise ValidationError(
             _(
                 "%(name)s さんの事業所は、この患者の同意書の対象事業所に含まれていません。"
-                "患者の同意を得たうえで、同意書の対象事業所を追加してください（別紙7）。"
+                "追加同意書を作成して患者の署名を得たうえで、署名済みとして記録してください"
+                "（別紙7）。"
             )
             % {"name": _name_of(user)},
             code="not_covered",
@@ -304,7 +369,11 @@ def membership_invite(*, actor, group: Group, user) -> Membership:
     try:
         with transaction.atomic():
             membership = Membership.objects.create(
-                group=group, user=user, state=State.INVITED, invited_by=actor
+                group=group,
+                user=user,
+                state=State.INVITED,
+                invited_by=actor,
+                via_facility_id=_via_facility(group, facility_ids, covered),
             )
     except IntegrityError as exc:
         raise ValidationError(_("すでに招待中または参加中です。"), code="already") from exc
@@ -322,6 +391,30 @@ def membership_invite(*, actor, group: Group, user) -> Membership:
         reason=_("あなたが招待されたため"),
     )
     return membership
+
+
+@transaction.atomic
+def memberships_invite(*, actor, group: Group, users) -> list[Membership]:
+    """第8条(2): several people invited at once, all or none — a refusal for anyone (not
+    covered by the consent, already invited…) names them and invites nobody, so the manager
+    corrects the list and sends it again."""
+    users = list(users)
+    if not users:
+        raise ValidationError(_("招待する人を選んでください。"), code="none")
+    if len(users) > MAX_INVITES_AT_ONCE:
+        raise ValidationError(
+            _("一度に招待できるのは %(n)s 人までです。") % {"n": MAX_INVITES_AT_ONCE},
+            code="too_many",
+        )
+    invited, refusals = [], []
+    for user in users:
+        try:
+            invited.append(membership_invite(actor=actor, group=group, user=user))
+        except ValidationError as exc:
+            refusals.extend(exc.messages)
+    if refusals:  # leaving the atomic block with the error undoes those already invited
+        raise ValidationError(refusals, code="refused")
+    return invited
 
 
 def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Membership:
@@ -357,10 +450,19 @@ def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Member
         if accept
         else _("%(name)s さんが「%(group)s」への招待を辞退しました")
     )
+    body = (
+        _(
+            "%(name)s さんが招待を受理し、支援チームに加わりました。"
+            "グループのページで支援チームを確認できます。"
+        )
+        if accept
+        else _("%(name)s さんが招待を辞退しました。必要であれば、別の方を招待してください。")
+    )
     notify(
         recipients=[group.manager],
         kind="groups.accepted" if accept else "groups.declined",
         title=title % {"name": _name_of(actor), "group": group.name},
+        body=body % {"name": _name_of(actor)},
         url=group_url(group),
         reason=_("あなたがこのグループの管理者であるため"),
     )
@@ -380,7 +482,8 @@ def invitation_decline(*, actor, membership: Membership) -> Membership:
 def _may_remove_as_staff_admin(actor, membership: Membership) -> bool:
     """留意事項 1: a facility's MCS administrator removes their own staff from any group."""
     return FacilityMembership.objects.filter(
-        user_id=membership.user_id, facility_id__in=facility_ids_granted(actor, "manage_staff")
+        user_id=membership.user_id,
+        facility_id__in=facility_ids_with(actor, "manage_staff", while_restricted=True),
     ).exists()
 
 
@@ -392,7 +495,9 @@ def _end_membership(*, actor, membership: Membership, reason: str, now=None) -> 
     membership.end_reason = reason[:300]
     membership.save(update_fields=["state", "ended_at", "ended_by", "end_reason"])
     _sync_grants(group=membership.group, user=membership.user)
-    _audit_membership(actor, f"membership.{membership.state}", membership, reason=reason)
+    # The reason is free text (it may quote the patient): the row keeps it, the audit trail
+    # only that one was given (別紙6: the trail outlives the patient's data).
+    _audit_membership(actor, f"membership.{membership.state}", membership, reason_given=True)
 
 
 @transaction.atomic
@@ -452,7 +557,7 @@ def _tell_admins_manager_missing(group: Group) -> None:
     notify(
         recipients=mcs_admins_of(group.facility),
         kind="groups.manager_missing",
-        title=_("連携グループ #%(pk)s の管理者が不在になりました") % {"pk": group.pk},
+        title=_("「%(group)s」の管理者が不在になりました") % {"group": group.label},
         body=_("グループ管理者を引き継いでください（留意事項1）。"),
         url=reverse("groups:handover", args=[group.pk]),
         reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
@@ -492,19 +597,53 @@ def membership_leave(*, actor, group: Group) -> Membership:
     return membership
 
 
-@transaction.atomic
-def group_handover(*, actor, group: Group, new_manager) -> Group:
-    """The manager hands the group to another manager (or the owning facility's MCS
-    administrator does, when the manager left)."""
-    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
-    is_admin = (
+def manager_gone(group: Group) -> bool:
+    """The group's manager left the facility or the network, or was banned or restricted:
+    only then may the facility's custodians hand the group over (留意事項 1)."""
+    manager = group.manager
+    if manager is None:
+        return True
+    if not (manager.is_active and manager.state == User.State.ACTIVE):
+        return True
+    return (
         group.facility_id is not None
-        and facility_ids_granted(actor, "archive_groups")
-        .filter(content_object_id=group.facility_id)
-        .exists()
+        and not FacilityMembership.objects.filter(
+            user=manager, facility_id=group.facility_id, is_active=True
+        ).exists()
     )
-    if not (actor.has_perm(MANAGE_GROUP, group) or is_admin):
-        raise PermissionDenied
+
+
+@transaction.atomic
+def group_handover(*, actor, group: Group, new_manager, reason: str = "") -> Group:
+    """The manager hands the group to another manager. When the manager has left or was
+    deactivated, the owning facility's MCS administrator or facility manager does, with a
+    reason; while the manager is still there, nobody takes the group from them."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    reason = (reason or "").strip()[:300]
+    is_manager = group.manager_id == actor.pk and actor.has_perm(MANAGE_GROUP, group)
+    if not is_manager:
+        is_custodian = (
+            group.facility_id is not None
+            and facility_ids_with(actor, "archive_groups", "sign_for_facility")
+            .filter(content_object_id=group.facility_id)
+            .exists()
+        )
+        if not is_custodian:
+            raise PermissionDenied
+        if not manager_gone(group):
+            raise ValidationError(
+                _(
+                    "管理者の %(name)s さんは在籍中のため、引き継ぎは管理者本人が行います。"
+                    "退職・利用停止のときにだけ、MCS管理者または事業所管理者が引き継げます。"
+                )
+                % {"name": _name_of(group.manager)},
+                code="manager_present",
+            )
+        if not reason:
+            raise ValidationError(
+                {"reason": _("引き継ぎの理由を入力してください（例: 管理者の退職）。")},
+                code="reason",
+            )
     _require_open(group)
     if new_manager.pk == group.manager_id:
         raise ValidationError(_("すでにこのグループの管理者です。"), code="same")
@@ -538,6 +677,7 @@ def group_handover(*, actor, group: Group, new_manager) -> Group:
                 state=State.ACCEPTED,
                 invited_by=actor,
                 responded_at=now,
+                via_facility=group.facility,
             )
     group.manager = new_manager
     group.save(update_fields=["manager"])
@@ -549,6 +689,8 @@ def group_handover(*, actor, group: Group, new_manager) -> Group:
         group,
         previous=previous.email if previous else "",
         manager=new_manager.email,
+        reason=reason,
+        by_manager=is_manager,
     )
     notify(
         recipients=[new_manager],
@@ -574,15 +716,26 @@ def group_handover(*, actor, group: Group, new_manager) -> Group:
 
 @transaction.atomic
 def supporter_review_record(
-    *, actor, group: Group, remove=(), reason: str = "", note: str = ""
+    *,
+    actor,
+    group: Group,
+    remove=(),
+    reason: str = "",
+    note: str = "",
+    timeline_checked: bool = False,
 ) -> SupporterReview:
     """The manager checks that every supporter still belongs, removes who does not, and the
-    review is recorded (who, when, removed whom)."""
+    review is recorded (who, when, removed whom). It is also when the manager confirms having
+    looked over the group's MCS timeline (第8条(1), 留意事項4): without that, no review."""
     group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
     _require_manager(actor, group)
     _require_open(group)
     if group.kind != Group.Kind.PATIENT:
         raise ValidationError(_("精査は患者グループについて行います。"), code="kind")
+    if not timeline_checked:
+        raise ValidationError(
+            {"timeline_checked": TIMELINE_CHECK_REQUIRED}, code="timeline_unchecked"
+        )
     remove = list(remove)
     if remove and not (reason or "").strip():
         raise ValidationError(_("解除するメンバーがいるときは、解除の理由を入力してください。"))
@@ -605,13 +758,286 @@ def supporter_review_record(
         )
         removed.append(membership)
     review = SupporterReview.objects.create(
-        group=group, reviewed_by=actor, reviewed_at=now, note=note
+        group=group, reviewed_by=actor, reviewed_at=now, note=note, timeline_checked=True
     )
     review.removed.set(removed)
     group.last_reviewed_at = now
     group.save(update_fields=["last_reviewed_at"])
-    _audit(actor, "group.review", group, removed=[m.user.email for m in removed])
+    _audit(
+        actor,
+        "group.review",
+        group,
+        removed=[m.user.email for m in removed],
+        timeline_checked=True,
+    )
     return review
+
+
+TIMELINE_CHECK_REQUIRED = _(
+    "MCSのタイムラインを確認し、この患者のことだけが適切な範囲で書かれていることを"
+    "確かめてから、チェックを入れてください（第8条(1)、留意事項4）。"
+)
+
+
+# --- posts deleted in MCS (第8条(1)) --------------------------------------------------------
+
+
+def note_names_patient(note: str, patient: Patient | None) -> bool:
+    """Whether a note quotes the patient's name or kana (spaces and widths ignored): the
+    portal keeps only that a post was deleted, never who it was about."""
+    if patient is None or not note:
+        return False
+    # NFKC makes a full-width space a space; kana are compared as katakana.
+    squeezed = normalize_kana(note).replace(" ", "")
+    for text in (patient.name, patient.kana):
+        text = normalize_kana(text or "").replace(" ", "")
+        if len(text) >= 2 and text in squeezed:
+            return True
+    return False
+
+
+@transaction.atomic
+def post_deletion_record(
+    *, actor, group: Group, deleted_on: dt.date, category: str, note: str = ""
+) -> PostDeletion:
+    """The manager deleted a post in MCS that must not be there (第8条(1), 留意事項4): the
+    date, why, and a short note without patient details."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    _require_manager(actor, group)
+    if group.kind != Group.Kind.PATIENT:
+        raise ValidationError(_("投稿の削除は患者グループについて記録します。"), code="kind")
+    if category not in PostDeletion.Category.values:
+        raise ValidationError({"category": _("削除の理由を選んでください。")})
+    if deleted_on > timezone.localdate():
+        raise ValidationError({"deleted_on": _("削除した日に未来の日付は入力できません。")})
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ValidationError({"note": _("メモは200文字以内で入力してください。")})
+    if note_names_patient(note, group.patient):
+        raise ValidationError(
+            {"note": _("メモに患者の氏名を書かないでください。何を削除したかだけを短く書きます。")}
+        )
+    deletion = PostDeletion.objects.create(
+        group=group,
+        deleted_on=deleted_on,
+        category=category,
+        note=note,
+        recorded_by=actor,
+    )
+    # Ids and the category only: the note is free text.
+    audit_record(
+        actor=actor,
+        action="group.post_deletion",
+        object_type="groups.postdeletion",
+        object_id=deletion.pk,
+        facility_id=group.facility_id,
+        changes={"group": group.pk, "category": category, "deleted_on": deleted_on},
+    )
+    return deletion
+
+
+# --- what MCS holds, attested (MCS has no API and no export of its members) ------------------
+
+SUPERSEDED = _("新しい照合に置き換えられました。")
+
+
+def _resolution(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"resolution": _("どのように解消したかを入力してください。")})
+    if len(text) > 200:
+        raise ValidationError({"resolution": _("200文字以内で入力してください。")})
+    return text
+
+
+@transaction.atomic
+def staff_attestation_record(
+    *, actor, facility, statuses: dict[int, str], now=None
+) -> StaffAttestation:
+    """The MCS administrator compared the portal's staff list with MCS, staff by staff. Each
+    difference becomes a task on their list; the tasks of an earlier attestation give way to
+    this one's."""
+    if not (actor and actor.has_perm("facilities.manage_staff", facility)):
+        raise PermissionDenied
+    facility = type(facility).objects.select_for_update().get(pk=facility.pk)
+    expected = {user.pk: in_portal for user, in_portal in staff_to_attest(facility)}
+    if set(statuses) != set(expected):
+        raise ValidationError(
+            _("一覧の全員について、MCSでの状態を選んでください。"), code="incomplete"
+        )
+    if any(status not in StaffAttestationLine.Status.values for status in statuses.values()):
+        raise ValidationError(_("MCSでの状態を選び直してください。"), code="invalid")
+    now = now or timezone.now()
+    StaffAttestationLine.objects.filter(
+        attestation__facility=facility, discrepancy=True, resolved_at__isnull=True
+    ).update(resolved_at=now, resolved_by=actor, resolution=str(SUPERSEDED))
+    attestation = StaffAttestation.objects.create(
+        facility=facility, attested_by=actor, attested_at=now
+    )
+    lines = StaffAttestationLine.objects.bulk_create(
+        StaffAttestationLine(
+            attestation=attestation,
+            user_id=user_id,
+            in_portal=expected[user_id],
+            status=statuses[user_id],
+            discrepancy=staff_line_is_discrepancy(
+                in_portal=expected[user_id], status=statuses[user_id]
+            ),
+        )
+        for user_id in sorted(statuses)
+    )
+    audit_record(
+        actor=actor,
+        action="attestation.staff",
+        object_type="groups.staffattestation",
+        object_id=attestation.pk,
+        facility_id=facility.pk,
+        changes={
+            "staff": len(lines),
+            "discrepancies": sorted(line.user_id for line in lines if line.discrepancy),
+        },
+    )
+    return attestation
+
+
+@transaction.atomic
+def staff_discrepancy_resolve(*, actor, line: StaffAttestationLine, resolution: str):
+    facility = line.attestation.facility
+    if not (actor and actor.has_perm("facilities.manage_staff", facility)):
+        raise PermissionDenied
+    resolution = _resolution(resolution)
+    line = StaffAttestationLine.objects.select_for_update().get(pk=line.pk)
+    if not line.is_open:
+        raise ValidationError(_("この相違は解消済みです。"), code="resolved")
+    line.resolved_at, line.resolved_by, line.resolution = timezone.now(), actor, resolution
+    line.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    audit_record(
+        actor=actor,
+        action="attestation.staff_resolve",
+        object_type="groups.staffattestationline",
+        object_id=line.pk,
+        facility_id=facility.pk,
+        changes={"user": line.user_id, "status": line.status},
+    )
+    return line
+
+
+@transaction.atomic
+def group_attestation_record(
+    *, actor, group: Group, present_user_ids, extra_in_mcs: int, now=None
+) -> GroupAttestation:
+    """The manager compared the MCS group's members with the portal's: who of the portal's
+    members is missing in MCS, and how many are in MCS only (留意事項 1, 第8条(2))."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    _require_manager(actor, group)
+    _require_open(group)
+    if group.kind != Group.Kind.PATIENT:
+        raise ValidationError(_("照合は患者グループについて行います。"), code="kind")
+    if extra_in_mcs is None or extra_in_mcs < 0:
+        raise ValidationError({"extra_in_mcs": _("0以上の人数を入力してください。")})
+    members = set(group.memberships.filter(state=State.ACCEPTED).values_list("user_id", flat=True))
+    present = set(present_user_ids)
+    if present - members:
+        raise ValidationError(_("このグループのメンバーから選んでください。"), code="invalid")
+    missing = members - present
+    now = now or timezone.now()
+    group.attestations.filter(discrepancy=True, resolved_at__isnull=True).update(
+        resolved_at=now, resolved_by=actor, resolution=str(SUPERSEDED)
+    )
+    attestation = GroupAttestation.objects.create(
+        group=group,
+        attested_by=actor,
+        attested_at=now,
+        extra_in_mcs=extra_in_mcs,
+        discrepancy=bool(missing) or extra_in_mcs > 0,
+    )
+    attestation.missing_in_mcs.set(missing)
+    _audit(
+        actor,
+        "attestation.group",
+        group,
+        attestation=attestation.pk,
+        missing=sorted(missing),
+        extra_in_mcs=extra_in_mcs,
+    )
+    return attestation
+
+
+@transaction.atomic
+def group_discrepancy_resolve(*, actor, attestation: GroupAttestation, resolution: str):
+    group = attestation.group
+    _require_manager(actor, group)
+    resolution = _resolution(resolution)
+    attestation = GroupAttestation.objects.select_for_update().get(pk=attestation.pk)
+    if not attestation.is_open:
+        raise ValidationError(_("この相違は解消済みです。"), code="resolved")
+    attestation.resolved_at, attestation.resolved_by = timezone.now(), actor
+    attestation.resolution = resolution
+    attestation.save(update_fields=["resolved_at", "resolved_by", "resolution"])
+    _audit(actor, "attestation.group_resolve", group, attestation=attestation.pk)
+    return attestation
+
+
+@transaction.atomic
+def attestation_reminders_send(*, now=None) -> dict:
+    """Overdue attestations remind: the facility's MCS administrators for its staff, the
+    group's manager for its members. Once per due date (dedupe keys); set-based."""
+    now = now or timezone.now()
+    interval = dt.timedelta(days=NetworkSettings.load().attestation_interval_days)
+    sent = send_notifications(
+        chain(
+            _staff_attestation_reminders(now=now, interval=interval),
+            _group_attestation_reminders(now=now, interval=interval),
+        )
+    )
+    return {
+        "staff": sent["groups.staff_attestation_overdue"],
+        "groups": sent["groups.group_attestation_overdue"],
+    }
+
+
+def _staff_attestation_reminders(*, now, interval) -> Iterator[Message]:
+    overdue = facilities_attestation_overdue(now=now)
+    admins = role_holder_ids(overdue.values("pk"), FacilityRole.Role.MCS_ADMIN)
+    title = _("%(facility)s: MCSとの職員登録の照合の期限が過ぎています")
+    body = _(
+        "MCSにはAPIがないため、ポータルの職員一覧とMCSの登録を職員ごとに照合してください"
+        "（第6条(3)(4)）。"
+    )
+    reason = _("あなたがこの事業所のMCS管理者であるため")
+    url = link_by_pk("groups:staff_attestation")
+    for pk, name, base in overdue.order_by().values_list("pk", "name", "attestation_base"):
+        due = timezone.localdate(base + interval)
+        for admin_id in admins.get(pk, ()):
+            yield Message(
+                recipient_id=admin_id,
+                kind="groups.staff_attestation_overdue",
+                title=title % {"facility": name},
+                body=body,
+                url=url(pk),
+                reason=reason,
+                dedupe_key=f"groups.staff_attestation_overdue:{pk}:{due:%Y%m%d}",
+            )
+
+
+def _group_attestation_reminders(*, now, interval) -> Iterator[Message]:
+    overdue = groups_attestation_overdue(now=now).filter(manager__isnull=False)
+    title = _("「%(group)s」のメンバーとMCSの照合の期限が過ぎています")
+    body = _("MCSのグループのメンバーが、ポータルのメンバーと一致しているか照合してください。")
+    reason = _("あなたがこのグループの管理者であるため")
+    url = link_by_pk("groups:attestation")
+    rows = overdue.order_by().values_list("pk", "name", "attestation_base", "manager_id")
+    for pk, name, base, manager_id in rows:
+        due = timezone.localdate(base + interval)
+        yield Message(
+            recipient_id=manager_id,
+            kind="groups.group_attestation_overdue",
+            title=title % {"group": name},
+            body=body,
+            url=url(pk),
+            reason=reason,
+            dedupe_key=f"groups.group_attestation_overdue:{pk}:{due:%Y%m%d}",
+        )
 
 
 # --- end of care and the archive (留意事項 2, 3) ---------------------------------------------
@@ -638,7 +1064,7 @@ def _mark_to_be_archived(*, actor, group: Group, reason: str, note: str) -> None
     notify(
         recipients=mcs_admins_of(group.facility),
         kind="groups.to_be_archived",
-        title=_("連携グループ #%(pk)s をアーカイブしてください") % {"pk": group.pk},
+        title=_("「%(group)s」をアーカイブしてください") % {"group": group.label},
         body=_("理由: %(reason)s。速やかにアーカイブしてください（留意事項2）。")
         % {"reason": group.get_end_reason_display()},
         url=reverse("groups:archive_group", args=[group.pk]),
@@ -661,6 +1087,41 @@ def group_report_end(*, actor, group: Group, reason: str, note: str = "") -> Gro
     return group
 
 
+@transaction.atomic
+def group_report_end_undo(*, actor, group: Group) -> Group:
+    """留意事項 3: an end-of-care report sent by mistake is withdrawn within a day; the group is
+    active again and the MCS administrators no longer need to archive it. Invitations it
+    cancelled stay cancelled (the invitees were told)."""
+    group = Group.objects.select_for_update(of=("self",)).get(pk=group.pk)
+    _require_manager(actor, group)
+    if end_report_undoable_until(group) is None:
+        raise ValidationError(
+            _("この利用終了の報告は取り消せません（報告から1日以内で、アーカイブ前に限ります）。")
+        )
+    reason = group.end_reason
+    group.state = GroupState.ACTIVE
+    group.end_reason = ""
+    group.end_note = ""
+    group.end_reported_at = None
+    group.end_reported_by = None
+    group.save(
+        update_fields=["state", "end_reason", "end_note", "end_reported_at", "end_reported_by"]
+    )
+    _audit(actor, "group.report_end_undo", group, reason=reason)
+    notify(
+        recipients=mcs_admins_of(group.facility),
+        kind="groups.end_report_undone",
+        title=_("「%(group)s」のアーカイブは不要になりました") % {"group": group.label},
+        body=_(
+            "グループ管理者が利用終了の報告を取り消しました。グループは引き続き利用中です"
+            "（留意事項3）。"
+        ),
+        url=group_url(group),
+        reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),
+    )
+    return group
+
+
 def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Group]:
     """Consent withdrawn (or found invalid): the patient's working groups are to be archived at
     once, and everyone in them is told to stop sharing (第9条3項, 別紙5). Called inside the
@@ -668,22 +1129,26 @@ def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Grou
     ended = []
     for group in (
         Group.objects.select_for_update(of=("self",))
+        .select_related("facility")
         .filter(patient=patient)
         .exclude(state=GroupState.ARCHIVED)
     ):
+        _notifications_forget_patient(group)
         if group.state == GroupState.ACTIVE:
             _mark_to_be_archived(actor=actor, group=group, reason=reason, note="")
         else:  # already to be archived for another reason: the withdrawal is what counts now
             group.end_reason = reason
             group.save(update_fields=["end_reason"])
             _audit(actor, "group.report_end", group, reason=reason)
+        # Access ends with care (別紙5 (2)): from this moment only the custodians open it.
+        _sync_group_grants(group)
         members = User.objects.filter(
             group_memberships__group=group, group_memberships__state=State.ACCEPTED
         ).exclude(pk=getattr(actor, "pk", None))
         notify(
             recipients=list(members),
             kind="groups.consent_withdrawn",
-            title=_("「%(group)s」の同意が撤回されました") % {"group": group.name},
+            title=_("「%(group)s」の同意が撤回されました") % {"group": group.label},
             body=_(
                 "このグループでの情報共有を停止してください。グループはアーカイブされます"
                 "（第9条3項）。"
@@ -741,6 +1206,16 @@ def group_archive(*, actor, group: Group, reason: str = "", note: str = "") -> G
     return group
 
 
+def _notifications_forget_patient(group: Group) -> int:
+    """Access ends with care (別紙5 (2)): whoever was told about a patient group keeps the line
+    in their inbox, without the patient's name (its links all live under /groups/<pk>/)."""
+    if group.kind != Group.Kind.PATIENT:
+        return 0
+    return Notification.objects.filter(url__startswith=group_url(group)).update(
+        title=_("%(group)sについての通知") % {"group": group.label}, body=""
+    )
+
+
 def _archive(*, actor, group: Group, why: str = "") -> None:
     """Into the archive: read-only, out of every working list, members told (`why` added to
     the reason when the archive is not the owning facility's own decision)."""
@@ -748,17 +1223,18 @@ def _archive(*, actor, group: Group, why: str = "") -> None:
     group.archived_at = timezone.now()
     group.archived_by = actor
     group.save()
+    _notifications_forget_patient(group)
     _cancel_invitations(actor=actor, group=group, reason=_("グループのアーカイブのため"))
     _sync_group_grants(group)
     _audit(actor, "group.archive", group, reason=group.end_reason)
     members = User.objects.filter(
         group_memberships__group=group, group_memberships__state=State.ACCEPTED, is_active=True
-    ).exclude(pk=actor.pk)
+    ).exclude(pk=getattr(actor, "pk", None))
     body = _("理由: %(reason)s") % {"reason": group.get_end_reason_display()}
     notify(
         recipients=list(members),
         kind="groups.archived",
-        title=_("「%(group)s」がアーカイブされました") % {"group": group.name},
+        title=_("「%(group)s」がアーカイブされました") % {"group": group.label},
         body=f"{body}\n{why}" if why else body,
         url=group_url(group),
         reason=_("あなたがこのグループのメンバーであるため"),
@@ -779,6 +1255,38 @@ def memberships_end_for_user(*, user, actor, reason: str) -> int:
         .filter(user=user, state__in=Membership.OPEN_STATES)
         .select_related("group", "group__manager", "group__facility", "user")
     )
+    _end_and_tell(memberships, user=user, actor=actor, reason=reason)
+    # Whatever stale grant may remain (none should), it goes too.
+    granted = set(
+        GroupUserObjectPermission.objects.filter(user=user).values_list(
+            "content_object_id", flat=True
+        )
+    )
+    for group in Group.objects.filter(pk__in=granted):
+        _sync_grants(group=group, user=user)
+    return len(memberships)
+
+
+@transaction.atomic
+def memberships_end_for_facility(*, user, facility, actor, reason: str) -> int:
+    """留意事項4: someone who left one facility but works at another loses the memberships
+    they joined through the one they left; each working group's manager is asked to invite
+    them again if they still care for the patient through their other facility."""
+    reason = (reason or "").strip() or _("利用中止（退職等）")
+    memberships = list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(user=user, via_facility=facility, state__in=Membership.OPEN_STATES)
+        .select_related("group", "group__manager", "group__facility", "user")
+    )
+    ask = _(
+        "%(facility)s を通じて参加していたため外れました。他の事業所で引き続きこの方の"
+        "支援に関わっている場合は、その事業所の職員として改めて招待してください。"
+    ) % {"facility": facility.name}
+    _end_and_tell(memberships, user=user, actor=actor, reason=reason, ask=ask)
+    return len(memberships)
+
+
+def _end_and_tell(memberships, *, user, actor, reason: str, ask: str = "") -> None:
     now = timezone.now()
     for membership in memberships:
         group = membership.group
@@ -793,19 +1301,10 @@ def memberships_end_for_user(*, user, actor, reason: str) -> int:
                 kind="groups.member_ended",
                 title=_("%(name)s さんが「%(group)s」から外れました")
                 % {"name": _name_of(user), "group": group.name},
-                body=_("理由: %(reason)s") % {"reason": reason},
+                body="\n".join(filter(None, [_("理由: %(reason)s") % {"reason": reason}, ask])),
                 url=group_url(group),
                 reason=_("あなたがこのグループの管理者であるため"),
             )
-    # Whatever stale grant may remain (none should), it goes too.
-    granted = set(
-        GroupUserObjectPermission.objects.filter(user=user).values_list(
-            "content_object_id", flat=True
-        )
-    )
-    for group in Group.objects.filter(pk__in=granted):
-        _sync_grants(group=group, user=user)
-    return len(memberships)
 
 
 # --- periodic jobs (called by tasks.py; each safe to run twice) -------------------------------
@@ -813,36 +1312,78 @@ def memberships_end_for_user(*, user, actor, reason: str) -> int:
 
 @transaction.atomic
 def retention_erase_expired(*, now=None, batch: int = 500) -> dict:
-    """別紙5 (3), 別紙6: after the retention period, erase the personal data of patients whose
-    groups are all archived and past it. Set-based; a second run finds nothing left to do.
+    """別紙5 (3), 別紙6: once the purpose has ended and the retention period has passed, erase
+    the personal data of (c) patients whose groups are all archived since before it, and of
+    (a) patients whose consent ended (withdrawn, entered in error) before it and who have no
+    working group. Set-based, at most `batch` patients a run; a second run finds nothing.
 
     Kept: the rows (so counts stay right), the group's kind/state/dates/reason, memberships and
-    the audit trail (which never held the patient's name). Erased: the patient's name (replaced),
-    kana, date of birth, sex, address and phone; the consent's scan and the family's names; the
-    group's name and notes; the text of notifications that named the group.
+    the audit trail (which never held the patient's name). Erased, by
+    consents.services.patients_erase_everywhere and the receivers of its signal: the patient's
+    details, the consents' scans and the family's names, the groups' names and notes, review
+    notes and removal reasons, notifications that named or linked them, printed forms.
     """
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=NetworkSettings.load().retention_days)
-    expired_patients = Group.objects.filter(
-        kind=Group.Kind.PATIENT, state=GroupState.ARCHIVED, archived_at__lt=cutoff
-    ).values("patient_id")
     still_needed = (
         Group.objects.filter(kind=Group.Kind.PATIENT)
         .filter(~Q(state=GroupState.ARCHIVED) | Q(archived_at__gte=cutoff))
         .values("patient_id")
     )
-    patient_ids = list(
-        Patient.objects.filter(erased_at__isnull=True, pk__in=expired_patients)
-        .exclude(pk__in=still_needed)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:batch]
-    )
-    if not patient_ids:
-        return {"patients": 0, "groups": 0, "consents": 0, "notifications": 0}
-    consents = patients_erase(patient_ids=patient_ids, now=now)
+    pending = Patient.objects.filter(erased_at__isnull=True).exclude(pk__in=still_needed)
+    archived_long_ago = Group.objects.filter(
+        kind=Group.Kind.PATIENT, state=GroupState.ARCHIVED, archived_at__lt=cutoff
+    ).values("patient_id")
+    # 第9条3項: a valid consent, or one that ended within the period, keeps the patient.
+    consent_recent = Consent.objects.filter(
+        active_consent_q()
+        | Q(withdrawal_recorded_at__gte=cutoff)
+        | Q(withdrawn_on__gte=cutoff.date())
+        | Q(error_marked_at__gte=cutoff)
+    ).values("patient_id")
+    done = Counter()
+    for reason, patients in (
+        (ErasureReason.ARCHIVE_RETENTION, pending.filter(pk__in=archived_long_ago)),
+        (
+            ErasureReason.CONSENT_ENDED,
+            pending.filter(consents__isnull=False)
+            .exclude(pk__in=archived_long_ago)
+            .exclude(pk__in=consent_recent)
+            .distinct(),
+        ),
+    ):
+        patient_ids = list(patients.order_by("pk").values_list("pk", flat=True)[:batch])
+        if patient_ids:
+            done.update(patients_erase_everywhere(patient_ids=patient_ids, reason=reason, now=now))
+    return {key: done[key] for key in ERASURE_COUNTS}
+
+
+# What an erasure run reports (every key, zero included, so that runs compare).
+ERASURE_COUNTS = ("patients", "groups", "consents", "notifications", "documents")
+
+
+def groups_erase_for_patients(*, patient_ids: list[int], actor=None, now=None) -> dict:
+    """These patients' personal data was erased (consents' patients_erased signal, in its
+    transaction): a working group is archived first (nothing is shared about a patient the
+    portal no longer knows), then every group of theirs loses what named them — its name
+    (「山田太郎さんのグループ」), description and notes, its review notes and removal reasons,
+    the notifications that linked to it, the admin's history labels."""
+    for group in (
+        Group.objects.select_for_update(of=("self",))
+        .select_related("facility")
+        .filter(patient_id__in=patient_ids)
+        .exclude(state=GroupState.ARCHIVED)
+    ):
+        if not group.end_reason:
+            group.end_reason = Group.EndReason.OTHER
+            group.end_reported_at = now
+            group.end_reported_by = actor
+        _archive(actor=actor, group=group)
     groups = Group.objects.filter(patient_id__in=patient_ids)
     group_ids = list(groups.values_list("pk", flat=True))
-    group_count = groups.update(
+    if not group_ids:
+        return {"groups": 0}
+    count = groups.update(
         name=Concat(
             Value("患者グループ #"), Cast("pk", CharField()), Value("（個人情報削除済み）")
         ),
@@ -850,24 +1391,18 @@ def retention_erase_expired(*, now=None, batch: int = 500) -> dict:
         description="",
     )
     SupporterReview.objects.filter(group_id__in=group_ids).update(note="")
-    prefixes = Q()
-    for group_id in group_ids:
-        prefixes |= Q(url__startswith=reverse("groups:detail", args=[group_id]))
-    notifications = Notification.objects.filter(prefixes).update(
-        title="連携グループについての通知（個人情報削除済み）", body=""
+    PostDeletion.objects.filter(group_id__in=group_ids).update(note="")
+    GroupAttestation.objects.filter(group_id__in=group_ids).update(resolution="")
+    Membership.objects.filter(group_id__in=group_ids).update(end_reason="")
+    notifications = notifications_scrub(
+        links=map(link_by_pk("groups:detail"), group_ids),
+        title="連携グループについての通知（個人情報削除済み）",
     )
-    audit_record(
-        actor=None,
-        action="retention.erase",
-        object_type="consents.patient",
-        changes={"patients": patient_ids, "groups": group_ids, "consents": consents},
-    )
-    return {
-        "patients": len(patient_ids),
-        "groups": group_count,
-        "consents": consents,
-        "notifications": notifications,
-    }
+    LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Group),
+        object_id__in=[str(pk) for pk in group_ids],
+    ).update(object_repr=Concat(Value("患者グループ #"), "object_id"))
+    return {"groups": count, "notifications": notifications}
 
 
 # How long past its deadline an overdue review is before the MCS administrator is told too.
@@ -880,7 +1415,7 @@ def reminders_send(*, now=None) -> dict:
     groups waiting too long for the archive remind the MCS administrator (留意事項 2). Each
     reminder carries a dedupe key, so running twice sends nothing twice.
 
-    Set-based (issue 9: a million groups): one query per kind of reminder and one for the MCS
+    Set-based (a million groups): one query per kind of reminder and one for the MCS
     administrators concerned; send_notifications filters out the keys sent and writes in
     batches."""
     now = now or timezone.now()
@@ -899,31 +1434,37 @@ def reminders_send(*, now=None) -> dict:
 
 
 def _review_overdue_reminders(*, now, network) -> Iterator[Message]:
-    from mcnet.dashboard.selectors import reviewed_groups
-
-    interval = dt.timedelta(days=network.review_interval_days)
+    clock = ReviewClock.at(now, interval_days=network.review_interval_days)
     escalate = dt.timedelta(days=REVIEW_ESCALATION_DAYS)
-    overdue = reviewed_groups().filter(manager__isnull=False, review_base__lt=now - interval)
+    overdue = reviewed_groups().filter(clock.state_q("overdue"), manager__isnull=False)
     # The MCS administrators of the facilities with a review overdue past the escalation.
     admins = role_holder_ids(
-        overdue.filter(review_base__lt=now - interval - escalate).values("facility_id"),
+        overdue.filter(review_base__lt=clock.overdue_before - escalate).values("facility_id"),
         FacilityRole.Role.MCS_ADMIN,
     )
     # Translated once, not once per group.
     title = _("「%(group)s」のサポーター精査の期限が過ぎています")
     body = _("参加しているサポーターが適切か精査してください（留意事項1）。")
     reason = _("あなたがこのグループの管理者であるため")
-    admin_title = _("連携グループ #%(pk)s のサポーター精査が大幅に遅れています")
+    admin_title = _("「%(group)s」のサポーター精査が大幅に遅れています")
     admin_body = _("グループ管理者（%(name)s さん）に精査を促してください（留意事項1）。")
     admin_reason = _("あなたがこのグループを管理する事業所のMCS管理者であるため")
     review_url, handover_url = link_by_pk("groups:review"), link_by_pk("groups:handover")
     # Fetched whole, unordered: a server-side cursor (.iterator()) took three times as long on
     # the bench (PostgreSQL plans a cursor for its first rows, without parallel workers).
     rows = overdue.order_by().values_list(
-        "pk", "name", "review_base", "facility_id", "manager_id", "manager__name", "manager__email"
+        "pk",
+        "name",
+        "review_base",
+        "facility_id",
+        "manager_id",
+        "manager__name",
+        "manager__email",
+        "kind",
+        "facility__name",
     )
-    for pk, name, base, facility_id, manager_id, manager_name, manager_email in rows:
-        due_at = base + interval
+    for pk, name, base, facility_id, manager_id, manager_name, manager, kind, where in rows:
+        due_at = clock.due_at(base)
         key = f"groups.review_overdue:{pk}:{due_at:%Y%m%d}"
         yield Message(
             recipient_id=manager_id,
@@ -939,8 +1480,10 @@ def _review_overdue_reminders(*, now, network) -> Iterator[Message]:
                 yield Message(
                     recipient_id=admin_id,
                     kind="groups.review_overdue_admin",
-                    title=admin_title % {"pk": pk},
-                    body=admin_body % {"name": manager_name or manager_email},
+                    # The administrator may not be in the team: the neutral label, no patient.
+                    title=admin_title
+                    % {"group": group_label(pk=pk, kind=kind, name=name, facility_name=where)},
+                    body=admin_body % {"name": manager_name or manager},
                     url=handover_url(pk),
                     reason=admin_reason,
                     dedupe_key=f"{key}:admin",
@@ -953,16 +1496,18 @@ def _archive_overdue_reminders(*, now, network) -> Iterator[Message]:
         end_reported_at__lt=now - dt.timedelta(days=network.archive_deadline_days),
     )
     admins = role_holder_ids(waiting.values("facility_id"), FacilityRole.Role.MCS_ADMIN)
-    title = _("連携グループ #%(pk)s がアーカイブを待っています")
+    title = _("「%(group)s」がアーカイブを待っています")
     body = _("利用を終了した患者のグループは速やかにアーカイブしてください（留意事項2）。")
     reason = _("あなたがこのグループを管理する事業所のMCS管理者であるため")
     archive_url = link_by_pk("groups:archive_group")
-    for pk, facility_id in waiting.order_by().values_list("pk", "facility_id"):
+    rows = waiting.order_by().values_list("pk", "facility_id", "kind", "name", "facility__name")
+    for pk, facility_id, kind, name, where in rows:
+        label = group_label(pk=pk, kind=kind, name=name, facility_name=where)
         for admin_id in admins.get(facility_id, ()):
             yield Message(
                 recipient_id=admin_id,
                 kind="groups.archive_overdue",
-                title=title % {"pk": pk},
+                title=title % {"group": label},
                 body=body,
                 url=archive_url(pk),
                 reason=reason,
@@ -1026,6 +1571,57 @@ def announcement_create(
     return announcement
 
 
+@transaction.atomic
+def announcement_mail_send(*, actor, announcement: Announcement) -> int:
+    """利用開始までの流れ 7①: the center sends a published announcement by mail as well, to its
+    audience, once. Each recipient gets a notification (the inbox row is the outbox of its
+    mail, mcnet/outbox.py) keyed by the announcement, and the announcement records that it
+    was mailed: a second press, or a second center staff member, sends nothing more."""
+    if not (actor and (actor.is_center_staff or actor.is_superuser)):
+        raise PermissionDenied
+    announcement = Announcement.objects.select_for_update().get(pk=announcement.pk)
+    if announcement.mailed_at is not None:
+        raise ValidationError(
+            _("このお知らせは %(date)s にメールで送信済みです。")
+            % {"date": timezone.localtime(announcement.mailed_at).strftime("%Y-%m-%d %H:%M")},
+            code="mailed",
+        )
+    if announcement.publish_at > timezone.now():
+        raise ValidationError(
+            _("公開日時の前のお知らせはメールで送れません。公開されてから送信してください。"),
+            code="unpublished",
+        )
+    reason = (
+        _("センターからMCS管理者へのお知らせのため")
+        if announcement.audience == Announcement.Audience.MCS_ADMINS
+        else _("センターから全ユーザーへのお知らせのため")
+    )
+    key = f"groups.announcement_mail:{announcement.pk}"
+    sent = send_notifications(
+        Message(
+            recipient_id=pk,
+            kind="groups.announcement_mail",
+            title=announcement.title,
+            body=announcement.body,
+            url=reverse("groups:announcements"),
+            reason=reason,
+            dedupe_key=key,
+        )
+        for pk in announcement_recipients(announcement).values_list("pk", flat=True)
+    )
+    count = sent["groups.announcement_mail"]
+    announcement.mailed_at, announcement.mailed_by = timezone.now(), actor
+    announcement.mailed_count = count
+    announcement.save(update_fields=["mailed_at", "mailed_by", "mailed_count"])
+    audit_record(
+        actor=actor,
+        action="announcement.mail",
+        target=announcement,
+        changes={"audience": announcement.audience, "recipients": count},
+    )
+    return count
+
+
 def announcement_mark_read(*, user, announcement: Announcement) -> None:
     # Reading is not an audited write: it changes no record of the network (as the inbox).
     AnnouncementRead.objects.get_or_create(announcement=announcement, user=user)
@@ -1036,14 +1632,19 @@ __all__ = [
     "MANAGE_GROUP",
     "all_users_group",
     "announcement_create",
+    "announcement_mail_send",
     "announcement_mark_read",
+    "attestation_reminders_send",
     "group_archive",
+    "group_attestation_record",
     "group_create_for_patient",
     "group_create_free",
+    "group_discrepancy_resolve",
     "group_handover",
     "group_report_end",
     "groups_end_for_facility",
     "groups_end_for_patient",
+    "groups_erase_for_patients",
     "invitation_accept",
     "invitation_decline",
     "invitations_expire",
@@ -1052,7 +1653,26 @@ __all__ = [
     "membership_remove",
     "memberships_end_for_user",
     "patient_groups_follow_name",
+    "post_deletion_record",
     "reminders_send",
     "retention_erase_expired",
+    "staff_attestation_record",
+    "staff_discrepancy_resolve",
     "supporter_review_record",
 ]
+
+
+# --- 「あなたの支援チーム」 (別紙5 (2)) --------------------------------------------------------
+
+
+@transaction.atomic
+def team_notice_record(*, actor, group: Group) -> TeamNotice:
+    """The team notice was printed for the patient and family: remember which team it told
+    them of (facility ids and occupations), so the page can say when it is out of date."""
+    if not team_notice_groups_for(actor).filter(pk=group.pk).exists():
+        raise PermissionDenied
+    notice = TeamNotice.objects.create(
+        group=group, team=[list(pair) for pair in team_key(group)], printed_by=actor
+    )
+    _audit(actor, "group.team_notice", group, notice=notice.pk, size=len(notice.team))
+    return notice

@@ -11,8 +11,17 @@ urlpatterns = [
     path("archive/", views.archive, name="archive"),
     path("to-archive/", views.archive_queue, name="archive_queue"),
     path("center/", views.center_overview, name="center"),
+    path("center/monitoring/", views.center_monitoring, name="center_monitoring"),
+    path("center/attestations/", views.center_attestations, name="center_attestations"),
+    path("facilities/<int:pk>/attestation/", views.staff_attestation, name="staff_attestation"),
+    path(
+        "facilities/<int:pk>/attestation/<int:line_pk>/resolve/",
+        views.staff_attestation_resolve,
+        name="staff_attestation_resolve",
+    ),
     path("announcements/", views.announcement_list, name="announcements"),
     path("announcements/<int:pk>/read/", views.announcement_read, name="announcement_read"),
+    path("announcements/<int:pk>/mail/", views.announcement_mail, name="announcement_mail"),
     path("staff/<int:user_pk>/", views.staff_memberships, name="staff_memberships"),
     path(
         "staff/<int:user_pk>/memberships/<int:membership_pk>/remove/",
@@ -33,6 +42,14 @@ urlpatterns = [
     path("<int:pk>/leave/", views.leave, name="leave"),
     path("<int:pk>/handover/", views.handover, name="handover"),
     path("<int:pk>/review/", views.review, name="review"),
+    path("<int:pk>/post-deletions/", views.post_deletion, name="post_deletion"),
+    path("<int:pk>/attestation/", views.attestation, name="attestation"),
+    path(
+        "<int:pk>/attestation/<int:attestation_pk>/resolve/",
+        views.attestation_resolve,
+        name="attestation_resolve",
+    ),
     path("<int:pk>/end/", views.report_end, name="report_end"),
+    path("<int:pk>/end/undo/", views.report_end_undo, name="report_end_undo"),
     path("<int:pk>/archive/", views.archive_group, name="archive_group"),
 ]

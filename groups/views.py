@@ -4,38 +4,51 @@ Objects of other people's groups answer 404 (existence does not leak); POST-only
 GET with 405.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from consents import selectors as consent_selectors
 from consents.services import patient_access_record
-from facilities.selectors import directory_users
+from facilities.models import User
+from facilities.selectors import directory_users, facility_for
+from mcnet.confirm import confirm_page
 from mcnet.forms import add_refusal, posted
 from mcnet.fragments import render_fragment
+from mcnet.models import NetworkSettings
+from mcnet.notifications import mail_body_of
 from mcnet.pagination import page_number
 from mcnet.permissions import center_staff_required
 
 from . import selectors, services
 from .forms import (
+    AnnouncementMailForm,
     ArchiveForm,
     ArchiveSearchForm,
     CenterFilterForm,
     DirectorySearchForm,
     FreeGroupForm,
+    GroupAttestationForm,
     HandoverForm,
     InviteForm,
+    InviteManyForm,
     PatientGroupForm,
+    PostDeletionForm,
     ReasonForm,
     ReportEndForm,
+    ResolutionForm,
     ReviewForm,
+    StaffAttestationForm,
 )
-from .models import Group
+from .models import Group, Membership, PostDeletion
 
 # --- lists -------------------------------------------------------------------------------------
 
@@ -74,7 +87,11 @@ def archive(request):
     if form.is_valid():
         query, reason = form.cleaned_data["q"], form.cleaned_data["reason"]
     groups = list(selectors.archived_groups_for(request.user, query=query, reason=reason)[:200])
-    return render(request, "groups/archive.html", {"form": form, "groups": groups})
+    return render(
+        request,
+        "groups/archive.html",
+        {"form": form, "groups": groups, "former": selectors.former_groups_of(request.user)},
+    )
 
 
 @login_required
@@ -168,8 +185,18 @@ def create_free_group(request):
 @require_GET
 def group_detail(request, pk: int):
     """Members only: the patient's details and the member list with photos. Opening it is
-    recorded in the access log when it shows a patient (national guideline)."""
-    group = selectors.group_for_member(request.user, pk)
+    recorded in the access log when it shows a patient (national guideline). Once care has
+    ended, only its custodians open it, after stating why (consents.permissions)."""
+    try:
+        group = selectors.group_for_member(request.user, pk)
+    except Http404:
+        patient_id = selectors.closed_group_patient_id(pk)
+        if patient_id is None or not consent_selectors.may_open_closed_record(
+            request.user, patient_id
+        ):
+            raise
+        url = reverse("consents:record_open", args=[patient_id])
+        return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
     if group.kind == Group.Kind.ALL_USERS:
         return redirect("groups:announcements")
     is_manager = selectors.is_manager_of(request.user, group)
@@ -181,6 +208,7 @@ def group_detail(request, pk: int):
         "my_membership": selectors.membership_of(request.user, group, members=members),
         "review": selectors.review_status(group),
         "can_archive": selectors.can_archive(request.user, group),
+        "undo_until": selectors.end_report_undoable_until(group) if is_manager else None,
     }
     if group.patient_id:
         patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
@@ -189,6 +217,9 @@ def group_detail(request, pk: int):
     if is_manager:
         context["invitations"] = list(selectors.pending_invitations_of(group))
         context["reviews"] = list(selectors.reviews_of(group))
+        # 別紙5 (2): the patient is told who is in the team, again when it changes.
+        if group.is_open:
+            context["team_notice"] = selectors.team_notice_status(group)
     return render(request, "groups/detail.html", context)
 
 
@@ -199,7 +230,21 @@ def invite(request, pk: int):
     group = selectors.group_for_manager(request.user, pk)
     if not group.is_open:
         raise Http404
-    search = DirectorySearchForm(request.GET or None)
+    covered = selectors.covered_facilities_of(group)
+    query = request.GET.copy()
+    query.pop("review", None)
+    search = DirectorySearchForm(
+        {k: query.get(k, "") for k in ("q", "facility", "facility_name", "occupation")}
+        if query
+        else None,
+        facilities=covered,
+    )
+    chosen_ids = [int(v) for v in request.GET.getlist("chosen") if v.isdigit()][:200]
+    chosen = (
+        list(directory_users(viewer=request.user, ids=chosen_ids, limit=200)) if chosen_ids else []
+    )
+    if request.method == "POST" and "users" in request.POST:
+        return _invite_many(request, group, chosen, query)
     form = InviteForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -215,17 +260,21 @@ def invite(request, pk: int):
                 _("%(name)s さんを招待しました。") % {"name": invitee.name or invitee.email},
             )
             return redirect("groups:detail", pk=group.pk)
+    if request.GET.get("review") and chosen:
+        return _invite_review(request, group, chosen, query, InviteManyForm())
     results = []
     if search.is_valid() and any(search.cleaned_data.values()):
         results = list(
             directory_users(
                 viewer=request.user,
                 query=search.cleaned_data["q"],
-                facility=search.cleaned_data["facility"],
+                facility=search.cleaned_data.get("facility"),
+                facility_name=search.cleaned_data.get("facility_name", ""),
                 occupation=search.cleaned_data["occupation"],
                 limit=50,
             )
         )
+    chosen_pks = {person.pk for person in chosen}
     return render(
         request,
         "groups/invite.html",
@@ -233,11 +282,58 @@ def invite(request, pk: int):
             "group": group,
             "search": search,
             "form": form,
-            "results": results,
+            "chosen": chosen,
+            "results": [person for person in results if person.pk not in chosen_pks],
             "searched": search.is_bound,
-            "covered_facilities": selectors.covered_facilities_of(group),
+            "covered_facilities": covered,
         },
     )
+
+
+def _invite_review(request, group, chosen, query, form, status=200):
+    """The summary before sending: who will be invited, from which facility."""
+    return render(
+        request,
+        "groups/invite_review.html",
+        {
+            "group": group,
+            "chosen": chosen,
+            "form": form,
+            "back_query": query.urlencode(),
+            "max_at_once": services.MAX_INVITES_AT_ONCE,
+        },
+        status=status,
+    )
+
+
+def _invite_many(request, group, chosen, query):
+    form = InviteManyForm(request.POST)
+    if form.is_valid():
+        users = list(form.cleaned_data["users"].order_by("search_kana", "pk"))
+        try:
+            services.memberships_invite(actor=request.user, group=group, users=users)
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            names = "、".join(user.name or user.email for user in users)
+            messages.success(
+                request,
+                ngettext(
+                    "%(names)s さんを招待しました。",
+                    "%(names)s さん（%(n)s 人）を招待しました。",
+                    len(users),
+                )
+                % {"names": names, "n": len(users)},
+            )
+            return redirect("groups:detail", pk=group.pk)
+    chosen = chosen or list(
+        directory_users(
+            viewer=request.user,
+            ids=[int(v) for v in request.POST.getlist("users") if v.isdigit()][:200],
+            limit=200,
+        )
+    )
+    return _invite_review(request, group, chosen, query, form)
 
 
 @login_required
@@ -291,7 +387,10 @@ def handover(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             services.group_handover(
-                actor=request.user, group=group, new_manager=form.cleaned_data["new_manager"]
+                actor=request.user,
+                group=group,
+                new_manager=form.cleaned_data["new_manager"],
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as exc:
             add_refusal(form, exc, "new_manager")
@@ -321,6 +420,7 @@ def review(request, pk: int):
                 remove=form.cleaned_data["remove"],
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
+                timeline_checked=form.cleaned_data["timeline_checked"],
             )
         except ValidationError as exc:
             add_refusal(form, exc)
@@ -336,6 +436,55 @@ def review(request, pk: int):
             "members": list(selectors.members_of(group)),
             "review": selectors.review_status(group),
             "reviews": list(selectors.reviews_of(group)),
+            "post_deletions": list(selectors.post_deletions_of(group)),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_deletion(request, pk: int):
+    """第8条(1): the manager records a post deleted in MCS (date, category, a short note)."""
+    group = selectors.group_for_manager(request.user, pk)
+    if group.kind != Group.Kind.PATIENT:
+        raise Http404
+    form = PostDeletionForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.post_deletion_record(actor=request.user, group=group, **form.cleaned_data)
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(request, _("MCSの投稿の削除を記録しました。"))
+            return (
+                redirect("groups:review", pk=group.pk)
+                if group.is_open
+                else redirect("groups:detail", pk=group.pk)
+            )
+    return render(
+        request,
+        "groups/post_deletion.html",
+        {
+            "group": group,
+            "form": form,
+            "post_deletions": list(selectors.post_deletions_of(group)),
+        },
+    )
+
+
+@center_staff_required
+@require_GET
+def center_monitoring(request):
+    """第8条(1): what the managers remove from MCS, counted per facility, and whether the
+    reviews confirm the timeline was checked. Counts and neutral labels only (別紙5 (2))."""
+    return render(
+        request,
+        "groups/center_monitoring.html",
+        {
+            "rows": selectors.monitoring_by_facility(),
+            "recent": selectors.recent_post_deletions(),
+            "categories": PostDeletion.Category.choices,
+            "days": selectors.MONITORING_DAYS,
         },
     )
 
@@ -356,13 +505,33 @@ def report_end(request, pk: int):
         else:
             messages.success(
                 request,
-                _("利用終了を報告しました。事業所のMCS管理者に通知しました（留意事項3）。"),
+                _(
+                    "利用終了を報告しました。事業所のMCS管理者に通知しました（留意事項3）。"
+                    "誤って報告したときは、1日以内ならグループのページで取り消せます。"
+                ),
             )
             return redirect("groups:detail", pk=group.pk)
     consent = consent_selectors.active_consent_of(group.patient)
     return render(
         request, "groups/report_end.html", {"group": group, "form": form, "consent": consent}
     )
+
+
+@login_required
+@require_POST
+def report_end_undo(request, pk: int):
+    """留意事項 3: a report sent by mistake is withdrawn within a day (before archiving)."""
+    group = selectors.group_for_manager(request.user, pk)
+    try:
+        services.group_report_end_undo(actor=request.user, group=group)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            _("利用終了の報告を取り消しました。グループは引き続き利用中です。"),
+        )
+    return redirect("groups:detail", pk=group.pk)
 
 
 @login_required
@@ -414,9 +583,23 @@ def invitation_accept(request, pk: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invitation_decline(request, pk: int):
     membership = selectors.invitation_for_invitee(request.user, pk)
+    if request.method == "GET":
+        return confirm_page(
+            request,
+            title=_("招待の辞退"),
+            lead=_("「%(group)s」への招待を辞退しますか。") % {"group": membership.group.name},
+            consequences=[
+                _("このグループには参加せず、患者の情報は表示されません。"),
+                _(
+                    "招待はなくなります。あとで参加するには、グループ管理者に再度の招待を依頼します。"
+                ),
+            ],
+            button=_("辞退する"),
+            back_url=reverse("groups:invitation", args=[pk]),
+        )
     services.invitation_decline(actor=request.user, membership=membership)
     messages.success(request, _("招待を辞退しました。"))
     return redirect("groups:list")
@@ -493,6 +676,172 @@ def announcement_list(request):
             "announcements": list(selectors.announcements_for(request.user)[:100]),
             "group": selectors.all_users_group_for(request.user),
             "active_user_count": selectors.active_user_count(),
+        },
+    )
+
+
+# --- what MCS holds, attested (MCS has no API and no export of its members) ------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_attestation(request, pk: int):
+    """The facility's MCS administrator compares the staff list with MCS, staff by staff."""
+    facility = facility_for(request.user, pk, "manage_staff")
+    rows = selectors.staff_to_attest(facility)
+    form = StaffAttestationForm(posted(request), rows=rows)
+    if request.method == "POST" and form.is_valid():
+        try:
+            attestation = services.staff_attestation_record(
+                actor=request.user, facility=facility, statuses=form.statuses()
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            open_count = attestation.lines.filter(discrepancy=True).count()
+            messages.success(
+                request,
+                _("照合を記録しました。相違: %(n)d 件（ホームの作業一覧に表示します）。")
+                % {"n": open_count},
+            )
+            return redirect("groups:staff_attestation", pk=facility.pk)
+    last, base = selectors.staff_attestation_base(facility)
+    return render(
+        request,
+        "groups/staff_attestation.html",
+        {
+            "facility": facility,
+            "form": form,
+            "last": last,
+            "due_at": base + selectors.attestation_interval(),
+            "discrepancies": list(selectors.open_staff_discrepancies(facility)),
+            "resolution_form": ResolutionForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def staff_attestation_resolve(request, pk: int, line_pk: int):
+    facility = facility_for(request.user, pk, "manage_staff")
+    line = selectors.staff_discrepancy_of(facility, line_pk)
+    form = ResolutionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors["resolution"])
+        services.staff_discrepancy_resolve(
+            actor=request.user, line=line, resolution=form.cleaned_data["resolution"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("相違を解消済みにしました。"))
+    return redirect("groups:staff_attestation", pk=facility.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def attestation(request, pk: int):
+    """The group's manager compares the MCS group's members with the portal's."""
+    group = selectors.group_for_manager(request.user, pk)
+    if group.kind != Group.Kind.PATIENT or not group.is_open:
+        raise Http404
+    members = User.objects.filter(
+        group_memberships__group=group, group_memberships__state=Membership.State.ACCEPTED
+    ).order_by("kana", "email")
+    form = GroupAttestationForm(posted(request), members=members)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.group_attestation_record(
+                actor=request.user,
+                group=group,
+                present_user_ids=[u.pk for u in form.cleaned_data["present"]],
+                extra_in_mcs=form.cleaned_data["extra_in_mcs"],
+            )
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(request, _("メンバーの照合を記録しました。"))
+            return redirect("groups:attestation", pk=group.pk)
+    last = group.attestations.order_by("-attested_at").first()
+    base = last.attested_at if last else group.created_at
+    return render(
+        request,
+        "groups/attestation.html",
+        {
+            "group": group,
+            "form": form,
+            "last": last,
+            "due_at": base + selectors.attestation_interval(),
+            "discrepancies": list(selectors.open_group_discrepancies(group)),
+            "resolution_form": ResolutionForm(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def attestation_resolve(request, pk: int, attestation_pk: int):
+    group = selectors.group_for_manager(request.user, pk)
+    found = selectors.group_discrepancy_of(group, attestation_pk)
+    form = ResolutionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors["resolution"])
+        services.group_discrepancy_resolve(
+            actor=request.user, attestation=found, resolution=form.cleaned_data["resolution"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("相違を解消済みにしました。"))
+    return redirect("groups:attestation", pk=group.pk)
+
+
+@center_staff_required
+@require_GET
+def center_attestations(request):
+    """Facilities whose attestation is overdue and the open discrepancies, by facility."""
+    return render(
+        request,
+        "groups/center_attestations.html",
+        {**selectors.attestations_for_center(), "interval": selectors.attestation_interval()},
+    )
+
+
+@center_staff_required
+@require_http_methods(["GET", "POST"])
+def announcement_mail(request, pk: int):
+    """利用開始までの流れ 7①: the center previews an announcement's mail, confirms, and it is
+    sent once to its audience through the outbox (groups.services.announcement_mail_send)."""
+    announcement = selectors.announcement_for_center(pk)
+    form = AnnouncementMailForm(posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.announcement_mail_send(actor=request.user, announcement=announcement)
+        except ValidationError as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(
+                request, _("%(n)d 人にメールを送信します（順に配信されます）。") % {"n": count}
+            )
+            return redirect("groups:announcements")
+    network = NetworkSettings.load()
+    return render(
+        request,
+        "groups/announcement_mail.html",
+        {
+            "announcement": announcement,
+            "form": form,
+            "recipient_count": selectors.announcement_recipients(announcement).count(),
+            "subject": f"[{network.name}] {announcement.title}",
+            "body": mail_body_of(
+                url=reverse("groups:announcements"),
+                reason="",
+                base_url=settings.MCNET_BASE_URL,
+                kind="groups.announcement_mail",
+                body=announcement.body,
+            ),
         },
     )
 

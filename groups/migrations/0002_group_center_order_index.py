@@ -1,4 +1,4 @@
-# The center's overview of every group, read in index order (issue 9, make bench).
+# The center's overview of every group, read in index order (a million groups: make bench).
 
 from django.db import migrations, models
 

@@ -1,4 +1,4 @@
-# 留意事項 1: overdue and coming supporter reviews found off an index (issue 9, make bench).
+# 留意事項 1: overdue and coming supporter reviews found off an index (make bench).
 
 import django.db.models.functions.comparison
 from django.db import migrations, models

@@ -7,3 +7,6 @@ class DevicesConfig(AppConfig):
 
     name = "devices"
     verbose_name = _("IT機器と報告")
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401 — connects the signals of the apps below

@@ -7,9 +7,17 @@ import datetime as dt
 from django.utils import timezone
 
 from facilities.models import User
+from groups.models import Group
 
 from . import services
-from .models import CHECKLIST_FIELDS, Device, IncidentReport, LossReport, TakeoutRequest
+from .models import (
+    CHECKLIST_FIELDS,
+    Device,
+    IncidentReport,
+    LossReport,
+    PrivacyLeak,
+    TakeoutRequest,
+)
 
 ADMIN = "admin@takada.example.jp"
 NURSE = "nurse@takada.example.jp"
@@ -127,4 +135,15 @@ def load(facilities: dict) -> None:
             actor=admin,
             incident=incident,
             note="パスワードを変更させました。MCS側のログイン履歴の確認をお願いします。",
+        )
+
+    # The unauthorized access may have exposed 山田太郎's group (高田's nurse is a member): the
+    # legal clock runs (個人情報保護法 §26), the center sees its due dates.
+    incident = IncidentReport.objects.get(facility=takada, description=INCIDENT_TEXT)
+    if not PrivacyLeak.objects.filter(incident=incident).exists():
+        services.leak_mark(
+            actor=admin,
+            report=incident,
+            known_at=incident.occurred_at,
+            groups=Group.objects.filter(patient__name="山田太郎", facility__isnull=False)[:1],
         )

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import CHECKLIST_FIELDS, Device, IncidentReport, LossReport, TakeoutRequest
+from .selectors import leak_group_label
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -139,8 +140,15 @@ class DeviceStateForm(forms.Form):
         choices=[("", _("（記録しない）")), *Device.EraseMethod.choices],
         required=False,
         help_text=_(
-            "売却・返却時は消去ソフトで完全に消去、廃棄時はハードディスクを物理的に破壊します。"
+            "売却・返却時は消去ソフトで完全に消去、廃棄時はハードディスクを物理的に破壊します"
+            "（第12条(13)）。"
         ),
+    )
+    erased_by = forms.CharField(
+        label=_("消去・破壊を行った人（業者）"),
+        required=False,
+        max_length=100,
+        help_text=_("返却・廃棄のときに記録します。"),
     )
     erased_on = _date_field(_("データ消去日"))
     note = forms.CharField(
@@ -149,11 +157,6 @@ class DeviceStateForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("state") == Device.State.DISPOSED and not data.get("erase_method"):
-            self.add_error(
-                "erase_method",
-                _("廃棄するときはデータ消去の方法を記録してください（第12条(13)）。"),
-            )
         if data.get("erased_on") and data["erased_on"] > timezone.localdate():
             self.add_error("erased_on", _("未来の日付は指定できません。"))
         return data
@@ -258,7 +261,10 @@ class LossReportForm(FacilityFieldMixin, forms.Form):
 
     facility = forms.ModelChoiceField(label=_("事業所"), queryset=None)
     kind = forms.ChoiceField(
-        label=_("紛失・盗難"), choices=LossReport.Kind.choices, widget=forms.RadioSelect
+        label=_("紛失・盗難"),
+        choices=LossReport.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("紛失か盗難かを選んでください。")},
     )
     device = DeviceChoiceField(
         label=_("登録済みの機器"),
@@ -267,28 +273,37 @@ class LossReportForm(FacilityFieldMixin, forms.Form):
         help_text=_("あなたに割り当てられた機器なら選んでください（任意）。"),
     )
     device_description = forms.CharField(
-        label=_("機器"), max_length=200, help_text=_("例: 業務用スマートフォン（黒のiPhone）")
+        label=_("機器"),
+        max_length=200,
+        required=False,
+        help_text=_("登録済みの機器を選んだときは不要です。例: 業務用スマートフォン（黒のiPhone）"),
     )
     occurred_at = _datetime_field(_("紛失・盗難に気づいた日時"))
     place = forms.CharField(
-        label=_("場所"), max_length=200, help_text=_("例: 訪問先から戻る途中の車内")
+        label=_("場所"),
+        max_length=200,
+        help_text=_("例: 訪問先から戻る途中の車内"),
+        error_messages={"required": _("なくした（盗まれた）場所を入力してください。")},
     )
     contents = forms.CharField(
         label=_("機器に入っていた情報"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
         help_text=_("MCSへのログイン状態、保存していた写真や記録など"),
+        error_messages={"required": _("機器に入っていた情報を入力してください。")},
     )
     password_changed = forms.TypedChoiceField(
         label=_("MCSのパスワードを変更しましたか"),
         choices=[("yes", _("変更した")), ("no", _("まだ変更していない"))],
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
+        error_messages={"required": _("MCSのパスワードを変更したかどうかを選んでください。")},
     )
     carrier_contacted = forms.ChoiceField(
         label=_("携帯電話会社にリモートロック・データ消去を依頼しましたか"),
         choices=LossReport.Carrier.choices,
         widget=forms.RadioSelect,
+        error_messages={"required": _("携帯電話会社への依頼について選んでください。")},
     )
 
     def __init__(self, *args, facilities, devices, **kwargs):
@@ -306,6 +321,17 @@ class LossReportForm(FacilityFieldMixin, forms.Form):
         device, facility = data.get("device"), data.get("facility")
         if device and facility and device.facility_id != facility.pk:
             self.add_error("device", _("選んだ事業所の機器を選んでください。"))
+        description = (data.get("device_description") or "").strip()
+        if device and not description:
+            # A registered device names itself: the report is not asked for it twice.
+            data["device_description"] = str(device)
+        elif not device and not description and "device_description" not in self.errors:
+            self.add_error(
+                "device_description",
+                _("なくした機器を、登録済みの機器から選ぶか、ここに入力してください。")
+                if "device" in self.fields
+                else _("なくした機器を入力してください（例: 業務用スマートフォン）。"),
+            )
         return data
 
 
@@ -398,3 +424,103 @@ class RestrictForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = users
         self.fields["level"].choices = levels
+
+
+# --- 個人データの漏えい等 (個人情報保護法 §26, 規則8条) -------------------------------------------
+
+
+class GroupChoiceField(forms.ModelMultipleChoiceField):
+    def __init__(self, *args, facility_id=None, **kwargs):
+        self.facility_id = facility_id
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, group):
+        return leak_group_label(group, self.facility_id)
+
+
+class LeakMarkForm(forms.Form):
+    """Mark a report as a (possible) leak of patients' personal data: the clock starts."""
+
+    known_at = _datetime_field(_("漏えい等（のおそれ）を知った日時"))
+    improper_purpose = forms.BooleanField(
+        label=_("不正の目的によるもの（のおそれ）である（確報の期限が60日になります）"),
+        required=False,
+    )
+    groups = GroupChoiceField(
+        label=_("影響を受けた患者グループ"),
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "漏えい等の対象になった（おそれのある）患者のグループを選びます。要配慮個人情報は"
+            "1人分でも報告の対象です（規則7条1号）。"
+        ),
+        error_messages={"required": _("影響を受けた患者グループを1つ以上選んでください。")},
+    )
+
+    def __init__(self, *args, groups, facility_id, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = groups
+        self.fields["groups"].facility_id = facility_id
+
+    def clean_known_at(self):
+        when = self.cleaned_data.get("known_at")
+        if when and when > timezone.now() + dt.timedelta(minutes=5):
+            raise forms.ValidationError(_("日時に未来は指定できません。"))
+        return when
+
+
+def _item(label, rows=3):
+    return forms.CharField(
+        label=label, required=False, widget=forms.Textarea(attrs={"rows": rows}), max_length=4000
+    )
+
+
+class LeakReportForm(forms.Form):
+    """規則8条1項 1–9: the items of the report to the commission (a draft, printed)."""
+
+    overview = _item(_("(1) 概要"))
+    data_items = _item(_("(2) 漏えい等が発生し、又は発生したおそれがある個人データの項目"))
+    person_count = forms.IntegerField(
+        label=_("(3) 漏えい等が発生し、又は発生したおそれがある個人データに係る本人の数"),
+        required=False,
+        min_value=0,
+        error_messages={"invalid": _("本人の数は数字で入力してください。")},
+    )
+    cause = _item(_("(4) 原因"))
+    secondary_harm = _item(_("(5) 二次被害又はそのおそれの有無及びその内容"))
+    response_to_persons = _item(_("(6) 本人への対応の実施状況"))
+    publication = _item(_("(7) 公表の実施状況"))
+    prevention = _item(_("(8) 再発防止のための措置"))
+    other = _item(_("(9) その他参考となる事項"))
+
+    def clean_person_count(self):
+        return self.cleaned_data.get("person_count")
+
+
+class LeakRecordReportForm(forms.Form):
+    stage = forms.ChoiceField(
+        label=_("報告"), choices=[("preliminary", _("速報")), ("final", _("確報"))]
+    )
+    reported_on = _date_field(_("個人情報保護委員会へ報告した日"), required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reported_on"].error_messages["required"] = _("報告した日を入力してください。")
+
+
+class LeakPersonsNotifiedForm(forms.Form):
+    """§26②: the affected persons were told."""
+
+    notified_on = _date_field(_("本人へ通知した日"), required=True)
+    how = forms.CharField(
+        label=_("通知の方法"),
+        max_length=200,
+        help_text=_("例: 書面を郵送、訪問して説明"),
+        error_messages={"required": _("通知の方法を入力してください。")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["notified_on"].error_messages["required"] = _(
+            "本人へ通知した日を入力してください。"
+        )

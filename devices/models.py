@@ -56,8 +56,17 @@ class Device(models.Model):
             "browser_no_saved_password_confirmed_on",
             _("ブラウザにIDやパスワードを記憶させない（第12条(4)）"),
         ),
+        ("procedures_confirmed_on", _("MCSの操作で定められた手順を守る（第12条(5)）")),
         ("screen_lock_confirmed_on", _("端末にロックをかける（第11条(6)）")),
+        ("line_stop_considered_on", _("緊急回線停止サービスの利用を検討（第12条(7)）")),
         ("mdm_considered_on", _("MDM（端末管理）サービスの利用を検討（第12条(8)）")),
+        (
+            "trusted_network_confirmed_on",
+            _(
+                "信頼のおける通信回線（携帯電話の回線・施設内の無線LAN）だけを使い、"
+                "街中の無線LANスポットを使わない（第12条(12)）"
+            ),
+        ),
     )
 
     facility = models.ForeignKey(
@@ -87,6 +96,15 @@ class Device(models.Model):
         _("ブラウザにパスワードを記憶させない 確認日"), null=True, blank=True
     )
     screen_lock_confirmed_on = models.DateField(_("端末ロック 確認日"), null=True, blank=True)
+    procedures_confirmed_on = models.DateField(
+        _("定められた手順 確認日（第12条(5)）"), null=True, blank=True
+    )
+    line_stop_considered_on = models.DateField(
+        _("緊急回線停止サービス検討 確認日（第12条(7)）"), null=True, blank=True
+    )
+    trusted_network_confirmed_on = models.DateField(
+        _("信頼のおける通信回線 確認日（第12条(12)）"), null=True, blank=True
+    )
     mdm_considered_on = models.DateField(_("MDM検討 確認日"), null=True, blank=True)
     state = models.CharField(
         _("状態"), max_length=16, choices=State.choices, default=State.IN_USE, db_index=True
@@ -96,6 +114,8 @@ class Device(models.Model):
         _("データ消去の方法"), max_length=32, choices=EraseMethod.choices, blank=True
     )
     erased_on = models.DateField(_("データ消去日"), null=True, blank=True)
+    # 第12条(13): who erased the disk or destroyed it (a person or the contractor).
+    erased_by = models.CharField(_("消去・破壊を行った人（業者）"), max_length=100, blank=True)
     note = models.TextField(_("備考"), blank=True)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
@@ -161,6 +181,8 @@ class TakeoutRequest(models.Model):
         REJECTED = "rejected", _("却下")
         RETURNED = "returned", _("返却済み")
         WITHDRAWN = "withdrawn", _("取り下げ")
+        # 留意事項4, 第12条(10): the requester left the facility; the approval ends with them.
+        ENDED = "ended", _("終了（退職・利用中止）")
 
     facility = models.ForeignKey(
         Facility, verbose_name=_("事業所"), on_delete=models.PROTECT, related_name="takeouts"
@@ -198,6 +220,8 @@ class TakeoutRequest(models.Model):
     decided_at = models.DateTimeField(_("承認・却下日時"), null=True, blank=True)
     decision_comment = models.TextField(_("コメント"), blank=True)
     returned_at = models.DateTimeField(_("返却日時"), null=True, blank=True)
+    # 留意事項4: the requester left while the information was out; it is to be returned.
+    return_requested_at = models.DateTimeField(_("返却を求めた日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("持ち出し・BYOD届")
@@ -226,8 +250,14 @@ class TakeoutRequest(models.Model):
 
     @property
     def is_active(self) -> bool:
-        """Approved and not returned yet: the information is out of the office."""
-        return self.state == self.State.APPROVED
+        """Approved, its period begun and not returned yet: the information is out of the
+        office (「持ち出し中」 only from the start date, 第12条(9))."""
+        return self.state == self.State.APPROVED and self.period_start <= timezone.localdate()
+
+    @property
+    def is_scheduled(self) -> bool:
+        """Approved, but its period has not begun."""
+        return self.state == self.State.APPROVED and self.period_start > timezone.localdate()
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
         today = today or timezone.localdate()
@@ -406,3 +436,153 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.get_action_display()}"
+
+
+class PrivacyLeak(models.Model):
+    """個人データの漏えい等（のおそれ）: an incident or loss report marked as a (possible) leak of
+    patients' personal data, which starts the legal clock (個人情報保護法 §26; 規則7条1号: any
+    leak of 要配慮個人情報, even of one person, is reportable; 規則8条: 速報 promptly, 確報
+    within 30 days, 60 for a leak by an improper purpose).
+
+    The report's items (規則8条1項 1–9) are drafted here and printed; they describe the event,
+    never a patient by name (the affected patients are the named groups, by id)."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("対応中")
+        CLOSED = "closed", _("確報済み")
+
+    facility = models.ForeignKey(
+        Facility, verbose_name=_("事業所"), on_delete=models.PROTECT, related_name="privacy_leaks"
+    )
+    incident = models.OneToOneField(
+        IncidentReport,
+        verbose_name=_("異常・不正アクセス報告"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="privacy_leak",
+    )
+    loss_report = models.OneToOneField(
+        LossReport,
+        verbose_name=_("紛失・盗難報告"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="privacy_leak",
+    )
+    affected_groups = models.ManyToManyField(
+        "groups.Group", verbose_name=_("影響を受けた患者グループ"), related_name="+"
+    )
+    # 規則8条: the clock runs from when the facility learned of it (知った時).
+    known_at = models.DateTimeField(_("漏えい等を知った日時"))
+    improper_purpose = models.BooleanField(_("不正の目的によるもの（のおそれ）"), default=False)
+    preliminary_due = models.DateField(_("速報の期限"))
+    final_due = models.DateField(_("確報の期限"))
+    preliminary_reported_on = models.DateField(_("速報した日"), null=True, blank=True)
+    final_reported_on = models.DateField(_("確報した日"), null=True, blank=True)
+    # §26②: the affected persons are told.
+    persons_notified_on = models.DateField(_("本人へ通知した日"), null=True, blank=True)
+    persons_notified_how = models.CharField(_("本人への通知の方法"), max_length=200, blank=True)
+    # 規則8条1項 1–9: the items of the report.
+    overview = models.TextField(_("概要"), blank=True)
+    data_items = models.TextField(
+        _("漏えい等が発生し、又は発生したおそれがある個人データの項目"), blank=True
+    )
+    person_count = models.PositiveIntegerField(_("本人の数"), null=True, blank=True)
+    cause = models.TextField(_("原因"), blank=True)
+    secondary_harm = models.TextField(_("二次被害又はそのおそれの有無及びその内容"), blank=True)
+    response_to_persons = models.TextField(_("本人への対応の実施状況"), blank=True)
+    publication = models.TextField(_("公表の実施状況"), blank=True)
+    prevention = models.TextField(_("再発防止のための措置"), blank=True)
+    other = models.TextField(_("その他参考となる事項"), blank=True)
+    state = models.CharField(
+        _("状態"), max_length=16, choices=State.choices, default=State.OPEN, db_index=True
+    )
+    marked_by = models.ForeignKey(
+        USER, verbose_name=_("記録した人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(_("記録日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("個人データの漏えい等")
+        verbose_name_plural = _("個人データの漏えい等")
+        ordering = ["final_due", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False, loss_report__isnull=True)
+                | Q(incident__isnull=True, loss_report__isnull=False),
+                name="privacy_leak_one_report",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="closed") | Q(final_reported_on__isnull=False),
+                name="privacy_leak_closed_has_final_report",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"漏えい等 #{self.pk}"
+
+    @property
+    def report(self):
+        return self.incident or self.loss_report
+
+
+class LeaverChecklist(models.Model):
+    """What the facility's MCS administrator does when a staff member leaves it.
+
+    留意事項4: a leaver returns the devices lent to them and does what the staff pledge asks;
+    第7条(2): the duty of confidentiality outlives the employment; 第6条(3)(4): the MCS
+    administrator manages IDs and removes users from MCS. MCS has no API, so 「スタッフ解除」 in
+    MCS is done there by hand and confirmed here. Opened by the deactivation (the
+    facilities.staff_left signal), closed when its three items are confirmed.
+    """
+
+    ITEMS = ("devices", "mcs_released", "duty_reminded")
+
+    facility = models.ForeignKey(
+        Facility,
+        verbose_name=_("事業所"),
+        on_delete=models.CASCADE,
+        related_name="leaver_checklists",
+    )
+    user = models.ForeignKey(
+        USER, verbose_name=_("退職者"), on_delete=models.CASCADE, related_name="+"
+    )
+    left_at = models.DateTimeField(_("利用中止日時"), default=timezone.now)
+    reason = models.CharField(_("理由"), max_length=300, blank=True)
+    left_network = models.BooleanField(_("ネットワークのどの事業所にも在籍しない"), default=False)
+    devices_returned_at = models.DateTimeField(_("貸与端末の返却を確認"), null=True, blank=True)
+    devices_returned_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mcs_released_at = models.DateTimeField(_("MCSでのスタッフ解除を確認"), null=True, blank=True)
+    mcs_released_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    duty_reminded_at = models.DateTimeField(_("退職後の守秘義務を伝えた"), null=True, blank=True)
+    duty_reminded_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("退職者チェックリスト")
+        verbose_name_plural = _("退職者チェックリスト")
+        ordering = ["closed_at", "-left_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "user"],
+                condition=Q(closed_at__isnull=True),
+                name="leaver_checklist_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.facility}"
+
+    def item_done(self, item: str):
+        return getattr(self, {"devices": "devices_returned_at"}.get(item, f"{item}_at"))
+
+    def is_overdue(self, due_days: int, now=None) -> bool:
+        now = now or timezone.now()
+        return self.closed_at is None and self.left_at < now - dt.timedelta(days=due_days)

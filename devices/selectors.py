@@ -11,16 +11,19 @@ import datetime as dt
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from guardian.shortcuts import get_objects_for_user
 
-from facilities.models import Facility, FacilityUserObjectPermission, User
-from facilities.permissions import roles_grant
+from facilities.models import Facility, FacilityMembership, FacilityUserObjectPermission, User
+from facilities.permissions import facility_ids_with, holds_on
+from groups.models import Group, Membership
 from mcnet.models import NetworkSettings
+from mcnet.text import nfkc
 
 from .models import (
     Device,
     IncidentReport,
+    LeaverChecklist,
     LossReport,
+    PrivacyLeak,
     TakeoutRequest,
     check_overdue_q,
 )
@@ -31,14 +34,9 @@ SIGN_FOR_FACILITY = "facilities.sign_for_facility"
 
 # --- who holds which role ------------------------------------------------------------------
 def _facilities_with_perm(user, perm: str) -> QuerySet[Facility]:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Facility.objects.none()
-    if not roles_grant(user, perm.split(".", 1)[-1]):
-        return Facility.objects.none()
-    # with_superuser=False: a superuser is not every facility's MCS administrator.
-    return get_objects_for_user(
-        user, perm, klass=Facility, accept_global_perms=False, with_superuser=False
-    )
+    # A superuser is not every facility's MCS administrator: the grants alone decide.
+    codename = perm.split(".", 1)[-1]
+    return Facility.objects.filter(pk__in=facility_ids_with(user, codename, while_restricted=True))
 
 
 def managed_facilities(user) -> QuerySet[Facility]:
@@ -51,7 +49,7 @@ def managed_facility_ids(user) -> set[int]:
 
 
 def is_device_manager(user, facility_id: int) -> bool:
-    return facility_id in managed_facility_ids(user)
+    return holds_on(user, facility_id, "manage_devices", while_restricted=True)
 
 
 def may_act_on_incident(user, incident, action: str) -> bool:
@@ -122,8 +120,12 @@ def devices_managed_by(user) -> QuerySet[Device]:
     )
 
 
-def device_list(user, *, facility_id=None, state="", overdue=False, kind="", ownership=""):
+def device_list(
+    user, *, facility_id=None, state="", overdue=False, kind="", ownership="", query=""
+):
     devices = devices_managed_by(user)
+    if query:
+        devices = devices.filter(label__icontains=nfkc(query))
     if facility_id:
         devices = devices.filter(facility_id=facility_id)
     if state:
@@ -184,7 +186,8 @@ def takeout_list(user, *, status: str = "", mine: bool = False) -> QuerySet[Take
     if status == "overdue":
         requests = requests.filter(state=TakeoutRequest.State.APPROVED, period_end__lt=today)
     elif status == "active":
-        requests = requests.filter(state=TakeoutRequest.State.APPROVED)
+        # 「持ち出し中」 from the start date only (第12条(9): the approved period).
+        requests = requests.filter(state=TakeoutRequest.State.APPROVED, period_start__lte=today)
     elif status in TakeoutRequest.State.values:
         requests = requests.filter(state=status)
     return requests.order_by("-created_at", "-pk")
@@ -245,7 +248,7 @@ def _form_checklist(device: Device | None) -> dict[str, bool]:
 
 
 def takeout_form_context(request_obj: TakeoutRequest) -> dict:
-    """Everything the printed take-out form needs (the preview page and the PDF of issue 7).
+    """Everything the printed take-out form needs (the preview page and the PDF, mcnet.printing).
 
     Dates are `datetime.date` (or None when not decided yet); the renderer formats them in the
     Japanese era. Keys are stable: the printed-forms renderer depends on them.
@@ -403,7 +406,9 @@ def center_facility_counts(today: dt.date | None = None) -> list[dict]:
             state__in=[TakeoutRequest.State.PENDING, TakeoutRequest.State.APPROVED]
         ),
         takeouts_pending=Count("pk", filter=Q(state=TakeoutRequest.State.PENDING)),
-        takeouts_active=Count("pk", filter=Q(state=TakeoutRequest.State.APPROVED)),
+        takeouts_active=Count(
+            "pk", filter=Q(state=TakeoutRequest.State.APPROVED, period_start__lte=today)
+        ),
         takeouts_overdue=Count(
             "pk", filter=Q(state=TakeoutRequest.State.APPROVED, period_end__lt=today)
         ),
@@ -458,7 +463,12 @@ def home_section(user) -> dict | None:
     if member_facilities(user).exists():
         section["member"] = True
         mine = TakeoutRequest.objects.filter(requester=user).aggregate(
-            active=Count("pk", filter=Q(state=TakeoutRequest.State.APPROVED)),
+            active=Count(
+                "pk",
+                filter=Q(
+                    state=TakeoutRequest.State.APPROVED, period_start__lte=timezone.localdate()
+                ),
+            ),
             pending=Count("pk", filter=Q(state=TakeoutRequest.State.PENDING)),
         )
         section["my_active_takeouts"] = mine["active"]
@@ -519,3 +529,166 @@ def device_managers_by_facility(facility_ids) -> dict[int, list[User]]:
     for grant in grants:
         result.setdefault(grant.content_object_id, []).append(grant.user)
     return result
+
+
+# --- 個人データの漏えい等 (個人情報保護法 §26) ------------------------------------------------------
+
+
+def leak_group_choices(user, facility_id: int) -> QuerySet:
+    """The patient groups a facility is involved in (it manages them, or its staff are
+    accepted members): those its MCS administrator may name as affected by a leak."""
+    if not is_device_manager(user, facility_id):
+        return Group.objects.none()
+    staff = FacilityMembership.objects.filter(facility_id=facility_id, is_active=True).values(
+        "user_id"
+    )
+    involved = Membership.objects.filter(state=Membership.State.ACCEPTED, user_id__in=staff).values(
+        "group_id"
+    )
+    return (
+        Group.objects.filter(kind=Group.Kind.PATIENT)
+        .filter(Q(facility_id=facility_id) | Q(pk__in=involved))
+        .select_related("facility")
+        .order_by("pk")
+    )
+
+
+def leak_group_label(group, facility_id: int) -> str:
+    """A group's name (the patient's) only for its own managing facility; for any other, its
+    number and managing facility (別紙5 (2): a patient's name stays with the facilities that
+    hold the record)."""
+    if group.facility_id == facility_id:
+        return f"No.{group.pk} {group.name}"
+    facility = group.facility.name if group.facility_id else ""
+    return f"No.{group.pk}（{facility}）"
+
+
+def leak_other_facility_ids(leak) -> set[int]:
+    """The other facilities in the affected groups: managing ones and those of the members."""
+    groups = leak.affected_groups.all()
+    members = Membership.objects.filter(group__in=groups, state=Membership.State.ACCEPTED).values(
+        "user_id"
+    )
+    ids = set(
+        FacilityMembership.objects.filter(user_id__in=members, is_active=True).values_list(
+            "facility_id", flat=True
+        )
+    ) | {group.facility_id for group in groups if group.facility_id}
+    ids.discard(leak.facility_id)
+    return ids
+
+
+def leaks_visible_to(user) -> QuerySet[PrivacyLeak]:
+    """A facility's leak records are its MCS administrators' (第6条(1), (2))."""
+    if not getattr(user, "is_authenticated", False):
+        return PrivacyLeak.objects.none()
+    return PrivacyLeak.objects.filter(facility__in=managed_facilities(user)).select_related(
+        "facility", "incident", "loss_report"
+    )
+
+
+def leak_for_manager(user, pk: int) -> PrivacyLeak:
+    leak = leaks_visible_to(user).filter(pk=pk).first()
+    if leak is None:
+        raise Http404
+    return leak
+
+
+def leaks_open_for_center() -> QuerySet[PrivacyLeak]:
+    """Every open clock with its due dates, for the center: the facility and the dates and the
+    number of groups, never a group or a patient."""
+    return (
+        PrivacyLeak.objects.filter(state=PrivacyLeak.State.OPEN)
+        .select_related("facility")
+        .annotate(group_count=Count("affected_groups"))
+        .order_by("preliminary_due", "final_due", "pk")
+    )
+
+
+def leak_form_context(leak) -> dict:
+    """What the printed draft report (規則8条1項 1–9) holds: the facility, the dates and the
+    items, never a patient's name."""
+    facility = leak.facility
+    report = leak.incident or leak.loss_report
+    return {
+        "facility": {
+            "name": facility.name,
+            "address": facility.address,
+            "phone": facility.phone,
+            "manager_name": facility.manager_name,
+        },
+        "report_kind": str(report._meta.verbose_name),
+        "known_at": timezone.localtime(leak.known_at).date(),
+        "improper_purpose": leak.improper_purpose,
+        "preliminary_due": leak.preliminary_due,
+        "final_due": leak.final_due,
+        "preliminary_reported_on": leak.preliminary_reported_on,
+        "final_reported_on": leak.final_reported_on,
+        "persons_notified_on": leak.persons_notified_on,
+        "persons_notified_how": leak.persons_notified_how,
+        "group_count": leak.affected_groups.count(),
+        "items": {
+            "overview": leak.overview,
+            "data_items": leak.data_items,
+            "person_count": "" if leak.person_count is None else str(leak.person_count),
+            "cause": leak.cause,
+            "secondary_harm": leak.secondary_harm,
+            "response_to_persons": leak.response_to_persons,
+            "publication": leak.publication,
+            "prevention": leak.prevention,
+            "other": leak.other,
+        },
+    }
+
+
+# --- leavers (留意事項4, 第7条(2), 第12条(10)) -----------------------------------------------------
+def leaver_checklists_for(user) -> QuerySet[LeaverChecklist]:
+    """The checklists of the facilities whose devices `user` manages (MCS administrator)."""
+    return LeaverChecklist.objects.filter(facility__in=managed_facilities(user)).select_related(
+        "facility", "user"
+    )
+
+
+def leaver_checklist_for(user, pk: int) -> LeaverChecklist:
+    checklist = leaver_checklists_for(user).filter(pk=pk).first()
+    if checklist is None:
+        raise Http404
+    return checklist
+
+
+def leaver_devices_to_return(checklist: LeaverChecklist) -> QuerySet[Device]:
+    """The facility's devices still in use by the leaver (留意事項4: to return)."""
+    return Device.objects.filter(
+        facility_id=checklist.facility_id,
+        assigned_user_id=checklist.user_id,
+        ownership=Device.Ownership.FACILITY,
+        state=Device.State.IN_USE,
+    )
+
+
+def leaver_takeouts_to_return(checklist: LeaverChecklist) -> QuerySet[TakeoutRequest]:
+    """Information or devices the leaver took out, flagged to return when they left."""
+    return TakeoutRequest.objects.filter(
+        facility_id=checklist.facility_id,
+        requester_id=checklist.user_id,
+        state=TakeoutRequest.State.APPROVED,
+        return_requested_at__isnull=False,
+    )
+
+
+def leaver_byod_ended(checklist: LeaverChecklist) -> QuerySet[TakeoutRequest]:
+    return TakeoutRequest.objects.filter(
+        facility_id=checklist.facility_id,
+        requester_id=checklist.user_id,
+        state=TakeoutRequest.State.ENDED,
+    )
+
+
+def leavers_overdue(now=None) -> QuerySet[LeaverChecklist]:
+    """For the center: checklists open past the network's number of days. Names of staff
+    are the center's to see (it registers them, 別紙3/別紙4); no device or patient detail."""
+    now = now or timezone.now()
+    days = NetworkSettings.load().leaver_checklist_due_days
+    return LeaverChecklist.objects.filter(
+        closed_at__isnull=True, left_at__lt=now - dt.timedelta(days=days)
+    ).select_related("facility", "user")

@@ -14,8 +14,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from facilities.models import CENTER_STAFF_GROUP, Facility, User
+from facilities.services import user_restrict
 from mcnet.audit import audit_record
+from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
+from mcnet.services import model_update
 
 from . import selectors
 from .models import (
@@ -23,7 +26,9 @@ from .models import (
     Device,
     IncidentEvent,
     IncidentReport,
+    LeaverChecklist,
     LossReport,
+    PrivacyLeak,
     TakeoutRequest,
 )
 
@@ -75,17 +80,13 @@ def device_register(*, actor, facility: Facility, **fields) -> Device:
 @transaction.atomic
 def device_update(*, actor, device: Device, **fields) -> Device:
     _require_manager(actor, device.facility_id)
-    unknown = set(fields) - set(DEVICE_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown device fields: {sorted(unknown)}")
     device = _locked(Device, device.pk)
     _check_assignee(device.facility, fields.get("assigned_user"))
-    changed = {k: v for k, v in fields.items() if getattr(device, k) != v}
-    for name, value in changed.items():
-        setattr(device, name, value)
+    device, changed = model_update(instance=device, fields=DEVICE_FIELDS, data=fields)
     if changed:
-        device.save()
-        audit_record(actor=actor, action="device.update", target=device, changes=_changes(changed))
+        audit_record(
+            actor=actor, action="device.update", target=device, changes={"fields": changed}
+        )
     return device
 
 
@@ -123,17 +124,17 @@ def device_change_state(
     erase_method: str = "",
     erased_on: dt.date | None = None,
     note: str = "",
+    erased_by: str = "",
 ) -> Device:
-    """In use / lost / returned / disposed; disposal records how the data was erased (12 (13))."""
+    """In use / lost / returned / disposed. 第12条(13): a return records the erasure by erase
+    software, a disposal the physical destruction of the disk, each with who and when."""
     _require_manager(actor, device.facility_id)
     if state not in Device.State.values:
         raise ValidationError({"state": _("状態を選んでください。")})
-    if state == Device.State.DISPOSED and not erase_method:
-        raise ValidationError(
-            {"erase_method": _("廃棄するときはデータ消去の方法を記録してください（第12条(13)）。")}
-        )
     if erase_method and erase_method not in Device.EraseMethod.values:
         raise ValidationError({"erase_method": _("データ消去の方法を選んでください。")})
+    erased_by = (erased_by or "").strip()
+    _check_erasure(state=state, erase_method=erase_method, erased_by=erased_by, erased_on=erased_on)
     device = _locked(Device, device.pk)
     if device.state == Device.State.DISPOSED:
         raise ValidationError(_("廃棄済みの機器の状態は変更できません。"))
@@ -143,6 +144,7 @@ def device_change_state(
     if erase_method:
         device.erase_method = erase_method
         device.erased_on = erased_on or timezone.localdate()
+        device.erased_by = erased_by[:100]
     if note:
         device.note = f"{device.note}\n{note}".strip()
     device.save()
@@ -150,9 +152,48 @@ def device_change_state(
         actor=actor,
         action="device.state",
         target=device,
-        changes={"from": before, "to": state, "erase_method": erase_method, "note": note},
+        changes={
+            "from": before,
+            "to": state,
+            "erase_method": erase_method,
+            "erased_by": erased_by,
+            "erased_on": device.erased_on.isoformat() if erase_method else None,
+            "note": note,
+        },
     )
     return device
+
+
+# 第12条(13): what each end of a device's life requires of its data.
+ERASURE_REQUIRED = {
+    Device.State.RETURNED: Device.EraseMethod.ERASE_SOFTWARE,
+    Device.State.DISPOSED: Device.EraseMethod.PHYSICAL_DESTRUCTION,
+}
+
+
+def _check_erasure(*, state: str, erase_method: str, erased_by: str, erased_on) -> None:
+    required = ERASURE_REQUIRED.get(state)
+    if required is None:
+        return
+    if erase_method != required:
+        message = (
+            _(
+                "返却するときは、消去ソフトでハードディスク内の情報を完全に消去したことを"
+                "記録してください（第12条(13)）。"
+            )
+            if state == Device.State.RETURNED
+            else _(
+                "廃棄するときは、ハードディスクを物理的に破壊したことを記録してください"
+                "（第12条(13)）。消去ソフトでの消去だけでは廃棄できません。"
+            )
+        )
+        raise ValidationError({"erase_method": message})
+    if not erased_by:
+        raise ValidationError(
+            {"erased_by": _("消去・破壊を行った人（または業者）を入力してください（第12条(13)）。")}
+        )
+    if erased_on is not None and erased_on > timezone.localdate():
+        raise ValidationError({"erased_on": _("未来の日付は指定できません。")})
 
 
 # --- take-out and BYOD requests (art. 12 (9)(10)) ----------------------------------------------
@@ -248,6 +289,8 @@ def takeout_decide(
         raise ValidationError(_("この届出はすでに処理されています。"))
     if not approve and not comment.strip():
         raise ValidationError({"comment": _("却下するときは理由をコメントに書いてください。")})
+    if approve and request_obj.kind == TakeoutRequest.Kind.BYOD:
+        _check_byod_device(request_obj)
     request_obj.state = TakeoutRequest.State.APPROVED if approve else TakeoutRequest.State.REJECTED
     request_obj.decided_by = actor
     request_obj.decided_at = timezone.now()
@@ -273,6 +316,27 @@ def takeout_decide(
         reason=_("あなたが届け出た持ち出し・BYODの届出の結果です"),
     )
     return request_obj
+
+
+def _check_byod_device(request_obj: TakeoutRequest) -> None:
+    """第12条(10): BYOD is run like (9), and the device meets the checklist of 第12条: the
+    personal device is in the register with every item confirmed within the interval."""
+    device = request_obj.device
+    if device is None:
+        raise ValidationError(
+            _(
+                "BYODを承認するには、使用する個人所有端末を機器台帳に登録し、チェックリストを"
+                "確認してください（第12条(10)）。"
+            )
+        )
+    if device.check_overdue(selectors.check_cutoff()):
+        raise ValidationError(
+            _(
+                "端末「%(label)s」のチェックリストに、%(days)d日以内に確認されていない項目が"
+                "あります。機器台帳で確認してから承認してください（第12条(10)）。"
+            )
+            % {"label": device.label, "days": NetworkSettings.load().device_check_interval_days}
+        )
 
 
 @transaction.atomic
@@ -705,8 +769,6 @@ def remind_overdue_device_checks(*, today: dt.date | None = None) -> int:
 def incident_restrict_user(*, actor, incident: IncidentReport, user: User, level: str, reason: str):
     """Restrict or ban `user` through facilities.services.user_restrict and link the row to the
     report that caused it; the timeline shows it."""
-    from facilities.services import user_restrict
-
     _require_manager(actor, incident.facility_id)
     if user.pk == actor.pk:
         raise ValidationError({"user": _("ご自身の利用を制限することはできません。")})
@@ -733,3 +795,348 @@ def incident_restrict_user(*, actor, incident: IncidentReport, user: User, level
         changes={"user": user.email, "level": level, "restriction": restriction.pk},
     )
     return restriction
+
+
+# --- 個人データの漏えい等: the legal clock (個人情報保護法 §26, 規則7条1号, 8条) ----------------------
+
+# 規則8条2項: 確報 within 30 days of learning of it, 60 for a leak by an improper purpose (不正の目的).
+FINAL_REPORT_DAYS = 30
+FINAL_REPORT_DAYS_IMPROPER = 60
+# How long before each deadline the facility's MCS administrators are reminded (once each).
+PRELIMINARY_NOTICE = dt.timedelta(days=1)
+FINAL_NOTICE = dt.timedelta(days=7)
+LEAK_REPORT_FIELDS = (
+    "overview",
+    "data_items",
+    "person_count",
+    "cause",
+    "secondary_harm",
+    "response_to_persons",
+    "publication",
+    "prevention",
+    "other",
+)
+
+
+def _leak_url(leak: PrivacyLeak) -> str:
+    return reverse("devices:leak_detail", args=[leak.pk])
+
+
+def leak_deadlines(*, known_at, improper_purpose: bool) -> tuple[dt.date, dt.date]:
+    """(速報, 確報) due dates from the day the facility learned of the leak."""
+    known_on = timezone.localdate(known_at)
+    preliminary = known_on + dt.timedelta(days=NetworkSettings.load().leak_preliminary_report_days)
+    final_days = FINAL_REPORT_DAYS_IMPROPER if improper_purpose else FINAL_REPORT_DAYS
+    return preliminary, known_on + dt.timedelta(days=final_days)
+
+
+@transaction.atomic
+def leak_mark(*, actor, report, known_at, improper_purpose: bool = False, groups=()) -> PrivacyLeak:
+    """The facility's MCS administrator marks an incident or loss report as a (possible) leak
+    of patients' personal data: the clock starts, and the MCS administrators of the other
+    facilities in the affected groups are told (without any patient detail)."""
+    _require_manager(actor, report.facility_id)
+    if getattr(report, "privacy_leak", None) is not None:
+        raise ValidationError(_("この報告はすでに漏えい等として記録されています。"), code="already")
+    if known_at is None:
+        raise ValidationError(_("漏えい等を知った日時を入力してください。"), code="known_at")
+    if known_at > timezone.now():
+        raise ValidationError(_("漏えい等を知った日時に未来の日時は入力できません。"))
+    groups = list(groups)
+    allowed = set(
+        selectors.leak_group_choices(actor, report.facility_id).values_list("pk", flat=True)
+    )
+    if any(group.pk not in allowed for group in groups):
+        raise PermissionDenied(_("この事業所が関わる患者グループだけを選べます。"))
+    preliminary_due, final_due = leak_deadlines(
+        known_at=known_at, improper_purpose=improper_purpose
+    )
+    leak = PrivacyLeak.objects.create(
+        facility_id=report.facility_id,
+        incident=report if isinstance(report, IncidentReport) else None,
+        loss_report=report if isinstance(report, LossReport) else None,
+        known_at=known_at,
+        improper_purpose=bool(improper_purpose),
+        preliminary_due=preliminary_due,
+        final_due=final_due,
+        person_count=len(groups) or None,
+        marked_by=actor,
+    )
+    leak.affected_groups.set(groups)
+    if isinstance(report, IncidentReport):
+        _event(
+            report,
+            actor,
+            IncidentEvent.Action.NOTE,
+            _("個人データの漏えい等（のおそれ）として記録"),
+        )
+    audit_record(
+        actor=actor,
+        action="privacy_leak.mark",
+        target=leak,
+        changes={
+            "report": f"{report._meta.label_lower}:{report.pk}",
+            "groups": sorted(group.pk for group in groups),
+            "improper_purpose": bool(improper_purpose),
+            "preliminary_due": preliminary_due.isoformat(),
+            "final_due": final_due.isoformat(),
+        },
+    )
+    _alert_other_facilities(leak)
+    return leak
+
+
+def _alert_other_facilities(leak: PrivacyLeak) -> None:
+    """留意事項 医療介護情報の取り扱い (1)(2): each facility answers for the records it sees, so
+    the other facilities in the affected groups hear of it. Facility and contact only: no
+    patient, no group name (mail is not the place for patient details, 別紙5 (2))."""
+    facility_ids = selectors.leak_other_facility_ids(leak)
+    admins = selectors.device_managers_by_facility(facility_ids)
+    facility = leak.facility
+    notify(
+        recipients=[user for users in admins.values() for user in users],
+        kind="devices.leak_alert",
+        title=_("他の事業所から個人データの漏えい等（のおそれ）の報告がありました"),
+        body=_(
+            "%(facility)sから、貴事業所も参加している連携グループに関わる個人データの漏えい等"
+            "（またはそのおそれ）が記録されました。貴事業所での確認や対応が必要か、"
+            "%(facility)sのMCS管理者にお問い合わせください（電話 %(phone)s）。"
+        )
+        % {"facility": facility.name, "phone": facility.phone or "—"},
+        reason=_("貴事業所のMCS管理者であり、影響を受けた連携グループに貴事業所が参加しているため"),
+        dedupe_key=f"devices.leak_alert:{leak.pk}",
+    )
+
+
+@transaction.atomic
+def leak_update_report(*, actor, leak: PrivacyLeak, **items) -> PrivacyLeak:
+    """Draft the report's items (規則8条1項 1–9), to print and send to the commission."""
+    leak = _locked(PrivacyLeak, leak.pk)
+    _require_manager(actor, leak.facility_id)
+    leak, changed = model_update(instance=leak, fields=LEAK_REPORT_FIELDS, data=items)
+    audit_record(
+        actor=actor, action="privacy_leak.report_draft", target=leak, changes={"fields": changed}
+    )
+    return leak
+
+
+@transaction.atomic
+def leak_record_report(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> PrivacyLeak:
+    """速報 or 確報 sent to the commission (規則8条1項, 2項); the 確報 closes the clock."""
+    leak = _locked(PrivacyLeak, leak.pk)
+    _require_manager(actor, leak.facility_id)
+    if stage not in ("preliminary", "final"):
+        raise ValidationError(_("速報か確報かを選んでください。"), code="stage")
+    if reported_on is None or reported_on > timezone.localdate():
+        raise ValidationError(
+            _("報告した日を正しく入力してください（未来の日付は入力できません）。")
+        )
+    if reported_on < timezone.localdate(leak.known_at):
+        raise ValidationError(_("報告した日は、漏えい等を知った日より後の日付にしてください。"))
+    if stage == "preliminary":
+        leak.preliminary_reported_on = reported_on
+    else:
+        leak.final_reported_on = reported_on
+        leak.state = PrivacyLeak.State.CLOSED
+    leak.save()
+    audit_record(
+        actor=actor,
+        action=f"privacy_leak.{stage}_report",
+        target=leak,
+        changes={"reported_on": reported_on.isoformat()},
+    )
+    return leak
+
+
+@transaction.atomic
+def leak_record_persons_notified(*, actor, leak: PrivacyLeak, notified_on, how: str) -> PrivacyLeak:
+    """§26②: the affected persons were told (date and how)."""
+    leak = _locked(PrivacyLeak, leak.pk)
+    _require_manager(actor, leak.facility_id)
+    if notified_on is None or notified_on > timezone.localdate():
+        raise ValidationError(
+            _("本人へ通知した日を正しく入力してください（未来の日付は入力できません）。")
+        )
+    if not (how or "").strip():
+        raise ValidationError(_("本人への通知の方法を入力してください（例: 書面を郵送）。"))
+    leak.persons_notified_on = notified_on
+    leak.persons_notified_how = how.strip()
+    leak.save()
+    audit_record(
+        actor=actor,
+        action="privacy_leak.persons_notified",
+        target=leak,
+        changes={"notified_on": notified_on.isoformat()},
+    )
+    return leak
+
+
+def remind_leak_deadlines(*, now=None) -> int:
+    """Before each deadline (速報, 確報) not yet met, remind the facility's MCS administrators,
+    once each (dedupe key per leak and stage), however often the job runs."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    sent = 0
+    stages = (
+        (
+            "preliminary",
+            "preliminary_due",
+            "preliminary_reported_on",
+            PRELIMINARY_NOTICE,
+            _("速報"),
+        ),
+        ("final", "final_due", "final_reported_on", FINAL_NOTICE, _("確報")),
+    )
+    for stage, due_field, done_field, notice, label in stages:
+        leaks = list(
+            PrivacyLeak.objects.filter(
+                state=PrivacyLeak.State.OPEN,
+                **{f"{done_field}__isnull": True, f"{due_field}__lte": today + notice},
+            ).select_related("facility")
+        )
+        admins = selectors.device_managers_by_facility({leak.facility_id for leak in leaks})
+        for leak in leaks:
+            due = getattr(leak, due_field)
+            sent += len(
+                notify(
+                    recipients=admins.get(leak.facility_id, []),
+                    kind=f"devices.leak_{stage}_due",
+                    title=_("漏えい等の%(stage)sの期限が近づいています（%(due)s まで）")
+                    % {"stage": label, "due": due.strftime("%Y-%m-%d")},
+                    body=_(
+                        "個人情報保護委員会への%(stage)sの期限は %(due)s です（個人情報保護法 第26条、"
+                        "規則8条）。報告書の下書きを確認し、報告したら日付を記録してください。"
+                    )
+                    % {"stage": label, "due": due.strftime("%Y-%m-%d")},
+                    url=_leak_url(leak),
+                    reason=_("この事業所のMCS管理者であり、漏えい等の報告の期限が近いため"),
+                    dedupe_key=f"devices.leak_{stage}_due:{leak.pk}",
+                )
+            )
+    return sent
+
+
+# --- a staff member leaves (留意事項4, 第7条(2), 第12条(10)) ---------------------------------------
+def _leaver_url(checklist: LeaverChecklist) -> str:
+    return reverse("devices:leaver_detail", kwargs={"pk": checklist.pk})
+
+
+@transaction.atomic
+def leaver_checklist_open(
+    *, actor, user: User, facility: Facility, reason: str = "", left_network: bool = False
+) -> LeaverChecklist:
+    """The staff member left `facility`: their BYOD approvals end, their pending requests are
+    withdrawn, information taken out is flagged to return, and the facility's MCS
+    administrators get a checklist (the facility's devices assigned to them to return, the
+    account's 「スタッフ解除」 in MCS, the post-employment duty of 第7条(2))."""
+    now = timezone.now()
+    requests = TakeoutRequest.objects.select_for_update().filter(facility=facility, requester=user)
+    byod_ended = list(
+        requests.filter(
+            kind=TakeoutRequest.Kind.BYOD, state=TakeoutRequest.State.APPROVED
+        ).values_list("pk", flat=True)
+    )
+    TakeoutRequest.objects.filter(pk__in=byod_ended).update(
+        state=TakeoutRequest.State.ENDED, return_requested_at=now
+    )
+    withdrawn = list(
+        requests.filter(state=TakeoutRequest.State.PENDING).values_list("pk", flat=True)
+    )
+    TakeoutRequest.objects.filter(pk__in=withdrawn).update(state=TakeoutRequest.State.WITHDRAWN)
+    to_return = list(
+        requests.filter(
+            kind=TakeoutRequest.Kind.TAKEOUT,
+            state=TakeoutRequest.State.APPROVED,
+            return_requested_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    TakeoutRequest.objects.filter(pk__in=to_return).update(return_requested_at=now)
+    checklist, created = LeaverChecklist.objects.get_or_create(
+        facility=facility,
+        user=user,
+        closed_at__isnull=True,
+        defaults={"left_at": now, "reason": (reason or "")[:300], "left_network": left_network},
+    )
+    devices = list(selectors.leaver_devices_to_return(checklist).values_list("pk", flat=True))
+    audit_record(
+        actor=actor,
+        action="device.leaver_open",
+        target=checklist,
+        changes={
+            "user": user.pk,
+            "byod_ended": byod_ended,
+            "withdrawn": withdrawn,
+            "takeouts_to_return": to_return,
+            "devices_to_return": devices,
+            "created": created,
+        },
+    )
+    managers = [m for m in selectors.device_managers_of(facility.pk) if m.pk != user.pk]
+    if managers:
+        notify(
+            recipients=managers,
+            kind="devices.leaver_checklist",
+            title=_("%(name)sさんの退職者チェックリスト（%(facility)s）")
+            % {"name": user.name or user.email, "facility": facility.name},
+            body=_(
+                "貸与端末の返却、MCSでのスタッフ解除、退職後の守秘義務の伝達を確認してください"
+                "（留意事項4、第7条(2)）。返却する端末: %(n)d台"
+            )
+            % {"n": len(devices)},
+            url=_leaver_url(checklist),
+            reason=_("%(facility)sのMCS管理者として利用者とIT機器を管理しているため（第6条）")
+            % {"facility": facility.name},
+        )
+    return checklist
+
+
+@transaction.atomic
+def leaver_item_confirm(*, actor, checklist: LeaverChecklist, item: str) -> LeaverChecklist:
+    """The MCS administrator confirms one item; the checklist closes with the third. Devices
+    are confirmed only when none of the facility's devices is still in use by the leaver
+    (each is returned with its data erased, or disposed, 第12条(13))."""
+    _require_manager(actor, checklist.facility_id)
+    if item not in LeaverChecklist.ITEMS:
+        raise ValidationError(_("確認する項目を選んでください。"))
+    checklist = _locked(LeaverChecklist, checklist.pk)
+    if checklist.closed_at is not None:
+        raise ValidationError(_("このチェックリストは完了しています。"))
+    if checklist.item_done(item):
+        raise ValidationError(_("この項目は確認済みです。"))
+    now = timezone.now()
+    returned_takeouts = []
+    if item == "devices":
+        in_use = selectors.leaver_devices_to_return(checklist)
+        if in_use.exists():
+            raise ValidationError(
+                _(
+                    "この方に貸与した機器がまだ「使用中」です: %(labels)s。返却（消去ソフトでの"
+                    "消去）または廃棄を機器台帳に記録してから確認してください（第12条(13)）。"
+                )
+                % {"labels": "、".join(in_use.values_list("label", flat=True))}
+            )
+        returned_takeouts = list(
+            selectors.leaver_takeouts_to_return(checklist).values_list("pk", flat=True)
+        )
+        TakeoutRequest.objects.filter(pk__in=returned_takeouts).update(
+            state=TakeoutRequest.State.RETURNED, returned_at=now
+        )
+        checklist.devices_returned_at, checklist.devices_returned_by = now, actor
+    elif item == "mcs_released":
+        checklist.mcs_released_at, checklist.mcs_released_by = now, actor
+    else:
+        checklist.duty_reminded_at, checklist.duty_reminded_by = now, actor
+    if all(checklist.item_done(name) for name in LeaverChecklist.ITEMS):
+        checklist.closed_at = now
+    checklist.save()
+    audit_record(
+        actor=actor,
+        action="device.leaver_confirm",
+        target=checklist,
+        changes={
+            "item": item,
+            "takeouts_returned": returned_takeouts,
+            "closed": checklist.closed_at is not None,
+        },
+    )
+    return checklist

@@ -16,3 +16,9 @@ def remind_overdue_takeouts() -> int:
 def remind_overdue_device_checks() -> int:
     """Art. 12: device checklists not confirmed within the network's interval → MCS admins."""
     return services.remind_overdue_device_checks()
+
+
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
+def remind_leak_deadlines() -> int:
+    """個人情報保護法 §26, 規則8条: 速報 and 確報 deadlines coming → MCS admins, once each."""
+    return services.remind_leak_deadlines()

@@ -20,7 +20,6 @@ urlpatterns = [
     path("takeouts/<int:pk>/decide/", views.takeout_decide, name="takeout_decide"),
     path("takeouts/<int:pk>/return/", views.takeout_return, name="takeout_return"),
     path("takeouts/<int:pk>/withdraw/", views.takeout_withdraw, name="takeout_withdraw"),
-    path("takeouts/<int:pk>/form/", views.takeout_print, name="takeout_print"),
     # Loss and theft (art. 12 (11)).
     path("losses/", views.loss_list, name="loss_list"),
     path("losses/new/", views.loss_create, name="loss_create"),
@@ -40,6 +39,19 @@ urlpatterns = [
     path("incidents/<int:pk>/escalate/", views.incident_escalate, name="incident_escalate"),
     path("incidents/<int:pk>/close/", views.incident_close, name="incident_close"),
     path("incidents/<int:pk>/restrict/", views.incident_restrict, name="incident_restrict"),
-    # The center: escalated incidents and counts.
+    # 個人データの漏えい等: the legal clock (個人情報保護法 §26, 規則8条).
+    path("incidents/<int:pk>/leak/", views.leak_mark_incident, name="leak_mark_incident"),
+    path("losses/<int:pk>/leak/", views.leak_mark_loss, name="leak_mark_loss"),
+    path("leaks/<int:pk>/", views.leak_detail, name="leak_detail"),
+    path("leaks/<int:pk>/report/", views.leak_report, name="leak_report"),
+    path("leaks/<int:pk>/record/", views.leak_record, name="leak_record"),
+    path("leaks/<int:pk>/notified/", views.leak_notified, name="leak_notified"),
+    # Leavers (留意事項4, 第7条(2), 第12条(10)): the MCS administrator's checklist.
+    path("leavers/", views.leaver_list, name="leaver_list"),
+    path("leavers/<int:pk>/", views.leaver_detail, name="leaver_detail"),
+    path("leavers/<int:pk>/confirm/", views.leaver_confirm, name="leaver_confirm"),
+    # The center: escalated incidents and counts, and the open leak clocks.
     path("center/", views.center_overview, name="center_overview"),
+    path("center/leaks/", views.leak_center, name="leak_center"),
+    path("center/leavers/", views.leaver_center, name="leaver_center"),
 ]

@@ -6,14 +6,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from facilities.models import UserRestriction
+from mcnet.confirm import confirm_page
 from mcnet.forms import add_refusal
+from mcnet.models import NetworkSettings
+from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
 
 from . import forms, selectors, services
@@ -66,6 +68,9 @@ def _managed_or_404(user):
     return facilities
 
 
+DEVICES_PER_PAGE = 100
+
+
 @login_required
 def device_list(request):
     facilities = _managed_or_404(request.user)
@@ -84,15 +89,24 @@ def device_list(request):
         if request.GET.get("ownership") in Device.Ownership.values
         else "",
         "overdue": request.GET.get("overdue") == "1",
+        "query": request.GET.get("q", "")[:100].strip(),
     }
-    devices = list(selectors.device_list(request.user, **filters))
+    page = uncounted_page(
+        selectors.device_list(request.user, **filters),
+        page_number(request.GET.get("page")),
+        DEVICES_PER_PAGE,
+    )
     cutoff = selectors.check_cutoff()
-    rows = [{"device": d, "overdue": d.check_overdue(cutoff)} for d in devices]
+    rows = [{"device": d, "overdue": d.check_overdue(cutoff)} for d in page]
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
         request,
         "devices/device_list.html",
         {
             "rows": rows,
+            "page": page,
+            "pager_query": params.urlencode(),
             "facilities": facilities,
             "filters": filters,
             "states": Device.State.choices,
@@ -350,9 +364,25 @@ def takeout_return(request, pk):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def takeout_withdraw(request, pk):
     request_obj = selectors.takeout_for_viewer(request.user, pk)
+    if request.method == "GET":
+        if request.user.pk != request_obj.requester_id:
+            raise Http404
+        if request_obj.state != TakeoutRequest.State.PENDING:
+            return redirect("devices:takeout_detail", pk=request_obj.pk)
+        return confirm_page(
+            request,
+            title=_("届出の取り下げ"),
+            lead=_("この%(kind)sを取り下げますか。") % {"kind": request_obj.get_kind_display()},
+            consequences=[
+                _("MCS管理者はこの届出を承認・却下できなくなります（第12条(9)(10)）。"),
+                _("持ち出すときは、あらためて届け出ます。"),
+            ],
+            button=_("届出を取り下げる"),
+            back_url=reverse("devices:takeout_detail", args=[request_obj.pk]),
+        )
     try:
         services.takeout_withdraw(actor=request.user, request_obj=request_obj)
     except PermissionDenied as error:
@@ -362,24 +392,6 @@ def takeout_withdraw(request, pk):
     else:
         messages.success(request, _("届出を取り下げました。"))
     return redirect("devices:takeout_detail", pk=request_obj.pk)
-
-
-@login_required
-def takeout_print(request, pk):
-    """The request as it prints (第12条(9)): the body of the printed form's own template
-    (templates/forms/takeout.html, filled by mcnet.printing from takeout_form_context), so the
-    preview and the PDF say the same words. The PDF itself is made by mcnet.printing."""
-    from mcnet.printing.sources import takeout_for_request
-
-    request_obj = selectors.takeout_for_viewer(request.user, pk)
-    document = render_to_string("forms/takeout.html", takeout_for_request(request_obj))
-    body = document.split("<body>", 1)[1].rsplit("</body>", 1)[0]
-    return render(
-        request,
-        "devices/takeout_print.html",
-        # The template escaped every value it put in; the page shows that markup as it is.
-        {"req": request_obj, "form_html": mark_safe(body)},  # noqa: S308
-    )
 
 
 # --- loss and theft (art. 12 (11)) --------------------------------------------------------------
@@ -672,4 +684,226 @@ def center_overview(request):
         request,
         "devices/center_overview.html",
         {"counts": selectors.center_facility_counts(), "incidents": incidents},
+    )
+
+
+# --- 個人データの漏えい等: the legal clock (個人情報保護法 §26, 規則8条) ------------------------------
+
+
+def _leak_mark(request, report, back: str):
+    """The facility's MCS administrator marks a report as a (possible) leak of patients'
+    personal data, naming the affected groups."""
+    if not selectors.is_device_manager(request.user, report.facility_id):
+        raise Http404
+    existing = getattr(report, "privacy_leak", None)
+    if existing is not None:
+        return redirect("devices:leak_detail", pk=existing.pk)
+    groups = selectors.leak_group_choices(request.user, report.facility_id)
+    form = forms.LeakMarkForm(
+        request.POST if request.method == "POST" else None,
+        groups=groups,
+        facility_id=report.facility_id,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            leak = services.leak_mark(
+                actor=request.user,
+                report=report,
+                known_at=form.cleaned_data["known_at"],
+                improper_purpose=form.cleaned_data["improper_purpose"],
+                groups=form.cleaned_data["groups"],
+            )
+        except PermissionDenied as error:
+            return _refused(request, error)
+        except ValidationError as error:
+            add_refusal(form, error)
+        else:
+            messages.success(
+                request,
+                _(
+                    "漏えい等（のおそれ）として記録しました。速報は %(preliminary)s まで、確報は "
+                    "%(final)s までです。関係する他の事業所のMCS管理者に知らせました。"
+                )
+                % {
+                    "preliminary": leak.preliminary_due.strftime("%Y-%m-%d"),
+                    "final": leak.final_due.strftime("%Y-%m-%d"),
+                },
+            )
+            return redirect("devices:leak_detail", pk=leak.pk)
+    return render(request, "devices/leak_mark.html", {"form": form, "report": report, "back": back})
+
+
+@login_required
+def leak_mark_incident(request, pk):
+    incident = selectors.incident_for_viewer(request.user, pk)
+    return _leak_mark(request, incident, "devices:incident_detail")
+
+
+@login_required
+def leak_mark_loss(request, pk):
+    report = selectors.loss_report_for_viewer(request.user, pk)
+    return _leak_mark(request, report, "devices:loss_detail")
+
+
+def _render_leak(request, leak, *, status=200, **bound):
+    initial = {field: getattr(leak, field) for field in services.LEAK_REPORT_FIELDS}
+    return render(
+        request,
+        "devices/leak_detail.html",
+        {
+            "leak": leak,
+            "report": leak.report,
+            "groups": [
+                selectors.leak_group_label(group, leak.facility_id)
+                for group in leak.affected_groups.select_related("facility").order_by("pk")
+            ],
+            "report_form": bound.get("report_form") or forms.LeakReportForm(initial=initial),
+            "record_form": bound.get("record_form") or forms.LeakRecordReportForm(),
+            "notified_form": bound.get("notified_form") or forms.LeakPersonsNotifiedForm(),
+        },
+        status=status,
+    )
+
+
+@login_required
+def leak_detail(request, pk):
+    return _render_leak(request, selectors.leak_for_manager(request.user, pk))
+
+
+def _leak_step(request, pk, form_class, key: str, act, success: str):
+    leak = selectors.leak_for_manager(request.user, pk)
+    form = form_class(request.POST)
+    if not form.is_valid():
+        return _render_leak(request, leak, status=400, **{key: form})
+    try:
+        act(leak, form.cleaned_data)
+    except ValidationError as error:
+        add_refusal(form, error)
+        return _render_leak(request, leak, status=400, **{key: form})
+    messages.success(request, success)
+    return redirect("devices:leak_detail", pk=leak.pk)
+
+
+@login_required
+@require_POST
+def leak_report(request, pk):
+    return _leak_step(
+        request,
+        pk,
+        forms.LeakReportForm,
+        "report_form",
+        lambda leak, data: services.leak_update_report(actor=request.user, leak=leak, **data),
+        _("報告書の下書きを保存しました。"),
+    )
+
+
+@login_required
+@require_POST
+def leak_record(request, pk):
+    return _leak_step(
+        request,
+        pk,
+        forms.LeakRecordReportForm,
+        "record_form",
+        lambda leak, data: services.leak_record_report(
+            actor=request.user, leak=leak, stage=data["stage"], reported_on=data["reported_on"]
+        ),
+        _("報告した日を記録しました。"),
+    )
+
+
+@login_required
+@require_POST
+def leak_notified(request, pk):
+    return _leak_step(
+        request,
+        pk,
+        forms.LeakPersonsNotifiedForm,
+        "notified_form",
+        lambda leak, data: services.leak_record_persons_notified(
+            actor=request.user, leak=leak, notified_on=data["notified_on"], how=data["how"]
+        ),
+        _("本人への通知を記録しました。"),
+    )
+
+
+@center_staff_required
+def leak_center(request):
+    """Every open clock and its due dates: the facility and dates only, no patient detail."""
+    return render(
+        request, "devices/leak_center.html", {"leaks": list(selectors.leaks_open_for_center())}
+    )
+
+
+# --- leavers (留意事項4, 第7条(2), 第12条(10)) -----------------------------------------------------
+@login_required
+def leaver_list(request):
+    """The MCS administrator's leavers: open checklists first, then the last closed ones."""
+    if not selectors.managed_facilities(request.user).exists():
+        raise Http404
+    checklists = selectors.leaver_checklists_for(request.user)
+    return render(
+        request,
+        "devices/leaver_list.html",
+        {
+            "open": checklists.filter(closed_at__isnull=True),
+            "closed": checklists.filter(closed_at__isnull=False).order_by("-closed_at")[:50],
+        },
+    )
+
+
+def _render_leaver(request, checklist, status=200):
+    return render(
+        request,
+        "devices/leaver_detail.html",
+        {
+            "checklist": checklist,
+            "devices": selectors.leaver_devices_to_return(checklist),
+            "takeouts": selectors.leaver_takeouts_to_return(checklist),
+            "byod_ended": selectors.leaver_byod_ended(checklist),
+            "items": [
+                ("devices", _("貸与端末・持ち出した情報の返却"), checklist.devices_returned_at),
+                ("mcs_released", _("MCSでの「スタッフ解除」"), checklist.mcs_released_at),
+                ("duty_reminded", _("退職後の守秘義務を伝えた"), checklist.duty_reminded_at),
+            ],
+        },
+        status=status,
+    )
+
+
+@login_required
+def leaver_detail(request, pk):
+    return _render_leaver(request, selectors.leaver_checklist_for(request.user, pk))
+
+
+@login_required
+@require_POST
+def leaver_confirm(request, pk):
+    checklist = selectors.leaver_checklist_for(request.user, pk)
+    try:
+        checklist = services.leaver_item_confirm(
+            actor=request.user, checklist=checklist, item=request.POST.get("item", "")
+        )
+    except PermissionDenied as error:
+        return _refused(request, error)
+    except ValidationError as error:
+        _service_errors_to_messages(request, error)
+    else:
+        if checklist.closed_at:
+            messages.success(request, _("すべての項目を確認し、チェックリストを完了しました。"))
+        else:
+            messages.success(request, _("確認を記録しました。"))
+    return redirect("devices:leaver_detail", pk=checklist.pk)
+
+
+@center_staff_required
+def leaver_center(request):
+    """The center: leavers whose checklist is open past the network's number of days."""
+    return render(
+        request,
+        "devices/leaver_center.html",
+        {
+            "overdue": selectors.leavers_overdue()[:500],
+            "due_days": NetworkSettings.load().leaver_checklist_due_days,
+        },
     )

@@ -1,6 +1,7 @@
 """Fixtures every test area shares: the demo network and its people by role."""
 
 import pytest
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from facilities.models import User
@@ -15,6 +16,15 @@ ROLE_EMAILS = {
     "group_manager": "cm@kasugano.example.jp",  # care manager, patient-group manager
     "center": "center@example.jp",
 }
+# The roles that must use MFA (facilities.selectors.user_requires_mfa): the center, MCS
+# administrators and facility managers (ABC's doctor is its facility manager).
+ADMINISTRATOR_ROLES = (
+    "center",
+    "mcs_admin",
+    "other_mcs_admin",
+    "group_manager",
+    "other_facility_user",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +35,17 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _broker_breaker_closed():
+    """A publish that failed in one test (broker down on purpose) does not make the next test
+    skip the broker (mcnet/jobs.py's circuit breaker is per process)."""
+    from mcnet.jobs import broker_breaker_reset
+
+    broker_breaker_reset()
+    yield
+    broker_breaker_reset()
 
 
 @pytest.fixture
@@ -57,8 +78,11 @@ def client_as(client, people):
         client.logout()
         if role in (None, "anonymous"):
             return client
+        # The account as it is now: a measure or role change since the fixture was read ended
+        # the sessions of the older User.session_epoch (facilities.services.sessions_end).
         user = people[role]
-        if role in ("center", "mcs_admin", "other_mcs_admin", "group_manager"):
+        user.refresh_from_db()
+        if role in ADMINISTRATOR_ROLES and not Authenticator.objects.filter(user=user).exists():
             activate_totp(user)
         client.force_login(user)
         return client
@@ -66,4 +90,5 @@ def client_as(client, people):
     return login
 
 
+from tests.hung import hung_redis_url  # noqa: E402, F401 — a Redis that hangs
 from tests.worker import celery_worker  # noqa: E402, F401 — the shared real-worker fixture

@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class WorkerProcess:
-    def __init__(self, mail_dir: Path, queues: str = "celery,pdf"):
+    def __init__(self, mail_dir: Path, queues: str = "celery,pdf", env: dict | None = None):
         self.mail_dir = mail_dir
         self.queues = queues
+        # Overrides (tests/load/test_faults.py: the test's own Redis and PostgreSQL).
+        self.overrides = env or {}
         self.process: subprocess.Popen | None = None
         self.log_path = mail_dir.parent / "worker.log"
 
@@ -38,6 +40,7 @@ class WorkerProcess:
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(self.mail_dir),
+            **self.overrides,
         }
 
     def start(self) -> None:
@@ -88,14 +91,16 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2, what: str = ""):
-    """Poll `predicate` until it is truthy; fail with `what` after `timeout` seconds."""
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.2, what=""):
+    """Poll `predicate` until it is truthy; fail with `what` (a text, or a function giving
+    the state to report) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
+    what = what() if callable(what) else what
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}")
 
 

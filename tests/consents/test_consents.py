@@ -164,7 +164,7 @@ def test_withdrawal_is_recorded_and_never_deletes(demo, people, client_as):
     assert consent.withdrawal_recorded_by == people["group_manager"]
     assert Consent.objects.filter(pk=consent.pk).exists()
     assert client.get(url).status_code == 404  # nothing left to withdraw
-    with pytest.raises(ValidationError):
+    with pytest.raises((PermissionDenied, ValidationError)):
         services.consent_withdraw(
             actor=people["group_manager"],
             consent=consent,
@@ -172,7 +172,12 @@ def test_withdrawal_is_recorded_and_never_deletes(demo, people, client_as):
             reported_by="本人",
             method="phone",
         )
-    detail = client.get(reverse("consents:consent_detail", args=[consent.pk])).content.decode()
+    # Access ended with the consent: its custodian opens it with a purpose (access-logged).
+    detail_url = reverse("consents:consent_detail", args=[consent.pk])
+    assert client.get(detail_url).status_code == 302
+    opening = reverse("consents:record_open", args=[consent.patient_id])
+    client.post(opening, {"purpose": "correction"})
+    detail = client.get(detail_url).content.decode()
     assert "撤回済み" in detail and "書面で" in detail
 
 
@@ -201,21 +206,35 @@ def test_entered_in_error_is_a_state(demo, people, login_as):
     assert response.status_code == 302
     consent.refresh_from_db()
     assert consent.status == "entered-in-error" and consent.error_reason == "別人の同意書"
-    # A new consent can be recorded now.
-    assert (
-        login_as("group_manager")
-        .get(reverse("consents:consent_create", args=[consent.patient_id]))
-        .status_code
-        == 200
+    # A new consent can be recorded now, by a custodian who states why they open the record
+    # (its care ended with the consent, 別紙5 (2)).
+    client = login_as("group_manager")
+    create = reverse("consents:consent_create", args=[consent.patient_id])
+    assert client.get(create).status_code == 404
+    client.post(
+        reverse("consents:record_open", args=[consent.patient_id]), {"purpose": "restart"}
     )
+    assert client.get(create).status_code == 200
 
 
-def test_covered_facilities_can_be_extended_and_then_allow_the_invitation(demo, people, client_as):
+def test_covered_facilities_are_widened_only_by_a_signed_addendum(demo, people, client_as):
     consent = Consent.objects.get(patient__name="上越花子")
     client = client_as("group_manager")
     ids = [*consent.covered_facilities.values_list("pk", flat=True), demo["takada"].pk]
     response = client.post(
         reverse("consents:consent_facilities", args=[consent.pk]), {"covered_facilities": ids}
+    )
+    assert response.status_code == 200  # refused: widening needs the patient's signature
+    assert "追加同意書" in response.content.decode()
+    assert demo["takada"].pk not in set(consent.covered_facilities.values_list("pk", flat=True))
+    response = client.post(
+        reverse("consents:addendum_create", args=[consent.pk]), {"facilities": [demo["takada"].pk]}
+    )
+    assert response.status_code == 302
+    addendum = consent.addenda.get()
+    response = client.post(
+        reverse("consents:addendum_sign", args=[addendum.pk]),
+        {"signed_on": "2026-05-01", "paper_kept_at_facility": "on"},
     )
     assert response.status_code == 302
     from groups import services as group_services

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import activate_totp
+from tests.conftest import ADMINISTRATOR_ROLES, activate_totp
 
 from . import factories
 
@@ -28,8 +28,7 @@ def login_as(client, people):
     def login(role: str):
         client.logout()
         person = people[role]
-        admin_roles = ("center", "mcs_admin", "other_mcs_admin", "group_manager")
-        if role in admin_roles and not Authenticator.objects.filter(user=person).exists():
+        if role in ADMINISTRATOR_ROLES and not Authenticator.objects.filter(user=person).exists():
             activate_totp(person)
         client.force_login(person)
         return client

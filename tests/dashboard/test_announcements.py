@@ -1,4 +1,4 @@
-"""Announcements (issue 8): the center writes to the all-users group or to the MCS
+"""Announcements: the center writes to the all-users group or to the MCS
 administrators only, with a publish date, from its admin (linked from the dashboard); each user
 sees the unread ones on their home page. The groups app keeps them (groups.Announcement)."""
 

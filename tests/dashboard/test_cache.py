@@ -1,6 +1,6 @@
 """The dashboard's figures come from the cache, a few minutes old at most, and the page says when
 they were computed (集計時刻); what waits for the center is counted on every view, so a clerk's
-own action shows at once (issue 9). Without the cache: tests/load/test_cache_unreachable.py."""
+own action shows at once. Without the cache: tests/load/test_cache_unreachable.py."""
 
 import datetime as dt
 

@@ -1,7 +1,7 @@
 """The dashboard answers within a constant number of queries: the same on a network of three
-facilities as on one of 2,000 facilities and 100,000 groups (issue 8, "Done when"), whether its
+facilities as on one of 2,000 facilities and 100,000 groups, whether its
 figures are computed (a cache miss) or come from the cache, and then within the page budget of
-8 queries (issue 9). The time it takes on the large network is measured by `make bench` (bench/,
+8 queries. The time it takes on the large network is measured by `make bench` (bench/,
 "center dashboard", warm and on a cache miss)."""
 
 import time
@@ -31,7 +31,7 @@ def _tiny_network():
     f.device(c, confirmed_on=None)
 
 
-# The page budget (issue 9) holds when the figures come from the cache; computing them is about
+# The page budget (8 queries) holds when the figures come from the cache; computing them is about
 # twenty grouped queries, by beat once per FIGURES_EVERY (tests/dashboard/test_refresh.py).
 WARM_BUDGET = 8
 COLD_BUDGET = 30

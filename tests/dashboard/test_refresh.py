@@ -1,6 +1,7 @@
 """Beat computes the dashboard's figures ahead of the clerks, so no view waits for them; a view
 that still finds none computes them once, under a lock, while the others wait briefly or show
-the last figures (issue 9). Without the cache: tests/load/test_cache_unreachable.py."""
+the last figures: a page never waits on the figures. Without the cache:
+tests/load/test_cache_unreachable.py."""
 
 import datetime as dt
 from unittest import mock

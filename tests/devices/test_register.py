@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from devices import selectors, services
 from devices.models import CHECKLIST_FIELDS, Device
+from devices.views import DEVICES_PER_PAGE
 from mcnet.models import AuditEvent, NetworkSettings
 
 from .conftest import refresh
@@ -143,7 +144,7 @@ def test_the_administrator_edits_a_device(client_as, people, tablet):
     tablet = refresh(tablet)
     assert tablet.label == "訪問用タブレットA" and tablet.assigned_user is None
     event = AuditEvent.objects.get(action="device.update", object_id=str(tablet.pk))
-    assert event.changes["label"] == "訪問用タブレットA"
+    assert "label" in event.changes["fields"] and "訪問用タブレットA" not in str(event.changes)
 
 
 # --- the art. 12 checklist and its interval ----------------------------------------------------
@@ -218,10 +219,17 @@ def test_disposal_needs_the_erase_method(client_as, people, tablet):
     url = reverse("devices:device_state", args=[tablet.pk])
     response = client.post(url, {"state": "disposed"})
     assert response.status_code == 200
-    assert "データ消去の方法を記録してください" in response.content.decode()
+    assert "ハードディスクを物理的に破壊したことを記録してください" in response.content.decode()
     assert refresh(tablet).state == "in_use"
 
-    response = client.post(url, {"state": "disposed", "erase_method": "physical_destruction"})
+    response = client.post(
+        url,
+        {
+            "state": "disposed",
+            "erase_method": "physical_destruction",
+            "erased_by": "上越リサイクル",
+        },
+    )
     assert response.status_code == 302
     tablet = refresh(tablet)
     assert tablet.state == "disposed" and tablet.erase_method == "physical_destruction"
@@ -235,7 +243,11 @@ def test_disposal_needs_the_erase_method(client_as, people, tablet):
 
 def test_a_returned_device_is_no_longer_flagged(people, tablet):
     services.device_change_state(
-        actor=people["mcs_admin"], device=tablet, state="returned", erase_method="erase_software"
+        actor=people["mcs_admin"],
+        device=tablet,
+        state="returned",
+        erase_method="erase_software",
+        erased_by="高田次郎",
     )
     tablet = refresh(tablet)
     assert tablet.state == "returned" and not tablet.check_overdue(dt.date.max)
@@ -245,3 +257,37 @@ def test_the_nurse_sees_her_own_devices_but_not_the_register(client_as):
     html = client_as("user").get(reverse("devices:index")).content.decode()
     assert "訪問用タブレット1号" in html
     assert "事務所PC-01" not in html  # not hers
+
+
+# --- the register's search and paging ------------------------------------------------------------
+def body(page: str) -> str:
+    return page.split("<tbody>")[1].split("</tbody>")[0]
+
+
+def test_search_finds_by_label_and_full_width_is_normalized(client_as, tablet):
+    client = client_as("mcs_admin")
+    html = client.get(reverse("devices:device_list"), {"q": "ＰＣ－０１"}).content.decode()
+    assert "事務所PC-01" in html and "訪問用タブレット1号" not in html
+
+
+def test_the_state_filter_separates_devices_in_use_from_ended(client_as, tablet):
+    Device.objects.filter(pk=tablet.pk).update(state=Device.State.RETURNED)
+    client = client_as("mcs_admin")
+    in_use = client.get(reverse("devices:device_list"), {"state": "in_use"}).content.decode()
+    ended = client.get(reverse("devices:device_list"), {"state": "returned"}).content.decode()
+    assert "訪問用タブレット1号" not in in_use and "事務所PC-01" in in_use
+    assert "訪問用タブレット1号" in ended and "事務所PC-01" not in ended
+
+
+def test_the_register_pages_and_keeps_the_filters(client_as, tablet):
+    Device.objects.bulk_create(
+        Device(facility=tablet.facility, kind=tablet.kind, label=f"頁試験{i:03d}")
+        for i in range(DEVICES_PER_PAGE + 1)
+    )
+    client = client_as("mcs_admin")
+    first = client.get(reverse("devices:device_list"), {"q": "頁試験"}).content.decode()
+    assert body(first).count("頁試験") == DEVICES_PER_PAGE and "q=%E9%A0%81" in first
+    second = client.get(reverse("devices:device_list"), {"q": "頁試験", "page": "2"})
+    assert body(second.content.decode()).count("頁試験") == 1
+    assert f"頁試験{DEVICES_PER_PAGE:03d}" in body(second.content.decode())
+    assert client.get(reverse("devices:device_list"), {"page": "-1'"}).status_code == 200

@@ -32,8 +32,11 @@ def _loss_data(**overrides):
 def test_the_report_page_says_to_change_the_password_first(client_as):
     html = client_as("user").get(reverse("devices:loss_create")).content.decode()
     assert "まず、別の機器からMCSのパスワードを変更してください" in html
-    assert f'href="{reverse("account_change_password")}"' in html
+    # The password to change is MCS's, changed in MCS (第12条(11)), not this portal's.
+    assert 'href="https://www.medical-care.net/" target="_blank"' in html
+    assert f'href="{reverse("account_change_password")}"' not in html.split("<main")[1]
     assert html.index("パスワードを変更してください") < html.index('name="kind"')
+    assert 'data-keep-draft="devices-loss-report"' in html and "mcnet/draft.js" in html
 
 
 def test_a_lost_phone_is_reported_and_the_administrator_alerted_at_once(client_as, people, tablet):
@@ -58,6 +61,29 @@ def test_a_lost_phone_is_reported_and_the_administrator_alerted_at_once(client_a
     assert "今すぐ変更してください" in page
     assert reverse("account_change_password") in page
     assert AuditEvent.objects.filter(action="loss.report", object_id=str(report.pk)).exists()
+
+
+def test_a_chosen_device_is_not_asked_for_again(client_as, people, tablet):
+    """The registered device names itself; nothing generic is shown (art. 12 (11))."""
+    client = client_as("user")
+    response = client.post(
+        reverse("devices:loss_create"), _loss_data(device=tablet.pk, device_description="")
+    )
+    assert response.status_code == 302
+    report = LossReport.objects.filter(reporter=people["user"]).latest("pk")
+    assert (report.device, report.device_description) == (tablet, str(tablet))
+
+
+def test_neither_a_device_nor_a_description_gets_a_specific_message(client_as):
+    before = LossReport.objects.count()
+    html = (
+        client_as("user")
+        .post(reverse("devices:loss_create"), _loss_data(device_description=""))
+        .content.decode()
+    )
+    assert "なくした機器を、登録済みの機器から選ぶか、ここに入力してください。" in html
+    assert "このフィールドは必須です" not in html
+    assert LossReport.objects.count() == before
 
 
 def test_a_report_names_only_ones_own_device(client_as, people, takada):
@@ -86,8 +112,9 @@ def test_a_report_names_only_ones_own_device(client_as, people, takada):
     [
         ({"occurred_at": "2099-01-01T10:00"}, "日時に未来は指定できません"),
         ({"occurred_at": "きのう"}, "日時を正しく入力してください"),
-        ({"password_changed": ""}, "このフィールドは必須です"),
-        ({"place": ""}, "このフィールドは必須です"),
+        ({"password_changed": ""}, "MCSのパスワードを変更したかどうかを選んでください。"),
+        ({"place": ""}, "なくした（盗まれた）場所を入力してください。"),
+        ({"device_description": ""}, "なくした機器を、登録済みの機器から選ぶか"),
     ],
 )
 def test_bad_loss_reports_are_refused(client_as, overrides, message):
@@ -354,7 +381,7 @@ def test_the_center_overview_stays_within_8_queries(
     client = client_as("center")
     url = reverse("devices:center_overview")
     client.get(url)  # the session's first request settles MFA and the caches
-    with django_assert_max_num_queries(8):  # the page budget of issue 9, with every count shown
+    with django_assert_max_num_queries(8):  # the page budget, with every count shown
         assert client.get(url).status_code == 200
 
 

@@ -134,7 +134,9 @@ def test_the_administrator_approves_and_the_nurse_is_told(client_as, people, pen
     assert response.status_code == 302
     pending = refresh(pending)
     assert pending.state == "approved" and pending.decided_by == people["mcs_admin"]
-    assert pending.decision_comment == "ロックを忘れずに" and pending.is_active
+    assert pending.decision_comment == "ロックを忘れずに"
+    # Its period starts tomorrow: approved, but not out yet (「持ち出し中」 from the start date).
+    assert pending.is_scheduled and not pending.is_active
     notice = Notification.objects.filter(
         kind="devices.takeout_decided", recipient=people["user"]
     ).latest("pk")
@@ -351,7 +353,9 @@ def test_a_colleague_does_not_see_the_nurses_requests(people, takada, pending):
 # --- the printed form ------------------------------------------------------------------------------
 def test_the_preview_prints_the_form_with_the_approver(client_as, people, approved):
     html = (
-        client_as("user").get(reverse("devices:takeout_print", args=[approved.pk])).content.decode()
+        client_as("user")
+        .get(reverse("documents:takeout_preview", args=[approved.pk]))
+        .content.decode()
     )
     for text in (
         "情報及び情報機器の持ち出し届",
@@ -370,7 +374,7 @@ def test_the_preview_prints_the_form_with_the_approver(client_as, people, approv
     assert "<style" not in html  # the PDF's stylesheet stays out of the page (CSP)
     assert (
         client_as("other_mcs_admin")
-        .get(reverse("devices:takeout_print", args=[approved.pk]))
+        .get(reverse("documents:takeout_preview", args=[approved.pk]))
         .status_code
         == 404
     )

@@ -1,4 +1,4 @@
-"""Devices in a real browser: a nurse on her phone files, her administrator decides (issue 6).
+"""Devices in a real browser: a nurse on her phone files, her administrator decides (第12条(9)).
 
 Walks "nurse requests a take-out → her administrator approves → she marks it returned" and
 "a user reports a lost phone → the administrator acknowledges and closes it", with an axe-core
@@ -102,9 +102,9 @@ def test_a_lost_phone_is_reported_then_acknowledged_and_closed(phone, page, demo
     login(phone, demo_live, NURSE)
     phone.wait_for_url(path_re("/"))
     phone.goto(demo_live + "/devices/losses/new/")
-    # The page says to change the password first, and links to it.
-    expect(phone.get_by_role("link", name="パスワードを変更する")).to_have_attribute(
-        "href", "/accounts/password/change/"
+    # The page says to change the MCS password first, and links to MCS itself (第12条(11)).
+    expect(phone.get_by_role("link", name=re.compile("パスワードを変更する"))).to_have_attribute(
+        "href", "https://www.medical-care.net/"
     )
     assert_accessible(phone)
     _no_sideways_scroll(phone)

@@ -1,9 +1,11 @@
-"""Joining the network in a real browser (利用開始までの流れ, issue 4):
+"""Joining the network in a real browser (利用開始までの流れ):
 
 apply (別紙1 + 別紙2) → confirm the address → the center accepts in the admin → the new
 manager sets a password → the facility submits 別紙3 → the center registers → a participant
 sets a password and logs in. axe-core checks each public page and the facility's form.
 """
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -12,7 +14,7 @@ from enrollment import selectors
 from enrollment.models import Application, RosterRequest
 from facilities.models import Facility, Invitation, User
 
-from .helpers import assert_accessible, login, login_with_totp, path_re
+from .helpers import activate_totp, assert_accessible, login, login_with_totp, path_re
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
@@ -114,6 +116,10 @@ def test_apply_accept_submit_roster_register_participant_logs_in(
     # --- the manager sets a password and files 別紙3 ---------------------------------------
     manager = new_page()
     _accept_invitation(manager, base, MANAGER, "有田管理", "ありた かんり", "arita-manager-2026")
+    # A facility manager appoints MCS administrators, so sets up a second factor first.
+    manager.goto(base + "/")
+    manager.wait_for_url(re.compile(r"/accounts/2fa/.*required=1"))
+    activate_totp(User.objects.get(email=MANAGER))  # as the authenticator app would
     manager.goto(base + "/")
     manager.get_by_role("navigation", name="メインメニュー").get_by_role(
         "link", name="登録・変更届"

@@ -1,6 +1,6 @@
-"""Issue 3 in a real browser: the MCS administrator invites a nurse, the nurse accepts and sets a
-password, the administrator deactivates her and she is gone from her groups. Every page on the
-way is checked with axe-core."""
+"""Staff administration (第6条) in a real browser: the MCS administrator invites a nurse, the
+nurse accepts and sets a password, the administrator deactivates her and she is gone from her
+groups. Every page on the way is checked with axe-core."""
 
 from playwright.sync_api import expect
 

@@ -1,4 +1,4 @@
-"""Accounts (issue 2): e-mail login, art. 11 password rule, MFA for administrators, idle logout."""
+"""Accounts: e-mail login, art. 11 password rule, MFA for administrators, idle logout."""
 
 import datetime as dt
 

@@ -1,5 +1,5 @@
-"""The center's admin (issue 3): filters, kana and kanji search, xlsx/CSV exports, facility
-state history, and restrictions visible to the center."""
+"""The center's admin (第1条, 留意事項 2): filters, kana and kanji search, xlsx/CSV exports,
+facility state history, and restrictions visible to the center."""
 
 import io
 

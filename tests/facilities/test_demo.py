@@ -1,4 +1,5 @@
-"""Issue 3's demo data: pledges, one education session with attendees, one pending invitation."""
+"""The facilities' demo data (第7条): pledges, one education session with attendees, one
+pending invitation."""
 
 from facilities.models import EducationSession, Invitation, StaffPledge, User
 from mcnet.demo import load_demo

@@ -1,4 +1,4 @@
-"""The directory (issue 3): every active user finds people and facilities to invite; it shows
+"""The directory: every active user finds people and facilities to invite; it shows
 name, kana, occupation, facility and photo — no e-mail, no phone — and is fast on 200,000."""
 
 

@@ -1,4 +1,5 @@
-"""Roles are rows; guardian grants follow them, changed only by the services (issue 2)."""
+"""Roles are rows; guardian grants follow them, changed only by the services (第6条: the MCS
+administrator manages the IDs)."""
 
 from guardian.models import UserObjectPermission
 

@@ -1,4 +1,4 @@
-"""Staff administration by the MCS administrator (issue 3): invitations, leaving, restriction."""
+"""Staff administration by the MCS administrator (第6条): invitations, leaving, restriction."""
 
 import datetime as dt
 

@@ -3,9 +3,8 @@
 import pytest
 from allauth.mfa.models import Authenticator
 
+from tests.conftest import ADMINISTRATOR_ROLES as ADMIN_ROLES
 from tests.conftest import activate_totp
-
-ADMIN_ROLES = ("center", "mcs_admin", "other_mcs_admin", "group_manager")
 
 
 @pytest.fixture

@@ -5,14 +5,14 @@ import pytest
 from django.urls import URLPattern, get_resolver, reverse
 
 from consents.models import Consent
-from groups.models import Announcement, Membership
+from groups.models import Announcement, GroupAttestation, Membership, StaffAttestationLine
 from mcnet.models import AuditEvent
 
 from .factories import JOETSU_DETAILS, YAMADA_DOB_TEXTS, joetsu_group, user, yamada_group
 
-# Details of 山田太郎 that the center must not see (his name is in his group's name, which the
-# center may see).
-YAMADA_DETAILS = (*YAMADA_DOB_TEXTS, "春日野1-10-1", "025-555-0101", "ヤマダ タロウ")
+# Details of 山田太郎 that the center must not see (his name included: the center sees a
+# patient group as a neutral label, 別紙5 (2)).
+YAMADA_DETAILS = ("山田太郎", *YAMADA_DOB_TEXTS, "春日野1-10-1", "025-555-0101", "ヤマダ タロウ")
 
 
 def app_patterns(namespace: str) -> list[tuple[str, str]]:
@@ -35,6 +35,11 @@ def kwargs_for(name: str, route: str, group, patient, consent, membership, staff
             kwargs["pk"] = group.pk
     if "<int:membership_pk>" in route:
         kwargs["membership_pk"] = membership.pk
+    # The demo's attestations (高田's staff, 山田太郎's group), each with an open discrepancy.
+    if "<int:line_pk>" in route:
+        kwargs["line_pk"] = StaffAttestationLine.objects.get(discrepancy=True).pk
+    if "<int:attestation_pk>" in route:
+        kwargs["attestation_pk"] = GroupAttestation.objects.get(discrepancy=True).pk
     if "<int:user_pk>" in route:
         kwargs["user_pk"] = staff.pk
     return kwargs
@@ -123,11 +128,19 @@ def test_the_center_sees_no_patient_detail_in_any_page(demo, client_as):
                 assert response.status_code == 404
 
 
-def test_the_centers_overview_shows_names_kinds_states_counts_and_reviews(demo, client_as):
-    page = client_as("center").get(reverse("groups:center")).content.decode()
-    assert "山田太郎さんのグループ" in page and "患者グループ" in page and "アーカイブ済み" in page
-    for text in (*YAMADA_DETAILS, *JOETSU_DETAILS[1:]):
+def test_the_centers_overview_shows_labels_kinds_states_counts_and_reviews(demo, client_as):
+    client = client_as("center")
+    page = client.get(reverse("groups:center")).content.decode()
+    yamada = yamada_group()
+    assert f"患者グループ No.{yamada.pk}（春日野居宅介護支援事業所）" in page
+    assert "アーカイブ済み" in page and "春日野地区 多職種連絡会" in page  # a free group's name
+    for text in (*YAMADA_DETAILS, *JOETSU_DETAILS):
         assert text not in page
+    # Searching by a patient's name finds nothing; by the group's number, the group.
+    found = client.get(reverse("groups:center"), {"q": "山田"}).content.decode()
+    assert f"No.{yamada.pk}（" not in found
+    found = client.get(reverse("groups:center"), {"q": f"No.{yamada.pk}"}).content.decode()
+    assert f"No.{yamada.pk}（" in found
 
 
 def test_the_centers_admin_shows_groups_without_patient_details(demo, client_as):
@@ -135,13 +148,17 @@ def test_the_centers_admin_shows_groups_without_patient_details(demo, client_as)
     listing = client.get("/admin/groups/group/")
     assert listing.status_code == 200
     body = listing.content.decode()
-    assert "山田太郎さんのグループ" in body
+    assert f"患者グループ No.{yamada_group().pk}（春日野居宅介護支援事業所）" in body
+    for text in (*YAMADA_DETAILS, *JOETSU_DETAILS, "妙高次郎"):
+        assert text not in body, text
+    searched = client.get("/admin/groups/group/", {"q": "山田太郎"}).content.decode()
+    assert f"No.{yamada_group().pk}（" not in searched
     for group in (yamada_group(), joetsu_group()):
         change = client.get(f"/admin/groups/group/{group.pk}/change/")
         assert change.status_code == 200
         html = change.content.decode()
-        assert group.name in html
-        for text in (*YAMADA_DETAILS, *JOETSU_DETAILS[1:], "生年月日", "住所"):
+        assert group.name not in html and f"No.{group.pk}（" in html
+        for text in (*YAMADA_DETAILS, *JOETSU_DETAILS, "生年月日", "住所"):
             assert text not in html, text
     # Patients and consents are not in the admin at all.
     assert client.get("/admin/consents/patient/").status_code == 404

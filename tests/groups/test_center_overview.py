@@ -1,4 +1,4 @@
-"""The center's overview of every group (issue 9): a page at a time, in the order of the index
+"""The center's overview of every group: a page at a time, in the order of the index
 group_center_order, never counted (a million groups), within the page budget of 8 queries."""
 
 import pytest

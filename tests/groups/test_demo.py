@@ -1,4 +1,4 @@
-"""The demo data of issue 5, and loading it twice changes nothing."""
+"""The groups' demo data, and loading it twice changes nothing."""
 
 from consents.models import Consent, Patient
 from groups.models import Group, Membership

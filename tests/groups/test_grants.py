@@ -29,6 +29,7 @@ def grants_from_membership_rows() -> set[tuple[int, int, str]]:
             accepted=state == Membership.State.ACCEPTED,
             is_manager=group.manager_id == user_id,
             archived=group.state == Group.State.ARCHIVED,
+            closed=group.is_closed,
         ):
             expected.add((user_id, group_id, perm.split(".")[1]))
     return expected
@@ -78,11 +79,22 @@ def test_grants_live_in_the_direct_foreign_key_table(demo):
     assert not UserObjectPermission.objects.filter(content_type__app_label="groups").exists()
 
 
-def test_an_archived_group_keeps_access_but_not_management(demo, people):
+def test_access_ends_with_care_but_an_archived_free_group_stays_readable(demo, people):
+    """別紙5 (2): an archived patient group keeps no grant, not even its manager's (its
+    custodians open it with a purpose); a free group holds no patient: its members keep
+    reading it in the archive (留意事項 2), without managing it."""
     myoko = Group.objects.get(name="妙高次郎さんのグループ")
-    cm = people["group_manager"]
-    assert cm.has_perm("groups.access_group", myoko)
-    assert not cm.has_perm("groups.manage_group", myoko)
+    cm, doctor, nurse = people["group_manager"], people["other_facility_user"], people["user"]
+    assert myoko.memberships.filter(user=doctor, state="accepted").exists()
+    for user in (cm, doctor):
+        assert not user.has_perm("groups.access_group", myoko)
+        assert not user.has_perm("groups.manage_group", myoko)
+    free = Group.objects.get(kind="free")
+    services.group_archive(actor=cm, group=free, reason="other")
+    assert nurse.has_perm("groups.access_group", free)
+    assert cm.has_perm("groups.access_group", free)
+    assert not cm.has_perm("groups.manage_group", free)
+    assert held_grants() == grants_from_membership_rows()
 
 
 def test_invitees_hold_no_grant(demo, people):

@@ -25,8 +25,9 @@ def test_each_role_sees_its_own_groups(demo, people, client_as, role, working, i
     assert {g.name for g in selectors.working_groups_of(user)} == working
     assert {m.group.name for m in selectors.invitations_for(user)} == invited
     visible = {g.name for g in selectors.groups_visible_to(user) if g.kind != "all_users"}
-    archived_member = {MYOKO} if role in ("other_facility_user", "group_manager") else set()
-    assert visible == working | archived_member
+    # Access ends with care: 妙高次郎's archived group opens to nobody by membership (its
+    # custodians open it with a purpose, tests/groups/test_care_ends.py).
+    assert visible == working
     page = client_as(role).get(reverse("groups:list")).content.decode()
     for name in (YAMADA, JOETSU, FREE):
         assert (name in page) is (name in working or name in invited), (role, name)
@@ -51,8 +52,9 @@ def _rendered(response) -> list[str]:
 def test_the_rows_are_rendered_once_for_what_they_show_and_anew_when_it_changes(
     demo, people, login_as
 ):
-    """The working list's rows are kept rendered for exactly what they show (mcnet.fragments,
-    issue 9): the same data is served without rendering, a change is shown at once."""
+    """The working list's rows are kept rendered for exactly what they show (mcnet.fragments:
+    rendering them was most of the page's time): the same data is served without rendering, a
+    change is shown at once."""
     from groups import services
 
     from .factories import membership, yamada_group

@@ -47,12 +47,16 @@ def test_an_invitee_sees_the_patients_name_and_nothing_else(demo, people, client
 def test_invitation_notifies_the_invitee_with_the_name_only(demo, people):
     joetsu = joetsu_group()
     nurse = people["user"]
-    # The nurse's facility is not covered by 上越花子's consent: add it first (the patient agreed).
+    # The nurse's facility is not covered by 上越花子's consent: a signed addendum adds it.
     consent = joetsu.patient.consents.get(status="active")
-    consent_services.consent_cover_facilities(
+    addendum = consent_services.consent_addendum_prepare(
+        actor=people["group_manager"], consent=consent, facilities=[demo["takada"]]
+    )
+    consent_services.consent_addendum_record_signed(
         actor=people["group_manager"],
-        consent=consent,
-        facilities=[*consent.covered_facilities.all(), demo["takada"]],
+        addendum=addendum,
+        signed_on=consent.signed_on,
+        paper_kept_at_facility=True,
     )
     invitation = services.membership_invite(actor=people["group_manager"], group=joetsu, user=nurse)
     assert invitation.state == State.INVITED
@@ -257,8 +261,10 @@ def test_another_facilitys_administrator_removes_only_their_own_staff(demo, peop
     nurse = people["user"]
     client = client_as("mcs_admin")  # 高田's MCS administrator; the nurse works at 高田
     page = client.get(reverse("groups:staff_memberships", args=[nurse.pk])).content.decode()
-    # The narrow page: the group's number and manager, never the patient's name or details.
-    assert f"連携グループ #{yamada.pk}" in page
+    # The narrow page: the group's neutral label (number and facility) and manager, never
+    # the patient's name or details, nor a bare internal id.
+    assert f"患者グループ No.{yamada.pk}（{yamada.facility.name}）" in page
+    assert f"#{yamada.pk}" not in page
     for text in ("山田太郎", *YAMADA_DOB_TEXTS, "025-555-0101"):
         assert text not in page
     row = membership(yamada, nurse.email)

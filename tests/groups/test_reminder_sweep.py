@@ -1,4 +1,4 @@
-"""The periodic reminder sweep (留意事項 1, 2), set-based for a million groups (issue 9): it sends
+"""The periodic reminder sweep (留意事項 1, 2), set-based for a million groups: it sends
 exactly what the per-group loop sent (manager reminder, the MCS administrator's escalation after
 REVIEW_ESCALATION_DAYS, archive waiting too long), nothing twice, nothing to inactive users,
 and in as many queries for 30 overdue groups as for 3."""
@@ -25,7 +25,7 @@ COLUMNS = ("recipient_id", "kind", "title", "body", "url", "reason", "dedupe_key
 
 
 def old_sweep(now) -> set[tuple]:
-    """What the sweep sent before issue 9, group by group (notify() per group, reverse() per
+    """What the sweep sent when it went group by group (notify() per group, reverse() per
     link, mcs_admins_of() per facility), as rows: the oracle the set-based sweep must match."""
     network = NetworkSettings.load()
     interval = dt.timedelta(days=network.review_interval_days)
@@ -58,8 +58,8 @@ def old_sweep(now) -> set[tuple]:
             send(
                 mcs_admins_of(group.facility),
                 kind="groups.review_overdue_admin",
-                title=_("連携グループ #%(pk)s のサポーター精査が大幅に遅れています")
-                % {"pk": group.pk},
+                title=_("「%(group)s」のサポーター精査が大幅に遅れています")
+                % {"group": group.label},
                 body=_("グループ管理者（%(name)s さん）に精査を促してください（留意事項1）。")
                 % {"name": _name_of(group.manager)},
                 url=reverse("groups:handover", args=[group.pk]),
@@ -73,7 +73,7 @@ def old_sweep(now) -> set[tuple]:
         send(
             mcs_admins_of(group.facility),
             kind="groups.archive_overdue",
-            title=_("連携グループ #%(pk)s がアーカイブを待っています") % {"pk": group.pk},
+            title=_("「%(group)s」がアーカイブを待っています") % {"group": group.label},
             body=_("利用を終了した患者のグループは速やかにアーカイブしてください（留意事項2）。"),
             url=reverse("groups:archive_group", args=[group.pk]),
             reason=_("あなたがこのグループを管理する事業所のMCS管理者であるため"),

@@ -55,7 +55,10 @@ def test_recording_a_review_with_removals(demo, people, client_as):
     refused = client.post(url, {"remove": [nurse_row.pk], "reason": ""})
     assert "解除の理由を入力してください" in refused.content.decode()
     assert not SupporterReview.objects.filter(group=yamada, removed__isnull=False).exists()
-    response = client.post(url, {"remove": [nurse_row.pk], "reason": "担当終了", "note": "定期"})
+    response = client.post(
+        url,
+        {"remove": [nurse_row.pk], "reason": "担当終了", "note": "定期", "timeline_checked": "on"},
+    )
     assert response.status_code == 302
     review = SupporterReview.objects.filter(group=yamada).latest("reviewed_at")
     assert review.reviewed_by == people["group_manager"]  # who
@@ -72,7 +75,9 @@ def test_recording_a_review_with_removals(demo, people, client_as):
 def test_a_review_without_removals_is_recorded_too(demo, people):
     yamada = yamada_group()
     before = yamada.memberships.filter(state="accepted").count()
-    review = services.supporter_review_record(actor=people["group_manager"], group=yamada)
+    review = services.supporter_review_record(
+        actor=people["group_manager"], group=yamada, timeline_checked=True
+    )
     assert not review.removed.exists()
     assert yamada.memberships.filter(state="accepted").count() == before
 
@@ -82,7 +87,9 @@ def test_a_review_without_removals_is_recorded_too(demo, people):
 )
 def test_only_the_manager_reviews(demo, people, role):
     with pytest.raises(PermissionDenied):
-        services.supporter_review_record(actor=people[role], group=yamada_group())
+        services.supporter_review_record(
+            actor=people[role], group=yamada_group(), timeline_checked=True
+        )
 
 
 def test_the_interval_is_the_network_setting_and_the_list_shows_due_and_overdue(
@@ -212,20 +219,28 @@ def test_the_mcs_administrator_archives_and_the_group_becomes_read_only(demo, pe
     # Gone from everyone's working lists...
     for role in ("user", "other_facility_user", "group_manager"):
         assert yamada.pk not in [g.pk for g in selectors.working_groups_of(people[role])]
-    # ...searchable in the archive by its members...
-    archive = client_as("user").get(reverse("groups:archive"), {"q": "山田"}).content.decode()
+    # ...searchable in the archive by its custodians; a former member keeps a line without
+    # the patient's name (access ends with care, 別紙5 (2))...
+    archive = client.get(reverse("groups:archive"), {"q": "山田"}).content.decode()
     assert "山田太郎さんのグループ" in archive
+    archive = client_as("user").get(reverse("groups:archive"), {"q": "山田"}).content.decode()
+    assert "山田太郎" not in archive and f"患者グループ No.{yamada.pk}" in archive
     # ...and read-only: nothing can be changed any more.
     cm = people["group_manager"]
     with pytest.raises(PermissionDenied):
         services.membership_invite(actor=cm, group=yamada, user=people["other_mcs_admin"])
     with pytest.raises((PermissionDenied, ValidationError)):
-        services.supporter_review_record(actor=cm, group=yamada)
+        services.supporter_review_record(actor=cm, group=yamada, timeline_checked=True)
     with pytest.raises(ValidationError):
         services.group_archive(actor=cm, group=yamada)
     for name in ("groups:invite", "groups:review", "groups:report_end", "groups:handover"):
         assert client.get(reverse(name, args=[yamada.pk])).status_code == 404
-    detail = client_as("user").get(reverse("groups:detail", args=[yamada.pk])).content.decode()
+    assert client_as("user").get(reverse("groups:detail", args=[yamada.pk])).status_code == 404
+    client.force_login(cm)  # (its second factor is set up already)
+    client.post(
+        reverse("consents:record_open", args=[yamada.patient_id]), {"purpose": "correction"}
+    )
+    detail = client.get(reverse("groups:detail", args=[yamada.pk])).content.decode()
     assert "アーカイブ済み" in detail and "メンバーを招待" not in detail
 
 
@@ -254,8 +269,8 @@ def test_the_archive_queue_lists_reported_groups_for_their_administrator(demo, p
 def test_the_archive_is_searchable_by_those_entitled_only(demo, people, client_as):
     myoko = Group.objects.get(name="妙高次郎さんのグループ")
     for role, sees in (
-        ("group_manager", True),  # member and 春日野's MCS administrator
-        ("other_facility_user", True),  # was a member
+        ("group_manager", True),  # a custodian: its manager and 春日野's MCS administrator
+        ("other_facility_user", False),  # was a member: a line without the name (history)
         ("user", False),
         ("mcs_admin", False),
         ("other_mcs_admin", False),

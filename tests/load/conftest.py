@@ -1,4 +1,4 @@
-"""The portal under gunicorn on loopback, serving the test database (issue 9: load and faults).
+"""The portal under gunicorn on loopback, serving the test database, for the load and fault tests.
 
 Needs PostgreSQL (gunicorn's workers are other processes and see only committed rows), so
 it skips without DATABASE_URL, like the real Celery worker fixture.

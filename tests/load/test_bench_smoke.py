@@ -1,5 +1,5 @@
 """`make bench` end to end at a tiny scale, so a model change that breaks the generator or the
-runner shows in CI rather than on the day someone measures (issue 9)."""
+runner shows in CI rather than on the day someone measures."""
 
 import json
 import os

@@ -1,4 +1,4 @@
-"""The cache's Redis unreachable (issue 9): a cache miss, never a 500 (mcnet/cache.py).
+"""The cache's Redis unreachable: a cache miss, never a 500 (mcnet/cache.py).
 
 Runs everywhere, without stopping anything: the cache points at a port nobody listens on.
 The real thing — the machine's Redis stopped — is test_faults.py.

@@ -1,4 +1,4 @@
-"""A bounded load run on loopback: locust against gunicorn, no request may fail (issue 9).
+"""A bounded load run on loopback: locust against gunicorn, no request may fail.
 
 The longer runs, on the large generated network, are `make bench` (bench/README.md).
 """

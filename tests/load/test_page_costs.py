@@ -1,4 +1,4 @@
-"""What a page view costs, independent of scale (issue 9; the figures at scale: make bench)."""
+"""What a page view costs, independent of scale (the figures at scale: make bench)."""
 
 import datetime as dt
 

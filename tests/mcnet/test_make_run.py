@@ -30,6 +30,8 @@ def test_demo_runs_on_sqlite_from_scratch(tmp_path):
         "CELERY_BROKER_URL": "memory://",
     }
     env.pop("REDIS_URL", None)
+    port = _free_port()
+    env["MCNET_BASE_URL"] = f"http://127.0.0.1:{port}"  # as `make run PORT=...` sets it
 
     def manage(*args):
         result = subprocess.run(
@@ -47,11 +49,16 @@ def test_demo_runs_on_sqlite_from_scratch(tmp_path):
     manage("migrate", "--noinput")
     first = manage("load_demo")
     assert "mcnet-demo-2026" in first and "center@example.jp" in first
+    # A short summary, not the demo's mails (which printed ~25 encoded messages before).
+    assert "Subject:" not in first and "Content-Type" not in first
+    assert len(first.splitlines()) < 30
+    assert re.search(r"送信したメール [1-9][0-9]* 通", first)
+    assert f"http://127.0.0.1:{port}/enrollment/apply/" in first
+    assert f"http://127.0.0.1:{port}/center/" in first
     counts = manage("shell", "-c", _COUNTS)
     manage("load_demo")
     assert manage("shell", "-c", _COUNTS) == counts  # idempotent
 
-    port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
         cwd=ROOT,
@@ -105,3 +112,23 @@ from django.apps import apps
 print(sorted((m._meta.label, m.objects.count()) for m in apps.get_models()
              if m._meta.app_label in {"facilities", "consents", "groups", "devices", "enrollment", "mcnet"}))
 """
+
+
+def test_make_run_serves_and_links_to_the_port_asked_for():
+    """`make run PORT=8100`: served there, and the demo's mail links point there too."""
+    result = subprocess.run(
+        ["make", "-n", "run", "PORT=8100"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    assert any(line.endswith("runserver 127.0.0.1:8100") for line in lines)
+    load = next(line for line in lines if "load_demo" in line)
+    assert "MCNET_BASE_URL=http://127.0.0.1:8100" in load
+    default = subprocess.run(
+        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "runserver 127.0.0.1:8000" in default.stdout

@@ -1,4 +1,4 @@
-"""Notifications: inbox rows, e-mail by a real Celery worker, never twice (issues 2 and 7)."""
+"""Notifications: inbox rows, e-mail by a real Celery worker, never twice."""
 
 import smtplib
 
@@ -9,7 +9,7 @@ from django.core.mail.backends import locmem
 from mcnet import notifications, tasks
 from mcnet.models import Notification
 from mcnet.notifications import MAIL_BATCH_SIZE, Message, notify, send_notifications
-from mcnet.tasks import deliver_notification_email, deliver_notification_emails
+from mcnet.tasks import deliver_notification_emails
 from tests.worker import wait_for
 
 
@@ -42,14 +42,14 @@ def test_mail_is_queued_only_after_commit(people, django_capture_on_commit_callb
 def test_delivery_task_sends_once(people):
     [notification] = notify(
         recipients=[people["user"]],
-        kind="test",
+        kind="facilities.role_appointed",  # a title of staff and facility names only
         title="招待が届きました",
         body="本文",
         url="/groups/",
         reason="あなたが招待されたため",
     )
-    assert deliver_notification_email(notification.pk) == "sent"
-    assert deliver_notification_email(notification.pk) == "already sent"
+    assert deliver_notification_emails([notification.pk]) == 1
+    assert deliver_notification_emails([notification.pk]) == 0
     [message] = mail.outbox
     assert message.to == ["nurse@takada.example.jp"]
     assert message.subject == "[MC ネット] 招待が届きました"
@@ -89,7 +89,7 @@ def test_a_real_worker_delivers_the_mail(celery_worker, people):
     assert "nurse@takada.example.jp" in sent
 
 
-# --- many at once (issue 9): send_notifications and the batch mail task ------------------------
+# --- many at once (100,000 reminders): send_notifications and the batch mail task ---------
 
 
 def test_send_notifications_skips_keys_sent_and_inactive_users_across_batches(
@@ -159,7 +159,7 @@ def test_mail_is_queued_in_batches_after_commit(people, django_capture_on_commit
 def test_batch_mail_task_mails_each_notification_once_even_if_run_twice(people):
     created = notify(
         recipients=[people["user"], people["mcs_admin"]],
-        kind="test",
+        kind="devices.check_overdue",
         title="まとめて送る通知",
         body="本文",
         url="/groups/",
@@ -168,7 +168,6 @@ def test_batch_mail_task_mails_each_notification_once_even_if_run_twice(people):
     ids = [n.pk for n in created]
     assert deliver_notification_emails(ids) == 2
     assert deliver_notification_emails(ids) == 0  # delivered again: nothing more
-    assert deliver_notification_email(ids[0]) == "already sent"  # nor by the single-id task
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [people["user"].email, people["mcs_admin"].email]
     )
@@ -230,3 +229,30 @@ def test_any_text_survives_the_set_based_insert(people):
     )
     rows = Notification.objects.filter(kind="test.text").values_list("body", "url", "reason")
     assert sorted(rows) == sorted((t, t, t) for t in texts)
+
+
+# --- mails never carry a patient's details (別紙5 (2)) -----------------------------------------
+
+
+def test_a_mail_names_no_group_and_carries_no_body(people):
+    """A notification about a patient group is mailed as a neutral notice with its link; the
+    group's name (the patient's) and the body are read after login only."""
+    created = notify(
+        recipients=[people["user"]],
+        kind="groups.invitation",
+        title="「山田太郎さんのグループ」への招待",
+        body="春日野一郎 さんから「山田太郎さんのグループ」に招待されました。",
+        url="/groups/7/invitation/",
+        reason="あなたが招待されたため",
+    )
+    unknown = notify(
+        recipients=[people["user"]], kind="newapp.anything", title="山田太郎さんの件", body="本文"
+    )
+    deliver_notification_emails([n.pk for n in created + unknown])
+    invitation, other = sorted(mail.outbox, key=lambda m: "招待" not in m.subject)
+    assert invitation.subject == "[MC ネット] 連携グループへの招待があります"
+    assert "/groups/7/invitation/" in invitation.body
+    assert other.subject == "[MC ネット] 新しい通知があります"  # a kind nobody vetted: neutral
+    for message in mail.outbox:
+        assert "山田" not in message.subject + message.body
+        assert "本文" not in message.body

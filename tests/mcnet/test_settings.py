@@ -1,4 +1,4 @@
-"""Settings by environment, translations compiled, network settings read by pages (issue 2)."""
+"""Settings by environment, translations compiled, network settings read by pages."""
 
 import os
 import subprocess
@@ -132,3 +132,24 @@ def test_sessions_are_cached_only_in_a_cache_every_process_shares(redis_url, eng
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == f"django.contrib.sessions.backends.{engine}"
+
+
+def _mail_settings(**env) -> str:
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.EMAIL_USE_TLS, s.EMAIL_USE_SSL)",
+        DJANGO_SETTINGS_MODULE="mcnet.settings.production",
+        SECRET_KEY="k" * 20 + "-production-secret-key-for-the-deploy-check-0123456789",
+        ALLOWED_HOSTS="portal.example.jp",
+        REDIS_URL="redis://127.0.0.1:6379/1",
+        **{"EMAIL_USE_TLS": "", "EMAIL_USE_SSL": "", **env},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]  # the shell may print its auto-imports first
+
+
+def test_production_mail_is_encrypted_by_default():
+    assert _mail_settings() == "True False"  # STARTTLS
+    assert _mail_settings(EMAIL_USE_SSL="true") == "False True"  # implicit TLS instead
+    assert _mail_settings(EMAIL_USE_TLS="false") == "False False"  # an explicit choice

@@ -20,6 +20,7 @@ def published(monkeypatch):
 def broker_down():
     """Point the Celery app's publishing at a closed port, as if Redis were stopped."""
     from mcnet.celery import app
+    from mcnet.jobs import broker_breaker_reset
 
     def reset():
         app._pool = None
@@ -29,8 +30,9 @@ def broker_down():
         def restore(self):
             app.conf.broker_write_url = old
             reset()
+            broker_breaker_reset()  # "Redis is back": the next publish tries it
 
-    old = app.conf.broker_write_url
+    old = app.conf.get("broker_write_url")  # the setting, not broker_url it falls back to
     app.conf.broker_write_url = "redis://127.0.0.1:1/0"
     reset()
     broker = Broker()
@@ -58,3 +60,20 @@ def as_role(client_as, client, people):
         return client_as(role)
 
     return login
+
+
+@pytest.fixture
+def broker_hung(hung_redis_url):
+    """Point the Celery app's publishing at a Redis that accepts and never answers."""
+    from mcnet.celery import app
+
+    def reset():
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    old = app.conf.get("broker_write_url")  # the setting, not broker_url it falls back to
+    app.conf.broker_write_url = hung_redis_url
+    reset()
+    yield hung_redis_url
+    app.conf.broker_write_url = old
+    reset()

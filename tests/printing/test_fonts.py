@@ -27,8 +27,18 @@ from django.template.loader import render_to_string
 from weasyprint import HTML
 from mcnet.models import NetworkSettings
 from mcnet.printing import registry, renderer
+from mcnet.rulebook import seed
+from mcnet.rulebook.models import RuleVersion
 
-with mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()):
+def first_version(document, **kwargs):  # version 1 of the rules, without a database
+    day = seed.FIRST_DATE
+    blocks = seed.first_blocks(document)
+    return RuleVersion(number=1, blocks=blocks, approved_on=day, effective_on=day)
+
+with (
+    mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()),
+    mock.patch("mcnet.printing.contexts.version_in_force", first_version),
+):
     context = registry.get("besshi7").sample_context()
 missing = {"mincho": "file:///nonexistent/ipaexm.ttf", "gothic": "file:///nonexistent/ipaexg.ttf"}
 html = render_to_string("forms/besshi7.html", {**context, "font_urls": missing})

@@ -1,4 +1,4 @@
-"""Every form renders to A4 with embedded Japanese fonts and the rules' own wording (issue 7).
+"""Every form renders to A4 with embedded Japanese fonts and the rules' own wording (別紙1–7).
 
 The wording is checked against the seed (mcnet-rules.ja.txt): each key line must be found in
 the seed and in the PDF's text (pdftotext), both normalized (NFKC, no whitespace) so line
@@ -23,7 +23,8 @@ WORDING = {
         "本事業所において、MCネットを利用した情報共有を行いたいので、申し込みます。",
         "事業所管理者メールアドレス",
         "※複数のスタッフでのメールアドレスの共有はセキュリティ上認められません。",
-        "に入力の上返信してください。上越地域在宅医療推進センターでまとめて登録します。",
+        # Note 2 follows the portal's flow (the roster is filed on the portal, not mailed).
+        "上越地域在宅医療推進センターでまとめて登録します。",
         "【提出先】",
         "TEL:025-520-7500FAX:025-520-8686",
         "メール:aizawa@ganginet.jp",
@@ -118,7 +119,12 @@ PAGES = {
     "besshi5": 2,
     "besshi6": 2,
     "besshi7": 2,
+    "besshi7_addendum": 2,
+    "academic_use": 2,
+    "team_notice": 1,
+    "leak_report": 1,
     "takeout": 1,
+    "staff_pledge": 1,
 }
 
 
@@ -128,9 +134,14 @@ def render(code: str, context: dict | None = None, **options) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def samples():
-    """Each form rendered once with the sample data and the network's default settings."""
-    with mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()):
+def samples(django_db_setup, django_db_blocker):
+    """Each form rendered once with the sample data and the network's default settings; the
+    texts of 別紙2, 5, 6, 7 and the staff pledge are version 1 of the rules (the data
+    migration's, read from the test database)."""
+    with (
+        django_db_blocker.unblock(),
+        mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()),
+    ):
         return {code: render(code) for code in registry.FORM_CODES}
 
 

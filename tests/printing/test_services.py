@@ -83,21 +83,21 @@ def test_rendering_stores_the_pdf_privately_once(takada, people, published, medi
 def test_a_run_does_not_take_over_a_fresh_claim_but_a_redelivery_does(db, published, media):
     document = services.document_request_blank(actor=None, code="besshi6")
     GeneratedDocument.objects.filter(pk=document.pk).update(
-        state=State.RENDERING, started_at=timezone.now()
+        state=State.RENDERING, started_at=timezone.now(), updated_at=timezone.now()
     )
     assert services.document_render(document_id=document.pk) == "busy"
     assert services.document_render(document_id=document.pk, takeover=True) == "ready"
 
 
-def test_a_render_that_fails_says_why_and_can_be_retried(db, published, media):
+def test_a_render_that_fails_says_why_and_can_be_retried(db, published, media, settings, tmp_path):
     spec = registry.get("besshi1")
-    data = spec.blank_context()
-    data["facility"]["name"] = "見本\ue000医院"  # a character no font has
-    document = services._request(actor=None, spec=spec, title="test", data=data)
+    document = services._request(actor=None, spec=spec, title="test", data=spec.blank_context())
+    # The fonts are gone (a character no font has does not fail: test_names.py).
+    settings.MCNET_FORM_FONT_FILES = {"mincho": str(tmp_path / "x"), "gothic": str(tmp_path / "y")}
     assert services.document_render(document_id=document.pk) == "failed"
     document.refresh_from_db()
     assert document.state == State.FAILED
-    assert "フォントに無い文字" in document.message and "\ue000" in document.message
+    assert "fonts-ipaexfont-mincho" in document.message
     assert not document.file
     retried = services.document_retry(actor=None, document=document)
     assert retried.state == State.QUEUED and retried.message == ""
@@ -132,26 +132,131 @@ def test_redis_down_leaves_the_document_waiting_and_the_sweep_queues_it(
     assert document.published_at is not None
 
 
-def test_sweep_queues_unpublished_lost_and_stalled_documents(db, published):
+def test_sweep_queues_unpublished_lost_and_stalled_documents(db, published, monkeypatch):
+    monkeypatch.setattr(services, "broker_forgot", lambda marker: False)
     now = timezone.now()
     unpublished = services.document_request_blank(actor=None, code="besshi1")
     lost = services.document_request_blank(actor=None, code="besshi2")
     stalled = services.document_request_blank(actor=None, code="besshi4")
     fresh = services.document_request_blank(actor=None, code="besshi6")
+    rendering = services.document_request_blank(actor=None, code="besshi5")
     GeneratedDocument.objects.filter(pk=unpublished.pk).update(
         updated_at=now - dt.timedelta(minutes=1)
     )
     GeneratedDocument.objects.filter(pk=lost.pk).update(published_at=now - dt.timedelta(hours=1))
+    # Rendering, untouched for longer than the claim lasts: its worker is gone.
     GeneratedDocument.objects.filter(pk=stalled.pk).update(
-        state=State.RENDERING, started_at=now - dt.timedelta(minutes=10)
+        state=State.RENDERING,
+        started_at=now - dt.timedelta(minutes=1),
+        updated_at=now - services.CLAIM_LAPSES_AFTER - dt.timedelta(seconds=1),
     )
     GeneratedDocument.objects.filter(pk=fresh.pk).update(published_at=now)
+    # Rendering for long, but its heartbeat is fresh: a live claim, left alone.
+    GeneratedDocument.objects.filter(pk=rendering.pk).update(
+        state=State.RENDERING, started_at=now - dt.timedelta(minutes=2), updated_at=now
+    )
     published.clear()
     counts = services.documents_requeue_stalled(now=now)
-    assert counts == {"unpublished": 1, "lost": 1, "stalled": 1}
+    assert counts == {"unpublished": 1, "lost": 1, "stalled": 1, "failed": 0}
     assert sorted(args[0] for _, args in published) == sorted([unpublished.pk, lost.pk, stalled.pk])
     stalled.refresh_from_db()
     assert stalled.state == State.QUEUED
+    rendering.refresh_from_db()
+    assert rendering.state == State.RENDERING
+
+
+def test_after_the_broker_lost_its_data_every_queued_document_is_published_again(
+    db, published, monkeypatch
+):
+    """Redis restarted without its files (or flushed): the messages are gone, so the sweep
+    publishes every queued document at once instead of waiting REPUBLISH_AFTER."""
+    now = timezone.now()
+    waiting = services.document_request_blank(actor=None, code="besshi2")
+    GeneratedDocument.objects.filter(pk=waiting.pk).update(
+        published_at=now - dt.timedelta(seconds=5)
+    )
+    monkeypatch.setattr(services, "broker_forgot", lambda marker: False)
+    published.clear()
+    assert services.documents_requeue_stalled(now=now)["lost"] == 0
+    monkeypatch.setattr(services, "broker_forgot", lambda marker: marker == "documents")
+    assert services.documents_requeue_stalled(now=now)["lost"] == 1
+    assert [args for _, args in published] == [(waiting.pk,)]
+
+
+def test_broker_forgot_is_a_marker_in_the_brokers_own_redis(settings):
+    """Asked twice, the second answer is "kept"; after a FLUSHALL-like loss, "forgot"."""
+    import redis
+
+    from mcnet.jobs import broker_forgot
+
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("the broker is not Redis")
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis to ask")
+    marker = "test-broker-forgot"
+    client.delete(f"mcnet:broker-marker:{marker}")
+    assert broker_forgot(marker) is True  # first ever: nothing to compare with
+    assert broker_forgot(marker) is False
+    client.delete(f"mcnet:broker-marker:{marker}")  # what a restart without its files does
+    assert broker_forgot(marker) is True
+    client.delete(f"mcnet:broker-marker:{marker}")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    assert broker_forgot(marker) is False  # cannot tell: the broker is down anyway
+
+
+def test_a_document_cut_off_too_often_fails_instead_of_looping(db, published, monkeypatch):
+    monkeypatch.setattr(services, "broker_forgot", lambda marker: False)
+    now = timezone.now()
+    document = services.document_request_blank(actor=None, code="besshi4")
+    GeneratedDocument.objects.filter(pk=document.pk).update(
+        state=State.RENDERING,
+        attempts=services.MAX_ATTEMPTS,
+        updated_at=now - dt.timedelta(minutes=1),
+    )
+    assert services.documents_requeue_stalled(now=now)["failed"] == 1
+    document.refresh_from_db()
+    assert document.state == State.FAILED and "中断" in document.message
+
+
+def test_a_hung_broker_stops_the_sweep_at_the_first_failed_publish(db, monkeypatch):
+    monkeypatch.setattr(services, "broker_forgot", lambda marker: False)
+    tried = []
+    monkeypatch.setattr(services, "enqueue", lambda task, *args: tried.append(args) and False)
+    now = timezone.now()
+    for code in ("besshi1", "besshi2", "besshi4"):
+        services.document_request_blank(actor=None, code=code)
+    GeneratedDocument.objects.update(updated_at=now - dt.timedelta(minutes=1))
+    counts = services.documents_requeue_stalled(now=now)
+    assert counts["unpublished"] == 0 and len(tried) == 1
+
+
+def test_the_render_keeps_its_claim_alive_while_it_runs(transactional_db, monkeypatch):
+    """A heartbeat (its own thread and connection) touches the document while it renders, so
+    a slow render is not taken for a dead one; it stops with the render."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the heartbeat runs on PostgreSQL only (the demo's SQLite renders eagerly)")
+    document = services.document_request_blank(actor=None, code="besshi6")
+    old = timezone.now() - dt.timedelta(minutes=1)
+    GeneratedDocument.objects.filter(pk=document.pk).update(state=State.RENDERING, updated_at=old)
+    monkeypatch.setattr(services, "HEARTBEAT", 0.05)
+    with services._heartbeat(document.pk):
+        time.sleep(0.4)
+        beat = GeneratedDocument.objects.get(pk=document.pk).updated_at
+        assert beat > old + dt.timedelta(seconds=50)
+    assert not [t for t in threading.enumerate() if t.name == f"heartbeat-{document.pk}"]
+    time.sleep(0.2)
+    assert GeneratedDocument.objects.get(pk=document.pk).updated_at <= timezone.now()
+    stopped = GeneratedDocument.objects.get(pk=document.pk).updated_at
+    time.sleep(0.2)
+    assert GeneratedDocument.objects.get(pk=document.pk).updated_at == stopped
 
 
 def test_old_documents_are_purged_with_their_files(db, published, media):

@@ -12,8 +12,8 @@ State = GeneratedDocument.State
 def test_task_settings():
     task = tasks.render_document
     assert task.acks_late and task.reject_on_worker_lost
-    assert task.time_limit == services.RENDER_TIME_LIMIT
-    assert task.soft_time_limit == services.RENDER_SOFT_TIME_LIMIT
+    assert task.time_limit == tasks.RENDER_TIME_LIMIT
+    assert task.soft_time_limit == tasks.RENDER_SOFT_TIME_LIMIT
     assert task.max_retries == tasks.MAX_RETRIES
     # Routed to the pdf queue by CELERY_TASK_ROUTES ("*.render_*").
     from mcnet.celery import app

@@ -4,7 +4,7 @@ permission, and without JavaScript."""
 import pytest
 from django.urls import reverse
 
-from consents.models import Consent, Patient
+from consents.models import Consent
 from facilities.models import Facility
 from mcnet.models import AuditEvent, GeneratedDocument
 from mcnet.printing import services
@@ -267,7 +267,7 @@ def test_pending_patient_prints_a_consent_to_sign(as_role, people, demo, publish
     url = reverse("documents:request_for", args=["besshi7", patient.pk])
     assert url in page
     document, _ = ask(client, url, {"model": "consents.Patient"})
-    assert document.title.endswith(f"（{Patient.objects.get(pk=patient.pk)}）")
+    assert document.title.endswith(f"（患者 No.{patient.pk}）")  # not the name, not "#"
     render_queued()
     document.refresh_from_db()
     text = pdf.text(document.file.read())
@@ -345,7 +345,7 @@ def test_change_notice_prints_the_added_person(as_role, demo, published, media):
     text = pdf.normalize(pdf.text(content))
     for value in ("タカダリコ", "高田理子", "理学療法士", "pt@takada.example.jp", "高田次郎"):
         assert pdf.normalize(value) in text, value
-    from mcnet.printing.wareki import wareki
+    from mcnet.wareki import wareki
 
     assert pdf.normalize(wareki(notice.notice_date)) in text
     assert (
@@ -393,6 +393,6 @@ def test_takeout_request_prints_for_requester_and_mcs_admin(as_role, demo, publi
 
 
 def wareki_of(day):
-    from mcnet.printing.wareki import wareki
+    from mcnet.wareki import wareki
 
     return wareki(day)

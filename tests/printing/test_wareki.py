@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mcnet.printing.wareki import era_of, wareki
+from mcnet.wareki import era_of, wareki
 
 
 @pytest.mark.parametrize(

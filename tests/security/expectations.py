@@ -11,7 +11,9 @@ from . import (
     expectations_enrollment,
     expectations_facilities,
     expectations_groups,
+    expectations_patient_requests,
     expectations_printing,
+    expectations_rulebook,
 )
 from .expectations_base import (  # noqa: F401 — re-exported for the test
     ADMIN_DENIED,
@@ -30,7 +32,14 @@ from .expectations_base import (  # noqa: F401 — re-exported for the test
 MCNET = {
     "home": Expect(signed_in(OK)),
     "inbox": Expect(signed_in(OK)),
+    # The role guides are for those signed in; the glossary holds only the rules' words and
+    # is read before signing in too (the application, 別紙1–3).
+    "help": Expect(signed_in(OK)),
+    "help_glossary": Expect(everyone(OK)),
+    # The idle warning's button: POST only.
+    "session_keepalive": Expect(signed_in(NOT_ALLOWED)),
     "healthz": Expect(everyone(OK)),
+    "livez": Expect(everyone(OK)),
     "set_language": Expect(everyone(REDIRECT)),
 }
 
@@ -42,7 +51,7 @@ def by_mfa(without: str, with_totp: str) -> dict:
     return {
         "anonymous": LOGIN,
         "user": without,
-        "other_facility_user": without,
+        "other_facility_user": with_totp,  # ABC's facility manager
         "mcs_admin": with_totp,
         "other_mcs_admin": with_totp,
         "group_manager": with_totp,
@@ -57,6 +66,10 @@ ACCOUNTS = {
     # No self sign-up: the page only says so.
     "account_signup": Expect(signed_in(REDIRECT, anonymous=OK)),
     "account_reauthenticate": Expect(signed_in(OK)),
+    # allauth 65.22: reauthenticating by a mailed code. Login by code is off here, so the
+    # code pages only send a signed-in user back (a code is never mailed).
+    "account_request_reauthentication_code": Expect(signed_in(REDIRECT)),
+    "account_confirm_reauthentication_code": Expect(signed_in(REDIRECT)),
     # The MCS ID is changed through the facility (別紙4): this page only says so.
     "account_email": Expect(signed_in(OK)),
     "account_email_verification_sent": Expect(everyone(OK)),
@@ -96,7 +109,9 @@ EXPECTATIONS: dict[str, Expect] = {
     **expectations_groups.EXPECTATIONS,
     **expectations_devices.EXPECTATIONS,
     **expectations_printing.EXPECTATIONS,
+    **expectations_patient_requests.EXPECTATIONS,
     **expectations_dashboard.EXPECTATIONS,
+    **expectations_rulebook.EXPECTATIONS,
 }
 
 # The Django admin is the center's alone; every admin URL follows one rule (see the test).

@@ -7,7 +7,7 @@ the patient-group managers of the registering facility.
 """
 
 from .expectations_base import *  # noqa: F403
-from .expectations_base import DENIED, LOGIN, OK, Expect, signed_in
+from .expectations_base import DENIED, LOGIN, OK, REDIRECT, Expect, signed_in
 
 
 def _patient(name: str = "山田太郎") -> dict:
@@ -20,6 +20,18 @@ def _consent(name: str = "山田太郎") -> dict:
     from consents.models import Consent
 
     return {"pk": Consent.objects.get(patient__name=name, status="active").pk}
+
+
+def _addendum() -> dict:
+    from consents.models import ConsentAddendum
+
+    return {"pk": ConsentAddendum.objects.get(consent__patient__name="山田太郎").pk}
+
+
+def _academic() -> dict:
+    from consents.models import AcademicUseConsent
+
+    return {"pk": AcademicUseConsent.objects.get(patient__name="山田太郎", status="active").pk}
 
 
 def manager_only(ok: str = OK) -> dict:
@@ -50,4 +62,21 @@ EXPECTATIONS: dict = {
     "consents:consent_facilities": Expect(manager_only(), kwargs=_consent),
     "consents:consent_withdraw": Expect(manager_only(), kwargs=_consent),
     "consents:consent_error": Expect(manager_only(), kwargs=_consent),
+    # Access ends with care: 妙高次郎's group is archived (death). Only his record's custodians
+    # (春日野's MCS administrator, the group's manager: both group_manager here) are asked the
+    # purpose of opening it; for everyone else it does not exist. 山田太郎's care goes on: there
+    # is nothing to open with a purpose.
+    "consents:record_open": Expect(
+        {**signed_in(DENIED), "group_manager": OK}, kwargs=lambda: _patient("妙高次郎")
+    ),
+    # 追加同意書 and the academic-use consent: the paper's handlers only (別紙7).
+    "consents:addendum_create": Expect(manager_only(), kwargs=_consent),
+    "consents:addendum_detail": Expect(manager_only(), kwargs=_addendum),
+    # The demo's addendum is signed already: nothing left to sign or cancel.
+    "consents:addendum_sign": Expect(signed_in(DENIED), kwargs=_addendum),
+    "consents:addendum_cancel": Expect(manager_only(REDIRECT), kwargs=_addendum, method="post"),
+    "consents:addendum_scan": Expect(signed_in(DENIED), kwargs=_addendum),  # paper kept
+    # 山田太郎 has consented to academic use already: a second record is not offered.
+    "consents:academic_create": Expect(manager_only(OK), kwargs=lambda: _patient("上越花子")),
+    "consents:academic_withdraw": Expect(manager_only(), kwargs=_academic),
 }

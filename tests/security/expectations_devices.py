@@ -50,6 +50,31 @@ def _incident():
     return {"pk": IncidentReport.objects.get(facility__name="高田訪問看護ステーション").pk}
 
 
+def _leak():
+    from devices.models import PrivacyLeak
+
+    return {"pk": PrivacyLeak.objects.get(facility__name="高田訪問看護ステーション").pk}
+
+
+def _leaver():
+    # The demo has no leaver: 高田's nurse gets an open checklist (rolled back after each try).
+    from devices.models import LeaverChecklist
+    from facilities.models import Facility, User
+
+    checklist, _created = LeaverChecklist.objects.get_or_create(
+        facility=Facility.objects.get(name="高田訪問看護ステーション"),
+        user=User.objects.get(email="nurse@takada.example.jp"),
+        closed_at=None,
+    )
+    return {"pk": checklist.pk}
+
+
+def _today() -> str:
+    from django.utils import timezone
+
+    return timezone.localdate().isoformat()
+
+
 TABLET = _device("訪問用タブレット1号")
 PENDING = _takeout("pending")
 APPROVED = _takeout("approved")
@@ -85,7 +110,7 @@ EXPECTATIONS: dict = {
     ),
     "devices:takeout_return": Expect(_outcomes(user=REDIRECT), kwargs=APPROVED, method="post"),
     "devices:takeout_withdraw": Expect(_outcomes(user=REDIRECT), kwargs=PENDING, method="post"),
-    "devices:takeout_print": Expect(_outcomes(user=OK, mcs_admin=OK), kwargs=APPROVED),
+    "documents:takeout_preview": Expect(_outcomes(user=OK, mcs_admin=OK), kwargs=APPROVED),
     # Loss and theft (art. 12 (11)).
     "devices:loss_list": Expect(signed_in(OK)),
     "devices:loss_create": Expect(FILING),
@@ -118,6 +143,38 @@ EXPECTATIONS: dict = {
         _outcomes(mcs_admin=REDIRECT), kwargs=_incident, method="post", data={"outcome": "解決"}
     ),
     "devices:incident_restrict": Expect(_outcomes(mcs_admin=OK), kwargs=_incident),
-    # The center: escalated incidents and counts only.
+    # 個人データの漏えい等 (個人情報保護法 §26): the facility's MCS administrator. The demo's
+    # escalated incident is marked already (its mark page sends on to the record); the loss
+    # report is not.
+    "devices:leak_mark_incident": Expect(_outcomes(mcs_admin=REDIRECT), kwargs=_incident),
+    "devices:leak_mark_loss": Expect(_outcomes(mcs_admin=OK), kwargs=_loss),
+    "devices:leak_detail": Expect(_outcomes(mcs_admin=OK), kwargs=_leak),
+    "devices:leak_report": Expect(
+        _outcomes(mcs_admin=REDIRECT), kwargs=_leak, method="post", data={"overview": "概要"}
+    ),
+    "devices:leak_record": Expect(
+        _outcomes(mcs_admin=REDIRECT),
+        kwargs=_leak,
+        method="post",
+        data=lambda: {"stage": "preliminary", "reported_on": _today()},
+    ),
+    "devices:leak_notified": Expect(
+        _outcomes(mcs_admin=REDIRECT),
+        kwargs=_leak,
+        method="post",
+        data=lambda: {"notified_on": _today(), "how": "書面を郵送"},
+    ),
+    # The center: escalated incidents and counts only, and the open clocks' due dates.
     "devices:center_overview": Expect(_outcomes(center=OK)),
+    "devices:leak_center": Expect(_outcomes(center=OK)),
+    # Leavers (留意事項4): the facility's MCS administrators; the center sees the overdue ones.
+    "devices:leaver_list": Expect(REGISTER),
+    "devices:leaver_detail": Expect(_outcomes(mcs_admin=OK), kwargs=_leaver),
+    "devices:leaver_confirm": Expect(
+        _outcomes(mcs_admin=REDIRECT),
+        kwargs=_leaver,
+        method="post",
+        data={"item": "duty_reminded"},
+    ),
+    "devices:leaver_center": Expect(_outcomes(center=OK)),
 }

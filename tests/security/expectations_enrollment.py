@@ -63,6 +63,8 @@ TAKADA_SIGNERS = {**signed_in(DENIED), "mcs_admin": OK}
 EXPECTATIONS: dict = {
     # 別紙1/別紙2: public pages; the applicant's own pages are opened by their link alone.
     "enrollment:apply": Expect(everyone(OK)),
+    # Japan Post's public data for the public form: no account needed.
+    "enrollment:postal_code_lookup": Expect(everyone(OK), data={"code": "９４３－０８３４"}),
     "enrollment:apply_sent": Expect(everyone(OK)),
     # Already confirmed: the link leads on to the status page.
     "enrollment:apply_confirm": Expect(everyone(REDIRECT), kwargs=_confirm_token),
@@ -81,6 +83,10 @@ EXPECTATIONS: dict = {
     "enrollment:notice_detail": Expect(TAKADA_SIGNERS, kwargs=_notice),
     # The demo notice has no scan: nobody gets a file (tests/enrollment covers one that has).
     "enrollment:notice_scan": Expect(signed_in(DENIED), kwargs=_notice),
+    # 第4条2: sending the open 別紙4 (the demo's is already sent: the signer is told so).
+    "enrollment:notice_draft_submit": Expect(
+        {**signed_in(DENIED), "mcs_admin": REDIRECT}, kwargs=_notice, method="post"
+    ),
 }
 
 __all__ = ["EXPECTATIONS", "LOGIN"]

@@ -87,6 +87,8 @@ EXPECTATIONS: dict = {
     # Everyone signed in.
     "facilities:directory": Expect(signed_in(OK), data={"q": "たかだ"}),
     "facilities:directory_facilities": Expect(signed_in(OK), data={"q": "高田"}),
+    # The facility picker's search as one types (the directory's search, as JSON).
+    "facilities:facility_picker_search": Expect(signed_in(OK), data={"q": "高田"}),
     "facilities:profile": Expect(signed_in(OK)),
     "facilities:photo": Expect(signed_in(OK), kwargs=_photo),
     "facilities:postal_code_lookup": Expect(signed_in(OK), data={"code": "９４３－０８３５"}),

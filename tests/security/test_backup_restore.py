@@ -1,4 +1,4 @@
-"""Backup and restore (issue 9): the README's pg_dump procedure, restored into an empty
+"""Backup and restore: the README's pg_dump procedure, restored into an empty
 database, gives back the same data — including an intact audit chain."""
 
 import shutil

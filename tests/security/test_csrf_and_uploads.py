@@ -1,4 +1,4 @@
-"""CSRF on every form, uploads never under a public path (issue 9, attack surface)."""
+"""CSRF on every form, uploads never under a public path (attack surface)."""
 
 import pytest
 from django.test import Client

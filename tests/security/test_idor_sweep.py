@@ -1,4 +1,4 @@
-"""IDOR sweep (issue 9, attack surface): crawl every page the people in a patient's care can
+"""IDOR sweep (attack surface, 別紙5 (2)): crawl every page the people in a patient's care can
 reach, then replay each of those URLs as people outside that care — another facility's
 administrator, another facility's staff and center staff — and assert on the response bodies
 that no patient detail leaks (別紙5: only the facilities involved see the patient)."""

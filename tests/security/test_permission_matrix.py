@@ -1,4 +1,4 @@
-"""Deny by default: every URL pattern, every role (issue 2; extended by every issue).
+"""Deny by default: every URL pattern, every role (extended with every new URL).
 
 Walks the URL resolver, so a view nobody wrote an expectation for fails here.
 """

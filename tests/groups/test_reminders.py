@@ -1,5 +1,6 @@
-"""The periodic reminders of issue 7, with frozen time: before the deadline, after it, and a
-second run that sends nothing (each reminder has a dedupe key; the run records what it sent)."""
+"""The periodic reminders (留意事項 1, 4, 第6条, 第7条), with frozen time: before the deadline,
+after it, and a second run that sends nothing (each reminder has a dedupe key; the run records
+what it sent)."""
 
 import datetime as dt
 
@@ -18,10 +19,10 @@ from facilities.models import (
     User,
 )
 from groups import services as group_services
+from groups.jobs import send_reminders
 from groups.models import Group, Membership
 from mcnet.demo import load_demo
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-from mcnet.reminders.jobs import send_reminders
 from tests.dashboard.factories import patient_group
 
 DAY = dt.timedelta(days=1)
@@ -80,7 +81,9 @@ def test_review_coming_due_reminds_the_manager_once_then_groups_takes_over(start
     ).exists()  # 春日野's MCS administrator (the care manager is also that)
     # Reviewed: a new deadline, a new reminder when it comes.
     with time_machine.travel(due + 32 * DAY, tick=False):
-        group_services.supporter_review_record(actor=cm, group=yamada, note="")
+        group_services.supporter_review_record(
+            actor=cm, group=yamada, note="", timeline_checked=True
+        )
     yamada.refresh_from_db()
     assert run_at(yamada.last_reviewed_at + interval - 5 * DAY)["review_due"] >= 1
     assert sent("reminders.review_due", recipient=cm, title__contains="山田太郎").count() == 2
@@ -197,7 +200,7 @@ def test_task_is_scheduled_by_beat(settings):
 
 
 def test_queries_do_not_grow_with_the_reminders_due(start, people):
-    """Set-based (issue 9): as many queries for 30 reviews coming due as for 3."""
+    """Set-based: as many queries for 30 reviews coming due as for 3."""
     interval = dt.timedelta(days=NetworkSettings.load().review_interval_days)
     moment = start + DAY
     kasugano = Facility.objects.get(name="春日野居宅介護支援事業所")

@@ -1,4 +1,4 @@
-"""Fill the bench database with a large network, set-based (issue 9).
+"""Fill the bench database with a large network, set-based.
 
     python -m bench.generate [--scale 1.0] [--if-needed]
 
@@ -709,9 +709,16 @@ def _insert_memberships(cursor, L: Layout, now: dt.datetime) -> None:
     )
 
 
+# groups.models.closed_patient_group_q in SQL: care has ended, no member keeps a grant.
+CLOSED_GROUP_SQL = (
+    "g.kind = 'patient' AND (g.state = 'archived' "
+    "OR g.end_reason IN ('consent_withdrawn', 'consent_invalid'))"
+)
+
+
 def _insert_group_grants(cursor) -> None:
-    """groups.permissions.grants_for, set-based: an accepted member may access the group; the
-    accepted manager of a group that is not archived manages it."""
+    """groups.permissions.grants_for, set-based: an accepted member may access the group unless
+    its care has ended; the accepted manager of a group that is not archived manages it."""
     from django.contrib.auth.models import Permission
 
     from groups.models import GroupUserObjectPermission
@@ -728,7 +735,8 @@ def _insert_group_grants(cursor) -> None:
             "user_id": "m.user_id",
             "content_object_id": "m.group_id",
         },
-        "FROM groups_membership m WHERE m.state = 'accepted'",
+        "FROM groups_membership m JOIN groups_group g ON g.id = m.group_id "
+        f"WHERE m.state = 'accepted' AND NOT ({CLOSED_GROUP_SQL})",
         cursor=cursor,
     )
     insert_select(
@@ -739,7 +747,8 @@ def _insert_group_grants(cursor) -> None:
             "content_object_id": "m.group_id",
         },
         "FROM groups_membership m JOIN groups_group g ON g.id = m.group_id "
-        "WHERE m.state = 'accepted' AND m.user_id = g.manager_id AND g.state <> 'archived'",
+        "WHERE m.state = 'accepted' AND m.user_id = g.manager_id AND g.state <> 'archived' "
+        f"AND NOT ({CLOSED_GROUP_SQL})",
         cursor=cursor,
     )
 

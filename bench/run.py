@@ -2,7 +2,7 @@
 
     python -m bench.run [--requests 30] [--load-seconds 20] [--only pages,throughput,...]
 
-What is measured (issue 9), against the targets:
+What is measured, against the targets:
 - pages: server time (median, p95) over N requests after a warm-up, timed around Django's
   test client in this process (the WSGI handler and every middleware; no network), and the
   number of SQL queries of one request (CaptureQueriesContext). Target: ≤ 8 queries and
@@ -65,7 +65,7 @@ def _url(name_candidates, kwargs=None) -> str | None:
 
 
 def _pages(known: dict) -> list[dict]:
-    """The pages people use most (issue 9), with who asks and the URL names to try."""
+    """The pages people use most, with who asks and the URL names to try."""
     from bench.generate import BENCH_ADMIN, BENCH_CENTER, BENCH_USER
 
     group_pk = known["bench_group"]
@@ -564,7 +564,7 @@ def _sweep_child() -> int:
     print(json.dumps(out), flush=True)
     # The other periodic job (beat): reviews coming due, pledges and education, invitations,
     # dormant accounts. The same way: a first run, then a repeat that must send nothing new.
-    from mcnet.reminders import jobs as reminder_jobs
+    from groups import jobs as reminder_jobs
 
     for run in ("first", "repeat"):
         started = time.perf_counter()
@@ -625,7 +625,7 @@ def measure_sweep(timeout: float) -> dict:
         first is not None and repeat is not None and first < MAX_SWEEP_S and repeat < MAX_SWEEP_S
     )
     log(f"sweep: {first} s first, {repeat} s repeat")
-    result["reminders_function"] = "mcnet.reminders.jobs.send_reminders"
+    result["reminders_function"] = "groups.jobs.send_reminders"
     first, repeat = result.get("reminders_first_run_s"), result.get("reminders_repeat_run_s")
     result["reminders_meets_target"] = (
         first is not None and repeat is not None and first < MAX_SWEEP_S and repeat < MAX_SWEEP_S
@@ -748,7 +748,7 @@ def table(results: dict) -> str:
         lines.append(f"reminder sweep: {sweep.get('status')}")
     if sweep.get("status") == "ok" and "reminders_meets_target" in sweep:
         lines.append(
-            f"reminders job (mcnet.reminders): first run "
+            f"reminders job (groups.jobs): first run "
             f"{sweep.get('reminders_first_run_s', 'unfinished')} s "
             f"(sent {sweep.get('reminders_first_run_sent')}), repeat "
             f"{sweep.get('reminders_repeat_run_s', 'unfinished')} s "

@@ -1338,7 +1338,7 @@ def retention_erase_expired(*, now=None, batch: int = 500) -> dict:
     consent_recent = Consent.objects.filter(
         active_consent_q()
         | Q(withdrawal_recorded_at__gte=cutoff)
-        | Q(withdrawn_on__gte=cutoff.date())
+        | Q(withdrawn_on__gte=timezone.localdate(cutoff))
         | Q(error_marked_at__gte=cutoff)
     ).values("patient_id")
     done = Counter()

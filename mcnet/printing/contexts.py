@@ -7,6 +7,8 @@ are formatted here, in the Japanese era; a missing value prints as a blank to fi
 
 import datetime as dt
 
+from django.utils import timezone
+
 from mcnet.models import NetworkSettings
 from mcnet.rulebook import text as rule_texts
 from mcnet.rulebook.selectors import version_in_force
@@ -87,8 +89,8 @@ def _form(code: str, **values) -> dict:
 
 
 def _day(value) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
+    if isinstance(value, dt.datetime):  # the network's day, not UTC's (after 15:00 UTC)
+        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and value:

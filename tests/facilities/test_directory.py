@@ -1,7 +1,6 @@
 """The directory: every active user finds people and facilities to invite; it shows
 name, kana, occupation, facility and photo — no e-mail, no phone — and is fast on 200,000."""
 
-
 import pytest
 from django.db import connection
 from django.urls import reverse

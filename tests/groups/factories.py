@@ -2,6 +2,7 @@
 consents and groups made through the services (so the grants are the real ones)."""
 
 import datetime as dt
+import re
 
 from consents import services as consent_services
 from consents.models import Consent, Patient
@@ -13,6 +14,14 @@ from groups.models import Group, Membership
 # member of her group.
 JOETSU_DETAILS = ("上越花子", "ジョウエツ", "1942", "本町3-2-1", "025-555-0202", "上越一郎", "長男")
 YAMADA_DOB_TEXTS = ("1938", "1938年4月12日")
+
+
+def shown(text: str, body: str) -> bool:
+    """Whether a patient's detail is in a page. A bare year ("1942") counts on its own only:
+    inside a longer number or token (/groups/101942/, a CSRF token) it is not the birth year."""
+    if text.isdigit():
+        return re.search(rf"(?<![0-9A-Za-z]){text}(?![0-9A-Za-z])", body) is not None
+    return text in body
 
 
 def user(email: str) -> User:

@@ -5,7 +5,8 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from facilities.models import User
-from mcnet.demo import DEMO_PASSWORD, load_demo
+from mcnet.demo import DEMO_PASSWORD
+from tests.demo_snapshot import demo_network
 
 # The people of the demo network, by the role they play in a permission check.
 ROLE_EMAILS = {
@@ -50,7 +51,8 @@ def _broker_breaker_closed():
 
 @pytest.fixture
 def demo(db):
-    return load_demo()
+    # The rows of a real load_demo(), replayed in a few statements (tests/demo_snapshot.py).
+    return demo_network()
 
 
 @pytest.fixture

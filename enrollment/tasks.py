@@ -57,17 +57,8 @@ def _application_mail(event: ApplicationEvent) -> EmailMessage:
     return EmailMessage(subject=subject, body=body, to=[application.manager_email])
 
 
-@shared_task(
-    acks_late=True,
-    time_limit=60,
-    soft_time_limit=50,
-    # The database restarted: again after 2, 4, 8, 16, 30 s (mcnet/outbox.py), then the sweep.
-    autoretry_for=outbox.DB_ERRORS,
-    max_retries=5,
-    retry_backoff=outbox.RETRY_BACKOFF,
-    retry_backoff_max=outbox.RETRY_BACKOFF_MAX,
-    retry_jitter=False,
-)
+# The database restarted: again after 2, 4, 8, 16, 30 s (mcnet/outbox.py), then the sweep.
+@shared_task(**outbox.MAIL_TASK_OPTIONS)
 def send_application_mail(event_id: int) -> str:
     """Send one step's mail to the applicant, once (mcnet/outbox.py)."""
     return outbox.send_once(

@@ -53,17 +53,8 @@ def _invitation_mail(invitation: Invitation, key: str) -> EmailMessage | str:
     )
 
 
-@shared_task(
-    acks_late=True,
-    time_limit=60,
-    soft_time_limit=50,
-    # The database restarted: again after 2, 4, 8, 16, 30 s (mcnet/outbox.py), then the sweep.
-    autoretry_for=outbox.DB_ERRORS,
-    max_retries=5,
-    retry_backoff=outbox.RETRY_BACKOFF,
-    retry_backoff_max=outbox.RETRY_BACKOFF_MAX,
-    retry_jitter=False,
-)
+# The database restarted: again after 2, 4, 8, 16, 30 s (mcnet/outbox.py), then the sweep.
+@shared_task(**outbox.MAIL_TASK_OPTIONS)
 def send_invitation_email(invitation_id: int, key: str) -> str:
     """Send the invitation's link once per key (mcnet/outbox.py): a re-sent invitation has a
     new key, and the message for an older key (still queued) is dropped rather than sending a

@@ -61,6 +61,20 @@ RETRY_BACKOFF = 2
 RETRY_BACKOFF_MAX = 30
 
 
+# How every task that sends an outbox's mail runs: acknowledged after it ends (a worker killed
+# mid-send leaves the message for another), bounded in time, and retried on a lost database.
+MAIL_TASK_OPTIONS = {
+    "acks_late": True,
+    "time_limit": 60,
+    "soft_time_limit": 50,
+    "autoretry_for": DB_ERRORS,
+    "max_retries": 5,
+    "retry_backoff": RETRY_BACKOFF,
+    "retry_backoff_max": RETRY_BACKOFF_MAX,
+    "retry_jitter": False,
+}
+
+
 def retry_countdown(retries: int) -> int:
     """Seconds before retry number `retries` + 1 (as Celery's retry_backoff, without jitter)."""
     return min(RETRY_BACKOFF_MAX, RETRY_BACKOFF * 2**retries)

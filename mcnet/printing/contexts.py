@@ -5,32 +5,20 @@ rendering it again gives the same PDF, and a change in the data gives a new docu
 are formatted here, in the Japanese era; a missing value prints as a blank to fill in by hand.
 """
 
-import datetime as dt
-
-from django.utils import timezone
-
-from mcnet.models import NetworkSettings
 from mcnet.rulebook import text as rule_texts
-from mcnet.rulebook.selectors import version_in_force
 from mcnet.wareki import wareki
 
 from . import samples
-
-# What the forms print of the network (NetworkSettings): never written into a template.
-NETWORK_FIELDS = (
-    "name",
-    "operator",
-    "operator_head_title",
-    "center_name",
-    "center_postal_code",
-    "center_address",
-    "center_phone",
-    "center_fax",
-    "center_email",
-    "center_hours",
-    "center_contact_person",
-    "region_name",
+from .forms.base import (
+    CONSENT_COPIES,
+    CONSENT_TEXT_VERSION,
+    rule_text,
 )
+from .forms.base import form as _form
+from .forms.base import pick as _pick
+from .forms.base import rows as _rows
+from .forms.base import text as _text
+
 FACILITY_FIELDS = (
     "name",
     "postal_code",
@@ -44,74 +32,8 @@ STAFF_FIELDS = ("name", "kana", "gender", "occupation", "email", "is_admin", "re
 CHANGE_FIELDS = ("kana", "name", "occupation", "email", "is_admin", "change")
 BESSHI3_MIN_ROWS = 10  # the original leaves empty rows to fill in by hand
 BESSHI4_MIN_ROWS = 4
-# 別紙7 is printed twice: one copy stays with the facility, one goes to the patient.
-CONSENT_COPIES = ("事業所控え", "本人控え")
-# The version of the 別紙7 wording these templates print (consents.models keeps the same
-# string on each signed consent).
-CONSENT_TEXT_VERSION = "2021-09-01"
 # Lines left to write facility names by hand on a blank 別紙7 or addendum.
 COVERED_MIN_ROWS = 4
-CHECKLIST_ITEMS = (
-    ("boot_password", "起動時パスワード（英数混合8文字以上）を設定している（第12条(1)）"),
-    (
-        "no_file_sharing",
-        "定められた以外のアプリケーション（ファイル交換ソフト等）を入れていない（第12条(2)）",
-    ),
-    ("antivirus", "適切なウイルス対策を施している（第12条(3)）"),
-    ("browser_no_password", "ブラウザに ID・パスワードを記憶させていない（第12条(4)）"),
-    ("screen_lock", "端末にロックをかけている（第11条(6)）"),
-    ("mdm_considered", "端末管理・利用者管理（MDM）サービスの利用を検討した（第12条(8)）"),
-)
-
-
-def network_context() -> dict:
-    network = NetworkSettings.load()
-    return {field: str(getattr(network, field, "") or "") for field in NETWORK_FIELDS}
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value)
-
-
-def _pick(data: dict | None, fields) -> dict:
-    data = data or {}
-    return {field: data.get(field, "") for field in fields}
-
-
-def _rows(rows, fields, minimum: int) -> list[dict]:
-    rows = [_pick(row, fields) for row in rows or []]
-    blank = dict.fromkeys(fields, "")
-    return rows + [dict(blank) for _ in range(max(0, minimum - len(rows)))]
-
-
-def _form(code: str, **values) -> dict:
-    return {"form_code": code, "network": network_context(), **values}
-
-
-def _day(value) -> dt.date | None:
-    if isinstance(value, dt.datetime):  # the network's day, not UTC's (after 15:00 UTC)
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str) and value:
-        try:
-            return dt.date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def rule_text(document: str, *, on=None, version=None) -> dict:
-    """The text of `document` a form prints (第15条): the version given (the one agreed to),
-    else the version in force on the form's date (today for a blank form), its placeholders
-    filled from the network settings."""
-    version = version or version_in_force(document, on=_day(on))
-    return {
-        "document": document,
-        "number": version.number,
-        "effective_on": wareki(version.effective_on),
-        "blocks": rule_texts.fill(version.blocks, network_context()),
-    }
 
 
 # --- 別紙1–4: the facility's papers to the center (第4条) ----------------------------------
@@ -279,77 +201,6 @@ def team_notice(*, patient: dict | None = None, team=(), date=None, manager: dic
     )
 
 
-# 規則8条1項: the items of a leak report, in the rule's order.
-LEAK_REPORT_ITEMS = (
-    ("overview", "概要"),
-    ("data_items", "漏えい等が発生し、又は発生したおそれがある個人データの項目"),
-    ("person_count", "漏えい等が発生し、又は発生したおそれがある個人データに係る本人の数"),
-    ("cause", "原因"),
-    ("secondary_harm", "二次被害又はそのおそれの有無及びその内容"),
-    ("response_to_persons", "本人への対応の実施状況"),
-    ("publication", "公表の実施状況"),
-    ("prevention", "再発防止のための措置"),
-    ("other", "その他参考となる事項"),
-)
-
-
-def leak_report(data: dict | None = None) -> dict:
-    """個人データの漏えい等の報告（規則8条1項 1–9）: a draft for the facility to send to the
-    commission; facility, dates and items, never a patient's name."""
-    data = data or {}
-    items = data.get("items") or {}
-    return _form(
-        "leak_report",
-        facility=_pick(data.get("facility"), ("name", "address", "phone", "manager_name")),
-        report_kind=_text(data.get("report_kind")),
-        known_on=wareki(data.get("known_at")),
-        improper_purpose=bool(data.get("improper_purpose")),
-        preliminary_due=wareki(data.get("preliminary_due")),
-        final_due=wareki(data.get("final_due")),
-        preliminary_reported_on=wareki(data.get("preliminary_reported_on")),
-        final_reported_on=wareki(data.get("final_reported_on")),
-        persons_notified_on=wareki(data.get("persons_notified_on")),
-        persons_notified_how=_text(data.get("persons_notified_how")),
-        group_count=_text(data.get("group_count")),
-        items=[
-            {"number": n, "label": label, "value": _text(items.get(key))}
-            for n, (key, label) in enumerate(LEAK_REPORT_ITEMS, start=1)
-        ],
-    )
-
-
-# --- 第12条(9)(10): taking information or a device out, or using one's own --------------------
-def takeout(data: dict | None = None) -> dict:
-    data = data or {}
-    checklist = data.get("checklist") or {}
-    kind = _text(data.get("kind"))
-    return _form(
-        "takeout",
-        title=_text(data.get("title"))
-        or (
-            "個人所有端末の業務利用届（BYOD）" if kind == "byod" else "情報及び情報機器の持ち出し届"
-        ),
-        facility=_text(data.get("facility")),
-        requester_name=_text(data.get("requester_name")),
-        requester_occupation=_text(data.get("requester_occupation")),
-        kind=kind,
-        device=_text(data.get("device")),
-        information=_text(data.get("information")),
-        medium=_text(data.get("medium")),
-        purpose=_text(data.get("purpose")),
-        period_start=wareki(data.get("period_start")),
-        period_end=wareki(data.get("period_end")),
-        requested_on=wareki(data.get("requested_on")),
-        checklist=[
-            {"label": label, "checked": checklist.get(key)} for key, label in CHECKLIST_ITEMS
-        ],
-        decision=_text(data.get("decision")),
-        decided_on=wareki(data.get("decided_on")),
-        approver_name=_text(data.get("approver_name")),
-        decision_note=_text(data.get("decision_note")),
-    )
-
-
 # --- blank and sample versions of every form ---------------------------------------------
 BLANK = {
     "besshi1": besshi1,
@@ -362,8 +213,6 @@ BLANK = {
     "besshi7_addendum": besshi7_addendum,
     "academic_use": academic_use,
     "team_notice": team_notice,
-    "leak_report": leak_report,
-    "takeout": takeout,
     "staff_pledge": staff_pledge,
 }
 
@@ -403,12 +252,8 @@ def sample(code: str, *, staff_count: int = 5) -> dict:
         return team_notice(
             patient=samples.PATIENT, team=samples.TEAM, date=day, manager=samples.EXPLAINER
         )
-    if code == "leak_report":
-        return leak_report(samples.LEAK)
     if code == "academic_use":
         return academic_use(patient=samples.PATIENT, explainer=samples.EXPLAINER, date=day)
-    if code == "takeout":
-        return takeout({**samples.TAKEOUT, "requested_on": day})
     if code == "staff_pledge":
         return staff_pledge(
             facility=facility,

@@ -25,7 +25,7 @@ from groups.models import Group, Membership
 from mcnet.models import AuditEvent
 from mcnet.wareki import wareki
 
-from . import contexts
+from .forms.base import network_context
 from .targets import Target
 
 # The pages that open a patient's details, as the patient reads them in the access log.
@@ -52,7 +52,7 @@ OPEN_SENTENCE = "ご請求の内容について、下記のとおりご報告い
 
 
 def _form(code: str, **values) -> dict:
-    return {"form_code": code, "network": contexts.network_context(), **values}
+    return {"form_code": code, "network": network_context(), **values}
 
 
 def _day(value) -> dict:

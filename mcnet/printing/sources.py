@@ -7,11 +7,10 @@ the take-out request (第12条(9)) are gathered by their own apps' selectors, im
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 
 from consents import selectors as consent_selectors
 from consents.models import active_consent_q
-from devices import selectors as device_selectors
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Application, ChangeNotice, RosterRequest
 from facilities.models import Facility, FacilityMembership, FacilityRole
@@ -21,9 +20,9 @@ from groups import selectors as group_selectors
 from groups import services as group_services
 from mcnet.rulebook.models import Document
 from mcnet.rulebook.selectors import version_in_force
-from mcnet.wareki import wareki
 
 from . import contexts
+from .forms.base import filed_label, patient_label, signed_label
 from .targets import Target
 
 # Who may print a facility's papers: those who sign them (事業所管理者) or keep its staff list
@@ -237,7 +236,7 @@ def besshi7_addendum_targets() -> tuple:
                 consent__patient__erased_at=None
             ),
             context=besshi7_addendum_for,
-            label=_signed_label(gettext_lazy("%(date)sの追加同意")),
+            label=signed_label(gettext_lazy("%(date)sの追加同意")),
         ),
     )
 
@@ -250,38 +249,15 @@ def academic_use_targets() -> tuple:
                 patient__erased_at=None
             ),
             context=academic_use_for_record,
-            label=_signed_label(gettext_lazy("%(date)sの同意")),
+            label=signed_label(gettext_lazy("%(date)sの同意")),
         ),
         Target(
             model="consents.Patient",
             visible_to=_patients_printable_by,
             context=academic_use_for_patient,
-            label=_patient_label,
+            label=patient_label,
         ),
     )
-
-
-def _signed_label(text):
-    """The PDF's title names the paper by its date, not an internal id (「同意書 #4」)."""
-
-    def label(paper) -> str:
-        if paper.signed_on is None:
-            return gettext("未署名")
-        return text % {"date": wareki(paper.signed_on)}
-
-    return label
-
-
-def _filed_label(paper) -> str:
-    """A filed paper (持ち出し届, 別紙3, 別紙4) by its facility and the day it was filed."""
-    day = wareki(timezone.localdate(paper.created_at))
-    facility = getattr(paper, "facility", None)
-    name = facility.name if facility is not None else getattr(paper, "facility_name", "")
-    return f"{name}・{day}" if name else day
-
-
-def _patient_label(patient) -> str:
-    return gettext("患者 No.%(pk)s") % {"pk": patient.pk}
 
 
 def besshi7_targets() -> tuple:
@@ -290,13 +266,13 @@ def besshi7_targets() -> tuple:
             model="consents.Consent",
             visible_to=_consents_printable_by,
             context=besshi7_for_consent,
-            label=_signed_label(gettext_lazy("%(date)sの同意")),
+            label=signed_label(gettext_lazy("%(date)sの同意")),
         ),
         Target(
             model="consents.Patient",
             visible_to=_patients_printable_by,
             context=besshi7_for_patient,
-            label=_patient_label,
+            label=patient_label,
         ),
     )
 
@@ -366,72 +342,6 @@ def team_notice_targets() -> tuple:
             context=team_notice_for_group,
             label=lambda group: f"No.{group.pk}",
             on_request=_record_team_notice,
-        ),
-    )
-
-
-# --- 個人データの漏えい等の報告 (devices app, 個人情報保護法 §26, 規則8条1項) ------------------------
-
-
-def leak_report_for(leak) -> dict:
-    return contexts.leak_report(device_selectors.leak_form_context(leak))
-
-
-def leak_report_targets() -> tuple:
-    return (
-        Target(
-            model="devices.PrivacyLeak",
-            visible_to=device_selectors.leaks_visible_to,
-            context=leak_report_for,
-            label=lambda leak: f"No.{leak.pk}",
-        ),
-    )
-
-
-# --- 第12条(9)(10): the take-out or BYOD request (devices app) -----------------------------------
-
-
-def _takeouts_printable_by(user) -> QuerySet:
-    return device_selectors.takeouts_visible_to(user)
-
-
-def takeout_for_request(request_obj) -> dict:
-    """The devices app gathers the request (devices.selectors.takeout_form_context)."""
-    data = device_selectors.takeout_form_context(request_obj)
-    approver = data.get("approver") or {}
-    requester = data.get("requester") or {}
-    return contexts.takeout(
-        {
-            "title": data.get("title", ""),
-            "facility": (data.get("facility") or {}).get("name", ""),
-            "requester_name": requester.get("name", ""),
-            "requester_occupation": requester.get("occupation", ""),
-            "kind": "byod" if data.get("is_byod") else "facility",
-            "device": data.get("device") or data.get("personal_device") or "",
-            "information": data.get("information", ""),
-            "medium": data.get("medium", ""),
-            "purpose": data.get("purpose", ""),
-            "period_start": data.get("period_start"),
-            "period_end": data.get("period_end"),
-            "requested_on": data.get("submitted_on"),
-            "decision": (
-                "approved" if data.get("approved") else "rejected" if data.get("rejected") else ""
-            ),
-            "decided_on": data.get("decided_on"),
-            "approver_name": approver.get("name", ""),
-            "decision_note": data.get("decision_comment", ""),
-            "checklist": data.get("checklist") or {},
-        }
-    )
-
-
-def takeout_targets() -> tuple:
-    return (
-        Target(
-            model="devices.TakeoutRequest",
-            visible_to=_takeouts_printable_by,
-            context=takeout_for_request,
-            label=_filed_label,
         ),
     )
 
@@ -560,6 +470,6 @@ def enrollment_targets(code: str) -> tuple:
             model=model,
             visible_to=visible_to,
             context=context,
-            label=_filed_label,
+            label=filed_label,
         ),
     )

@@ -25,7 +25,7 @@ from mcnet.models import GeneratedDocument
 from mcnet.uploads import private_file_response
 
 from . import registry, selectors, services, sources
-from .sources import takeout_for_request
+from .forms import takeout
 
 State = GeneratedDocument.State
 # Without JavaScript the progress page reloads itself this often (seconds).
@@ -235,10 +235,10 @@ def data(request, pk):
 @login_required
 def takeout_preview(request, pk):
     """The request as it prints (第12条(9)): the body of the printed form's own template
-    (templates/forms/takeout.html, filled by sources.takeout_for_request), so the
+    (templates/forms/takeout.html, filled by forms.takeout.for_request), so the
     preview and the PDF say the same words; only whoever may see the request sees it."""
     request_obj = device_selectors.takeout_for_viewer(request.user, pk)
-    document = render_to_string("forms/takeout.html", takeout_for_request(request_obj))
+    document = render_to_string(registry.get("takeout").template, takeout.for_request(request_obj))
     body = document.split("<body>", 1)[1].rsplit("</body>", 1)[0]
     return render(
         request,

@@ -12,7 +12,7 @@ from django.db.models import Model, QuerySet
 
 from facilities.models import Facility
 
-from . import sources
+from . import permissions, sources
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _center_only(user) -> bool:
 def _every_facility(user, scope) -> QuerySet:
     """別紙3 for all facilities: every facility in use or applying (not withdrawn)."""
     return (
-        sources.facilities_printable_by(user)
+        permissions.facilities_printable_by(user)
         .exclude(state=Facility.State.WITHDRAWN)
         .order_by("name", "pk")
     )

@@ -16,77 +16,10 @@ from .forms.base import (
 )
 from .forms.base import form as _form
 from .forms.base import pick as _pick
-from .forms.base import rows as _rows
 from .forms.base import text as _text
 
-FACILITY_FIELDS = (
-    "name",
-    "postal_code",
-    "address",
-    "phone",
-    "kind",
-    "manager_name",
-    "manager_email",
-)
-STAFF_FIELDS = ("name", "kana", "gender", "occupation", "email", "is_admin", "registered")
-CHANGE_FIELDS = ("kana", "name", "occupation", "email", "is_admin", "change")
-BESSHI3_MIN_ROWS = 10  # the original leaves empty rows to fill in by hand
-BESSHI4_MIN_ROWS = 4
 # Lines left to write facility names by hand on a blank 別紙7 or addendum.
 COVERED_MIN_ROWS = 4
-
-
-# --- 別紙1–4: the facility's papers to the center (第4条) ----------------------------------
-def besshi1(*, facility: dict | None = None, date=None) -> dict:
-    return _form("besshi1", facility=_pick(facility, FACILITY_FIELDS), date=wareki(date))
-
-
-def besshi2(*, facility: dict | None = None, date=None, version=None) -> dict:
-    return _form(
-        "besshi2",
-        facility=_pick(facility, FACILITY_FIELDS),
-        date=wareki(date),
-        rules=rule_text("besshi2", on=date, version=version),
-    )
-
-
-def besshi3(*, facility: dict | None = None, staff=(), date=None) -> dict:
-    return _form(
-        "besshi3",
-        facility=_pick(facility, FACILITY_FIELDS),
-        staff=_rows(staff, STAFF_FIELDS, BESSHI3_MIN_ROWS),
-        date=wareki(date),
-    )
-
-
-def besshi4(
-    *, facility: dict | None = None, changes=(), date=None, stop: bool = False, reason: str = ""
-) -> dict:
-    """`stop`: the facility stops using the network altogether (第4条2 中止), with its reason."""
-    return _form(
-        "besshi4",
-        facility=_pick(facility, FACILITY_FIELDS),
-        changes=_rows(changes, CHANGE_FIELDS, BESSHI4_MIN_ROWS),
-        date=wareki(date),
-        stop=bool(stop),
-        reason=_text(reason),
-    )
-
-
-# --- 第7条: the staff member's pledge (従事者誓約書) -----------------------------------------
-def staff_pledge(
-    *, facility: dict | None = None, staff: dict | None = None, date=None, version=None
-) -> dict:
-    """Items (1)–(5) of the version given (the one the staff member confirmed), else of the
-    version in force on the date (today for a blank pledge), with the facility and the staff
-    member to sign."""
-    return _form(
-        "staff_pledge",
-        facility=_pick(facility, ("name", "manager_name")),
-        staff=_pick(staff, ("name", "occupation")),
-        date=wareki(date),
-        rules=rule_text("staff_pledge", on=date, version=version),
-    )
 
 
 # --- 別紙5–7: what the patient is given and signs (第9条) -----------------------------------
@@ -203,32 +136,18 @@ def team_notice(*, patient: dict | None = None, team=(), date=None, manager: dic
 
 # --- blank and sample versions of every form ---------------------------------------------
 BLANK = {
-    "besshi1": besshi1,
-    "besshi2": besshi2,
-    "besshi3": besshi3,
-    "besshi4": besshi4,
     "besshi5": besshi5,
     "besshi6": besshi6,
     "besshi7": besshi7,
     "besshi7_addendum": besshi7_addendum,
     "academic_use": academic_use,
     "team_notice": team_notice,
-    "staff_pledge": staff_pledge,
 }
 
 
-def sample(code: str, *, staff_count: int = 5) -> dict:
+def sample(code: str) -> dict:
     """The form filled with the made-up data of samples.py."""
     day = samples.SAMPLE_DATE
-    facility = samples.FACILITY
-    if code == "besshi1":
-        return besshi1(facility=facility, date=day)
-    if code == "besshi2":
-        return besshi2(facility=facility, date=day)
-    if code == "besshi3":
-        return besshi3(facility=facility, staff=samples.staff_rows(staff_count), date=day)
-    if code == "besshi4":
-        return besshi4(facility=facility, changes=samples.CHANGES, date=day)
     if code == "besshi7":
         return besshi7(
             patient=samples.PATIENT,
@@ -254,10 +173,4 @@ def sample(code: str, *, staff_count: int = 5) -> dict:
         )
     if code == "academic_use":
         return academic_use(patient=samples.PATIENT, explainer=samples.EXPLAINER, date=day)
-    if code == "staff_pledge":
-        return staff_pledge(
-            facility=facility,
-            staff={"name": samples.EXPLAINER["name"], "occupation": "介護支援専門員"},
-            date=day,
-        )
     return BLANK[code]()

@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.utils import translation
 
 from . import contexts, disclosure, sources
-from .forms import leak_report, takeout
+from .forms import besshi1, besshi2, besshi3, besshi4, leak_report, staff_pledge, takeout
 from .targets import Target
 
 
@@ -53,13 +53,6 @@ class FormSpec:
         return next((t for t in self.targets if t.model.lower() == label.lower()), None)
 
 
-FACILITY = "facilities.Facility"
-
-
-def _facility_target(context: Callable) -> Target:
-    return Target(model=FACILITY, visible_to=sources.facilities_printable_by, context=context)
-
-
 def _shaped(code: str) -> dict:
     """A form not yet moved to a builder of its own: contexts.py shapes it."""
     return {"blank": contexts.BLANK[code], "sample": partial(contexts.sample, code)}
@@ -71,44 +64,36 @@ FORMS = (
         "別紙1",
         "利用申込書",
         "forms/besshi1.html",
-        (
-            *sources.enrollment_targets("besshi1"),
-            _facility_target(sources.besshi1_for_facility),
-        ),
-        **_shaped("besshi1"),
+        besshi1.TARGETS,
+        blank=besshi1.blank,
+        sample=besshi1.sample,
     ),
     FormSpec(
         "besshi2",
         "別紙2",
         "連携守秘誓約書",
         "forms/besshi2.html",
-        (
-            *sources.enrollment_targets("besshi2"),
-            _facility_target(sources.besshi2_for_facility),
-        ),
-        **_shaped("besshi2"),
+        besshi2.TARGETS,
+        blank=besshi2.blank,
+        sample=besshi2.sample,
     ),
     FormSpec(
         "besshi3",
         "別紙3",
         "一括登録代行申込書",
         "forms/besshi3.html",
-        (
-            *sources.enrollment_targets("besshi3"),
-            _facility_target(sources.besshi3_for_facility),
-        ),
-        **_shaped("besshi3"),
+        besshi3.TARGETS,
+        blank=besshi3.blank,
+        sample=besshi3.sample,
     ),
     FormSpec(
         "besshi4",
         "別紙4",
         "利用登録変更・中止届書",
         "forms/besshi4.html",
-        (
-            *sources.enrollment_targets("besshi4"),
-            _facility_target(sources.besshi4_for_facility),
-        ),
-        **_shaped("besshi4"),
+        besshi4.TARGETS,
+        blank=besshi4.blank,
+        sample=besshi4.sample,
     ),
     FormSpec(
         "besshi5",
@@ -179,8 +164,9 @@ FORMS = (
         "第7条",
         "従事者誓約書",
         "forms/staff_pledge.html",
-        sources.staff_pledge_targets(),
-        **_shaped("staff_pledge"),
+        staff_pledge.TARGETS,
+        blank=staff_pledge.blank,
+        sample=staff_pledge.sample,
     ),
     # 別紙6 ご本人の照会 (個人情報保護法 §33): for a recorded request only.
     FormSpec(

@@ -24,7 +24,7 @@ from devices import selectors as device_selectors
 from mcnet.models import GeneratedDocument
 from mcnet.uploads import private_file_response
 
-from . import registry, selectors, services, sources
+from . import permissions, registry, selectors, services
 from .forms import takeout
 
 State = GeneratedDocument.State
@@ -41,9 +41,9 @@ def index(request):
     query = request.GET.get("q", "").strip()[:50]
     facilities = selectors.facilities_for_forms(request.user)
     if request.user.is_center_staff and query:
-        facilities = sources.facilities_printable_by(request.user).filter(name__icontains=query)[
-            :20
-        ]
+        facilities = permissions.facilities_printable_by(request.user).filter(
+            name__icontains=query
+        )[:20]
     # The forms offered blank; those printed only for one object (a patient's request) are not.
     forms = [spec for spec in registry.registry().values() if spec.code in registry.FORM_CODES]
     facility_forms = [s for s in forms if s.target_for("facilities.Facility")]

@@ -15,6 +15,9 @@ from mcnet.rulebook import text as rule_texts
 from mcnet.rulebook.selectors import version_in_force
 from mcnet.wareki import wareki
 
+from ..permissions import facilities_printable_by
+from ..targets import Target
+
 # What the forms print of the network (NetworkSettings): never written into a template.
 NETWORK_FIELDS = (
     "name",
@@ -29,6 +32,16 @@ NETWORK_FIELDS = (
     "center_hours",
     "center_contact_person",
     "region_name",
+)
+# 別紙1–4's facility block.
+FACILITY_FIELDS = (
+    "name",
+    "postal_code",
+    "address",
+    "phone",
+    "kind",
+    "manager_name",
+    "manager_email",
 )
 # 別紙7 is printed twice: one copy stays with the facility, one goes to the patient.
 CONSENT_COPIES = ("事業所控え", "本人控え")
@@ -91,6 +104,30 @@ def rule_text(document: str, *, on=None, version=None) -> dict:
         "effective_on": wareki(version.effective_on),
         "blocks": rule_texts.fill(version.blocks, network_context()),
     }
+
+
+def facility_fields(facility, *, manager_name: str | None = None) -> dict:
+    """別紙1–4's facility block, from a facility or an application (the facility as applied);
+    `manager_name`: who signs this paper, when not the facility's manager."""
+    return {
+        "name": getattr(facility, "facility_name", None) or facility.name,
+        "postal_code": facility.postal_code,
+        "address": facility.address,
+        "phone": facility.phone,
+        "kind": str(facility.get_kind_display()),
+        "manager_name": facility.manager_name if manager_name is None else manager_name,
+        "manager_email": facility.manager_email,
+    }
+
+
+def facility_paper_targets(*, model: str, visible_to, for_paper, for_facility) -> tuple:
+    """別紙1–4 print from the paper as filed (first) or, with no paper, from a facility."""
+    return (
+        Target(model=model, visible_to=visible_to, context=for_paper, label=filed_label),
+        Target(
+            model="facilities.Facility", visible_to=facilities_printable_by, context=for_facility
+        ),
+    )
 
 
 # --- the PDF's title names the paper, never an internal id (「同意書 #4」) --------------------

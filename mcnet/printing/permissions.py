@@ -2,11 +2,16 @@
 
 A facility's papers (別紙1–4) go to the center (第4条), which receives them all; at a facility
 they are printed by those who sign them (事業所管理者) or keep its staff list (MCS管理者,
-第6条(4)). The other forms ask the owning app's selector (consents, groups, devices).
+第6条(4)). A patient's papers (別紙7, its addenda, the academic-use consent) are printed by who handles
+them, consents.selectors' managers of the patient — never the center (別紙5 (2): only the
+facilities involved see a patient's information) — and never once the patient is erased.
+The other forms ask the owning app's selector (groups, devices, facilities).
 """
 
 from django.db.models import QuerySet
 
+from consents import selectors as consent_selectors
+from consents.models import AcademicUseConsent, Consent, ConsentAddendum, Patient
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Application, ChangeNotice, RosterRequest
 from facilities.models import Facility
@@ -51,3 +56,21 @@ def rosters_printable_by(user) -> QuerySet[RosterRequest]:
 def notices_printable_by(user) -> QuerySet[ChangeNotice]:
     """別紙4 as filed."""
     return _center_or(user, ChangeNotice.objects.all(), enrollment_selectors.notices_for(user))
+
+
+def consents_printable_by(user) -> QuerySet[Consent]:
+    return consent_selectors.consents_managed_by(user).filter(
+        erased_at__isnull=True, patient__erased_at__isnull=True
+    )
+
+
+def patients_printable_by(user) -> QuerySet[Patient]:
+    return consent_selectors.patients_managed_by(user).filter(erased_at__isnull=True)
+
+
+def addenda_printable_by(user) -> QuerySet[ConsentAddendum]:
+    return consent_selectors.addenda_printable_by(user).filter(consent__patient__erased_at=None)
+
+
+def academic_consents_printable_by(user) -> QuerySet[AcademicUseConsent]:
+    return consent_selectors.academic_consents_managed_by(user).filter(patient__erased_at=None)

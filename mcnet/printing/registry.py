@@ -9,13 +9,26 @@ of each form (`forms/<code>.py`) makes all three contexts.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.db.models import Model
 from django.utils import translation
 
-from . import contexts, disclosure, sources
-from .forms import besshi1, besshi2, besshi3, besshi4, leak_report, staff_pledge, takeout
+from . import disclosure
+from .forms import (
+    academic_use,
+    besshi1,
+    besshi2,
+    besshi3,
+    besshi4,
+    besshi5,
+    besshi6,
+    besshi7,
+    besshi7_addendum,
+    leak_report,
+    staff_pledge,
+    takeout,
+    team_notice,
+)
 from .targets import Target
 
 
@@ -51,11 +64,6 @@ class FormSpec:
             return self.targets[0]
         label = model if isinstance(model, str) else model._meta.label
         return next((t for t in self.targets if t.model.lower() == label.lower()), None)
-
-
-def _shaped(code: str) -> dict:
-    """A form not yet moved to a builder of its own: contexts.py shapes it."""
-    return {"blank": contexts.BLANK[code], "sample": partial(contexts.sample, code)}
 
 
 FORMS = (
@@ -100,46 +108,50 @@ FORMS = (
         "別紙5",
         "ご利用者・ご家族様へのご案内（リーフレット）",
         "forms/besshi5.html",
-        **_shaped("besshi5"),
+        blank=besshi5.blank,
     ),
     FormSpec(
         "besshi6",
         "別紙6",
         "個人情報保護基本方針",
         "forms/besshi6.html",
-        **_shaped("besshi6"),
+        blank=besshi6.blank,
     ),
     FormSpec(
         "besshi7",
         "別紙7",
         "利用についての同意書（事業所控え・本人控え）",
         "forms/besshi7.html",
-        sources.besshi7_targets(),
-        **_shaped("besshi7"),
+        besshi7.TARGETS,
+        blank=besshi7.blank,
+        sample=besshi7.sample,
     ),
     FormSpec(
         "besshi7_addendum",
         "別紙7",
         "追加同意書（対象事業所の追加）",
         "forms/besshi7_addendum.html",
-        sources.besshi7_addendum_targets(),
-        **_shaped("besshi7_addendum"),
+        besshi7_addendum.TARGETS,
+        blank=besshi7_addendum.blank,
+        sample=besshi7_addendum.sample,
     ),
     FormSpec(
         "academic_use",
         "留意事項4(3)",
         "学術利用についての同意書",
         "forms/academic_use.html",
-        sources.academic_use_targets(),
-        **_shaped("academic_use"),
+        academic_use.TARGETS,
+        blank=academic_use.blank,
+        sample=academic_use.sample,
     ),
     FormSpec(
         "team_notice",
         "別紙5(2)",
         "あなたの支援チーム（ご本人・ご家族へのお知らせ）",
         "forms/team_notice.html",
-        sources.team_notice_targets(),
-        **_shaped("team_notice"),
+        team_notice.TARGETS,
+        blank=team_notice.blank,
+        sample=team_notice.sample,
     ),
     FormSpec(
         "leak_report",

@@ -15,7 +15,7 @@ from mcnet.rulebook import text as rule_texts
 from mcnet.rulebook.selectors import version_in_force
 from mcnet.wareki import wareki
 
-from ..permissions import facilities_printable_by
+from ..permissions import facilities_printable_by, patients_printable_by
 from ..targets import Target
 
 # What the forms print of the network (NetworkSettings): never written into a template.
@@ -43,6 +43,8 @@ FACILITY_FIELDS = (
     "manager_name",
     "manager_email",
 )
+# Lines left to write facility names by hand on a blank 別紙7 or addendum.
+COVERED_MIN_ROWS = 4
 # 別紙7 is printed twice: one copy stays with the facility, one goes to the patient.
 CONSENT_COPIES = ("事業所控え", "本人控え")
 # The version of the 別紙7 wording these templates print (consents.models keeps the same
@@ -118,6 +120,35 @@ def facility_fields(facility, *, manager_name: str | None = None) -> dict:
         "manager_name": facility.manager_name if manager_name is None else manager_name,
         "manager_email": facility.manager_email,
     }
+
+
+def facility_row(facility) -> dict:
+    return {"name": facility.name, "kind": facility.get_kind_display(), "phone": facility.phone}
+
+
+def facility_rows(facilities, minimum: int = 0) -> list[dict]:
+    """The facilities a patient's paper lists (name, kind, phone), then empty lines."""
+    picked = [pick(f, ("name", "kind", "phone")) for f in facilities or []]
+    return picked + [{"name": "", "kind": "", "phone": ""} for _ in range(minimum - len(picked))]
+
+
+def explainer_of(facility) -> dict:
+    """The facility that explains a paper to be signed; the explainer writes their name."""
+    return {"facility": facility.name, "phone": facility.phone, "name": ""}
+
+
+def patient_fields(patient) -> dict:
+    return {"name": patient.name, "address": patient.address}
+
+
+def patient_target(for_patient) -> Target:
+    """A patient's paper still to be signed (their name and address filled in)."""
+    return Target(
+        model="consents.Patient",
+        visible_to=patients_printable_by,
+        context=for_patient,
+        label=patient_label,
+    )
 
 
 def facility_paper_targets(*, model: str, visible_to, for_paper, for_facility) -> tuple:

@@ -11,7 +11,13 @@ The other forms ask the owning app's selector (groups, devices, facilities).
 from django.db.models import QuerySet
 
 from consents import selectors as consent_selectors
-from consents.models import AcademicUseConsent, Consent, ConsentAddendum, Patient
+from consents.models import (
+    AcademicUseConsent,
+    Consent,
+    ConsentAddendum,
+    Patient,
+    PatientRequest,
+)
 from enrollment import selectors as enrollment_selectors
 from enrollment.models import Application, ChangeNotice, RosterRequest
 from facilities.models import Facility
@@ -74,3 +80,13 @@ def addenda_printable_by(user) -> QuerySet[ConsentAddendum]:
 
 def academic_consents_printable_by(user) -> QuerySet[AcademicUseConsent]:
     return consent_selectors.academic_consents_managed_by(user).filter(patient__erased_at=None)
+
+
+def patient_requests_printable_by(user) -> QuerySet[PatientRequest]:
+    """別紙6: only the custodians, only while the patient's data exists, and nothing about the
+    patient for an asker whose identity was not checked."""
+    return (
+        consent_selectors.patient_requests_handled_by(user)
+        .filter(patient__erased_at__isnull=True)
+        .exclude(identity_document="")
+    )

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from django.db.models import Model
 from django.utils import translation
 
-from . import disclosure
 from .forms import (
     academic_use,
     besshi1,
@@ -24,7 +23,9 @@ from .forms import (
     besshi6,
     besshi7,
     besshi7_addendum,
+    disclosure,
     leak_report,
+    request_reply,
     staff_pledge,
     takeout,
     team_notice,
@@ -186,8 +187,8 @@ FORMS = (
         "別紙6",
         "保有個人データの開示",
         "forms/disclosure.html",
-        disclosure.disclosure_targets(),
-        blank=disclosure.blank_disclosure,
+        disclosure.TARGETS,
+        blank=disclosure.blank,
         offered_blank=False,
     ),
     FormSpec(
@@ -195,8 +196,8 @@ FORMS = (
         "別紙6",
         "ご本人からの請求への回答書",
         "forms/request_reply.html",
-        disclosure.reply_targets(),
-        blank=disclosure.blank_reply,
+        request_reply.TARGETS,
+        blank=request_reply.blank,
         offered_blank=False,
     ),
 )

@@ -45,7 +45,7 @@ def index(request):
             name__icontains=query
         )[:20]
     # The forms offered blank; those printed only for one object (a patient's request) are not.
-    forms = [spec for spec in registry.registry().values() if spec.code in registry.FORM_CODES]
+    forms = [registry.get(code) for code in registry.FORM_CODES]
     facility_forms = [s for s in forms if s.target_for("facilities.Facility")]
     return render(
         request,

@@ -13,8 +13,6 @@ from django.utils import timezone
 
 from facilities.models import CENTER_STAFF_GROUP, Facility, User
 from facilities.permissions import ROLE_PERMISSIONS, facility_ids_with
-from mcnet.models import NetworkSettings
-from mcnet.wareki import wareki
 
 from .models import Application, ChangeNotice, RosterRequest
 
@@ -233,70 +231,4 @@ def home_section(user) -> dict | None:
                 state__in=(ChangeNotice.State.DRAFT, ChangeNotice.State.RETURNED),
             ).select_related("facility")
         ),
-    }
-
-
-# --- what the printed forms need (別紙1-4), as plain dicts ------------------------------------------
-
-
-def _network() -> dict:
-    network = NetworkSettings.load()
-    return {
-        "name": network.name,
-        "operator": network.operator,
-        "addressee": network.operator_head_title,
-        "center_name": network.center_name,
-        "center_postal_code": network.center_postal_code,
-        "center_address": network.center_address,
-        "center_phone": network.center_phone,
-        "center_fax": network.center_fax,
-        "center_email": network.center_email,
-    }
-
-
-def _facility_fields(source) -> dict:
-    """Facility data from a Facility or an Application (the same names where they overlap)."""
-    name = getattr(source, "facility_name", None) or source.name
-    return {
-        "facility_name": name,
-        "postal_code": source.postal_code,
-        "prefecture": source.prefecture,
-        "city": source.city,
-        "town": source.town,
-        "address_line": source.address_line,
-        "address": source.address,
-        "phone": source.phone,
-        "kind": source.kind,
-        "kind_label": str(source.get_kind_display()),
-        "manager_name": source.manager_name,
-        "manager_email": source.manager_email,
-    }
-
-
-def besshi1_context(application: Application) -> dict:
-    """別紙1 MC ネット利用申込書: every field of the paper, filled from the application."""
-    return {
-        "form": "besshi1",
-        "title": "MC ネット利用申込書",
-        "network": _network(),
-        "date": application.applied_on,
-        "date_wareki": wareki(application.applied_on),
-        **_facility_fields(application),
-        "state": application.state,
-        "state_label": str(application.get_state_display()),
-    }
-
-
-def besshi2_context(application: Application) -> dict:
-    """別紙2 連携守秘誓約書: the signer and the facility; the articles are the template's."""
-    return {
-        "form": "besshi2",
-        "title": "MC ネット利用に係る連携守秘誓約書",
-        "network": _network(),
-        "date": application.applied_on,
-        "date_wareki": wareki(application.applied_on),
-        **_facility_fields(application),
-        "pledge_affirmed": application.pledge_affirmed,
-        "pledge_version": application.pledge_version,
-        "pledge_rule_version": application.pledge_rule_version,
     }

@@ -249,7 +249,7 @@ def takeout_preview(request, pk):
     request_obj = device_selectors.takeout_for_viewer(request.user, pk)
     with translation.override("ja"):  # the forms are Japanese, whoever asks
         body = _printed_body("takeout", takeout.for_request(request_obj))
-    return render(request, "devices/takeout_print.html", {"req": request_obj, "form_html": body})
+    return render(request, "printing/takeout_preview.html", {"req": request_obj, "form_html": body})
 
 
 @never_cache

@@ -17,7 +17,6 @@ urlpatterns = [
         views.application_resubmit,
         name="application_resubmit",
     ),
-    path("application/<str:token>/print/", views.application_print, name="application_print"),
     # 別紙3 / 別紙4: the facility's manager or MCS administrator.
     path("", views.index, name="index"),
     path("facilities/<int:facility_id>/roster/", views.roster_new, name="roster_new"),

@@ -181,22 +181,6 @@ def application_resubmit(request, token):
     return _status_page(request, application, token, edit_form=form, status=400)
 
 
-@never_cache
-@require_http_methods(["GET"])
-def application_print(request, token):
-    """別紙1 and 別紙2 filled in, to print, seal (印) and sign; mcnet.printing makes the PDF."""
-    application = selectors.application_for_token(token)
-    return render(
-        request,
-        "enrollment/application_print.html",
-        {
-            "token": token,
-            "besshi1": selectors.besshi1_context(application),
-            "besshi2": selectors.besshi2_context(application),
-        },
-    )
-
-
 # --- signed in: the facility's papers ------------------------------------------------------------
 
 

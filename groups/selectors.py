@@ -1003,9 +1003,9 @@ def home_section(user) -> dict | None:
 # --- 「あなたの支援チーム」 (別紙5 (2)) --------------------------------------------------------
 
 
-def _team_rows(group: Group) -> list[tuple]:
+def team_rows(group: Group) -> list[tuple]:
     """(facility, occupation code, occupation label) of each accepted member: the facility
-    the consent covers when the member works at several."""
+    the consent covers when the member works at several (the team notice, 別紙5 (2))."""
     covered = covered_facilities_of(group)
     covered_ids = {f.pk for f in covered} if covered is not None else None
     rows = []
@@ -1019,27 +1019,9 @@ def _team_rows(group: Group) -> list[tuple]:
     return rows
 
 
-def team_of(group: Group) -> list[dict]:
-    """The patient's team by facility: name, kind, phone and the professions working there."""
-    by_facility: dict[int, dict] = {}
-    for facility, _code, label in _team_rows(group):
-        entry = by_facility.setdefault(
-            facility.pk,
-            {
-                "name": facility.name,
-                "kind": facility.get_kind_display(),
-                "phone": facility.phone,
-                "professions": [],
-            },
-        )
-        if label and label not in entry["professions"]:
-            entry["professions"].append(str(label))
-    return sorted(by_facility.values(), key=lambda entry: entry["name"])
-
-
 def team_key(group: Group) -> list[list]:
     """What a notice records of the team: facility ids and occupation codes, no names."""
-    return sorted({(facility.pk, code or "") for facility, code, _label in _team_rows(group)})
+    return sorted({(facility.pk, code or "") for facility, code, _label in team_rows(group)})
 
 
 def team_notice_status(group: Group) -> dict | None:

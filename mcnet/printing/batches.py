@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db.models import Model, QuerySet
 
+from consents.models import active_consent_q
+from consents.selectors import registering_facilities_of
 from facilities.models import Facility
 
-from . import sources
+from . import permissions
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,28 @@ def _center_only(user) -> bool:
 def _every_facility(user, scope) -> QuerySet:
     """別紙3 for all facilities: every facility in use or applying (not withdrawn)."""
     return (
-        sources.facilities_printable_by(user)
+        permissions.facilities_printable_by(user)
         .exclude(state=Facility.State.WITHDRAWN)
         .order_by("name", "pk")
+    )
+
+
+def _pending_consent_facilities(user) -> QuerySet:
+    return (
+        registering_facilities_of(user)
+        if getattr(user, "is_authenticated", False)
+        else Facility.objects.none()
+    )
+
+
+def _patients_pending_consent(user, facility) -> QuerySet:
+    """The facility's patients with no valid consent yet: their 別紙7 are to be signed."""
+    return (
+        permissions.patients_printable_by(user)
+        .filter(facility=facility)
+        .exclude(active_consent_q("consents__"))
+        .select_related("facility")
+        .order_by("kana", "pk")
     )
 
 
@@ -56,7 +77,16 @@ def build_batches() -> dict[str, BatchSpec]:
             scopes_for=_center_only,
             items=_every_facility,
         ),
-        *sources.consent_batches(BatchSpec),
+        # Every pending 別紙7 of a facility, for its patient-group managers.
+        BatchSpec(
+            key="besshi7-pending",
+            form_code="besshi7",
+            title="同意書（別紙7）の未取得者",
+            item_model="consents.Patient",
+            scope_model="facilities.Facility",
+            scopes_for=_pending_consent_facilities,
+            items=_patients_pending_consent,
+        ),
     ]
     return {batch.key: batch for batch in batches}
 

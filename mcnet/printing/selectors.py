@@ -7,9 +7,10 @@ app's selector through the form's target — and a blank or sample form to any s
 from django.db.models import QuerySet
 
 from enrollment.models import Application
+from facilities.models import Facility
 from mcnet.models import GeneratedDocument
 
-from . import batches, registry, sources
+from . import batches, permissions, registry
 
 
 def _signed_in(user) -> bool:
@@ -97,10 +98,10 @@ def recent_documents_for(user, limit: int = 20) -> list[GeneratedDocument]:
 def facilities_for_forms(user) -> QuerySet:
     """The facilities whose papers (別紙1–4) this user may print, for the forms page."""
     if not _signed_in(user):
-        return sources.Facility.objects.none()
+        return Facility.objects.none()
     if user.is_center_staff:
-        return sources.Facility.objects.none()  # the center prints them from the admin list
-    return sources.facilities_printable_by(user).order_by("name")
+        return Facility.objects.none()  # the center prints them from the admin list
+    return permissions.facilities_printable_by(user).order_by("name")
 
 
 def available_batches(user) -> list[dict]:

@@ -17,6 +17,8 @@ urlpatterns = [
     path("<int:pk>/data.json", views.data, name="data"),
     # 第12条(9): the take-out request as its form prints.
     path("takeouts/<int:pk>/", views.takeout_preview, name="takeout_preview"),
+    # 別紙1・別紙2 as they print, for the applicant's status link (第4条(1)(2)).
+    path("applications/<str:token>/", views.application_preview, name="application_preview"),
     path(
         "patient-requests/<int:pk>/disclosure/",
         views.patient_request_disclosure,

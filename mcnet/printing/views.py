@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -21,11 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 from consents import services as consent_services
 from consents.models import PatientRequest
 from devices import selectors as device_selectors
+from enrollment.selectors import application_for_token
 from mcnet.models import GeneratedDocument
 from mcnet.uploads import private_file_response
 
-from . import registry, selectors, services, sources
-from .sources import takeout_for_request
+from . import permissions, registry, selectors, services
+from .forms import besshi1, besshi2, takeout
 
 State = GeneratedDocument.State
 # Without JavaScript the progress page reloads itself this often (seconds).
@@ -41,11 +43,11 @@ def index(request):
     query = request.GET.get("q", "").strip()[:50]
     facilities = selectors.facilities_for_forms(request.user)
     if request.user.is_center_staff and query:
-        facilities = sources.facilities_printable_by(request.user).filter(name__icontains=query)[
-            :20
-        ]
+        facilities = permissions.facilities_printable_by(request.user).filter(
+            name__icontains=query
+        )[:20]
     # The forms offered blank; those printed only for one object (a patient's request) are not.
-    forms = [spec for spec in registry.registry().values() if spec.code in registry.FORM_CODES]
+    forms = [registry.get(code) for code in registry.FORM_CODES]
     facility_forms = [s for s in forms if s.target_for("facilities.Facility")]
     return render(
         request,
@@ -232,17 +234,33 @@ def data(request, pk):
 
 
 # --- previews: a form as it prints, on a page -----------------------------------------------
+# The body of the printed form's own template (templates/forms/<code>.html), filled by the
+# form's builder, so a preview and the PDF say the same words.
+def _printed_body(code: str, context: dict) -> str:
+    html = render_to_string(registry.get(code).template, context)
+    body = html.split("<body>", 1)[1].rsplit("</body>", 1)[0]
+    # The template escaped every value it put in; the page shows that markup as it is.
+    return mark_safe(body)  # noqa: S308
+
+
 @login_required
 def takeout_preview(request, pk):
-    """The request as it prints (第12条(9)): the body of the printed form's own template
-    (templates/forms/takeout.html, filled by sources.takeout_for_request), so the
-    preview and the PDF say the same words; only whoever may see the request sees it."""
+    """The request as it prints (第12条(9)); only whoever may see the request sees it."""
     request_obj = device_selectors.takeout_for_viewer(request.user, pk)
-    document = render_to_string("forms/takeout.html", takeout_for_request(request_obj))
-    body = document.split("<body>", 1)[1].rsplit("</body>", 1)[0]
-    return render(
-        request,
-        "devices/takeout_print.html",
-        # The template escaped every value it put in; the page shows that markup as it is.
-        {"req": request_obj, "form_html": mark_safe(body)},  # noqa: S308
-    )
+    with translation.override("ja"):  # the forms are Japanese, whoever asks
+        body = _printed_body("takeout", takeout.for_request(request_obj))
+    return render(request, "printing/takeout_preview.html", {"req": request_obj, "form_html": body})
+
+
+@never_cache
+@require_GET
+def application_preview(request, token):
+    """別紙1 and 別紙2 of an application as they print, for the applicant (the status page's
+    link; no account yet) to print, seal (印) and sign; 404 for any other link."""
+    application = application_for_token(token)
+    with translation.override("ja"):
+        sheets = [
+            _printed_body("besshi1", besshi1.for_application(application)),
+            _printed_body("besshi2", besshi2.for_application(application)),
+        ]
+    return render(request, "printing/application_preview.html", {"token": token, "sheets": sheets})

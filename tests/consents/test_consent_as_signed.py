@@ -16,7 +16,8 @@ from consents.models import CONSENT_TEXT_VERSION, AcademicUseConsent, Consent, C
 from groups import services as group_services
 from groups.models import Group, Membership
 from mcnet.models import AuditEvent, NetworkSettings
-from mcnet.printing import contexts, registry, sources
+from mcnet.printing import registry
+from mcnet.printing.forms import academic_use, base, besshi7, besshi7_addendum
 from mcnet.printing.renderer import render_pdf
 from tests.groups.factories import joetsu_group
 from tests.printing import pdf
@@ -35,8 +36,8 @@ def printed(code: str, context: dict) -> str:
 
 def test_the_version_of_the_text_is_recorded_and_printed_on_both_copies(demo):
     consent = joetsu_consent()
-    assert consent.text_version == CONSENT_TEXT_VERSION == contexts.CONSENT_TEXT_VERSION
-    pages = printed("besshi7", sources.besshi7_for_consent(consent)).split("\f")[:-1]
+    assert consent.text_version == CONSENT_TEXT_VERSION == base.CONSENT_TEXT_VERSION
+    pages = printed("besshi7", besshi7.for_consent(consent)).split("\f")[:-1]
     assert len(pages) == 2
     for page in pages:
         assert f"同意書の版: {CONSENT_TEXT_VERSION}" in page
@@ -44,7 +45,7 @@ def test_the_version_of_the_text_is_recorded_and_printed_on_both_copies(demo):
 
 def test_besshi7_lists_the_covered_facilities_and_the_academic_choice_in_both_copies(demo):
     consent = joetsu_consent()  # covers 春日野 and ABC; no academic use
-    text = printed("besshi7", sources.besshi7_for_consent(consent))
+    text = printed("besshi7", besshi7.for_consent(consent))
     pages = [pdf.normalize(page) for page in text.split("\f")[:-1]]
     assert len(pages) == 2
     for page in pages:
@@ -55,7 +56,7 @@ def test_besshi7_lists_the_covered_facilities_and_the_academic_choice_in_both_co
         assert pdf.normalize("＜学術目的での利用について（任意）＞") in page
         assert pdf.normalize("□同意します■同意しません") in page
     yamada = Consent.objects.get(patient__name="山田太郎", status="active")
-    yamada_text = pdf.normalize(printed("besshi7", sources.besshi7_for_consent(yamada)))
+    yamada_text = pdf.normalize(printed("besshi7", besshi7.for_consent(yamada)))
     assert yamada_text.count(pdf.normalize("■同意します□同意しません")) == 2
 
 
@@ -71,11 +72,11 @@ def test_the_demo_has_a_consent_with_a_signed_addendum(demo):
     assert list(addendum.facilities.all()) == [demo["takada"]]
     # The 別紙7 prints what its own signature covers; the addendum prints the rest.
     original = pdf.normalize(
-        printed("besshi7", sources.besshi7_for_consent(addendum.consent)).split("\f")[0]
+        printed("besshi7", besshi7.for_consent(addendum.consent)).split("\f")[0]
     )
     assert pdf.normalize(demo["abc"].name) in original
     assert pdf.normalize(demo["takada"].name) not in original
-    page = printed("besshi7_addendum", sources.besshi7_addendum_for(addendum)).split("\f")[0]
+    page = printed("besshi7_addendum", besshi7_addendum.for_addendum(addendum)).split("\f")[0]
     text = pdf.normalize(page)
     assert pdf.normalize("MCネット利用についての追加同意書") in text
     assert pdf.normalize("＜追加する事業所＞") in text
@@ -199,7 +200,7 @@ def test_withdrawing_academic_use_leaves_the_care_consent_valid(demo, people, cl
         action="academic_consent.withdraw", object_id=str(record.pk)
     ).exists()
     # The academic-use form prints the withdrawal, separately from the 別紙7.
-    text = pdf.normalize(printed("academic_use", sources.academic_use_for_record(record)))
+    text = pdf.normalize(printed("academic_use", academic_use.for_record(record)))
     assert pdf.normalize("撤回日：令和8年6月1日") in text
     assert pdf.normalize("匿名化を条件に学術目的で使用すること") in text
     # And it can be consented to again, on its own page.

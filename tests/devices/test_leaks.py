@@ -16,7 +16,8 @@ from devices import services
 from devices.models import PrivacyLeak
 from groups.models import Group
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-from mcnet.printing import registry, sources
+from mcnet.printing import registry
+from mcnet.printing.forms import leak_report
 from mcnet.printing.renderer import render_pdf
 from tests.printing import pdf
 
@@ -185,7 +186,7 @@ def test_the_draft_report_prints_the_nine_items_and_no_patient(people, leak):
     )
     leak.refresh_from_db()
     with mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()):
-        context = sources.leak_report_for(leak)
+        context = leak_report.for_leak(leak)
         text = pdf.text(render_pdf(registry.get("leak_report").template, context))
     normalized = pdf.normalize(text)
     for label in (

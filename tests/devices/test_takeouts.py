@@ -384,9 +384,9 @@ def test_the_preview_and_the_pdf_share_the_words(approved):
     """The preview shows the printed form's own template, filled from our context."""
     from django.template.loader import render_to_string
 
-    from mcnet.printing.sources import takeout_for_request
+    from mcnet.printing.forms import takeout
 
-    pdf_html = render_to_string("forms/takeout.html", takeout_for_request(approved))
+    pdf_html = render_to_string("forms/takeout.html", takeout.for_request(approved))
     assert "情報及び情報機器の持ち出し届" in pdf_html and "高田次郎" in pdf_html
     # The tablet's checklist was confirmed 30 days ago: its boxes are ticked.
     assert pdf_html.count("■") >= 5
@@ -403,24 +403,26 @@ def test_the_pdf_button_reaches_the_printing_app(client_as, approved):
     assert other.status_code == 404
 
 
-def test_takeout_form_context_has_what_the_pdf_needs(people, approved, pending):
-    context = selectors.takeout_form_context(approved)
+def test_the_takeout_form_has_what_the_request_says(people, approved, pending):
+    from mcnet.printing.forms import takeout
+    from mcnet.wareki import wareki
+
+    context = takeout.for_request(approved)
     assert context["title"] == "情報及び情報機器の持ち出し届"
-    assert context["facility"]["name"] == "高田訪問看護ステーション"
-    assert (
-        context["requester"]["name"] == "高田看子"
-        and context["requester"]["occupation"] == "看護師"
-    )
-    assert [i["label"] for i in context["items"]] == [
-        "持ち出す情報の内容",
-        "格納する媒体",
-        "持ち出す目的",
+    assert context["facility"] == "高田訪問看護ステーション"
+    assert context["requester_name"] == "高田看子" and context["requester_occupation"] == "看護師"
+    assert [context[key] for key in ("information", "medium", "purpose")] == [
+        approved.information,
+        approved.medium,
+        approved.purpose,
     ]
-    assert context["period_start"] == approved.period_start
-    assert context["approver"]["name"] == "高田次郎"
-    assert context["approval_date"] == timezone.localdate(approved.decided_at)
-    byod = selectors.takeout_form_context(pending)
-    assert byod["is_byod"] and byod["title"] == "個人所有端末の業務利用届（BYOD）"
-    assert context["checklist"]["antivirus"] is True  # the tablet, confirmed 30 days ago
-    assert byod["approver"] is None and byod["approval_date"] is None
-    assert byod["personal_device"]
+    assert context["period_start"] == wareki(approved.period_start)
+    assert context["approver_name"] == "高田次郎" and context["decision"] == "approved"
+    assert context["decided_on"] == wareki(timezone.localdate(approved.decided_at))
+    byod = takeout.for_request(pending)
+    assert byod["kind"] == "byod" and byod["title"] == "個人所有端末の業務利用届（BYOD）"
+    checked = {item["label"]: item["checked"] for item in context["checklist"]}
+    assert checked["適切なウイルス対策を施している（第12条(3)）"] is True  # confirmed 30 days ago
+    assert byod["approver_name"] == "" and byod["decision"] == ""
+    assert byod["decided_on"] == wareki(None)
+    assert byod["device"] == str(pending.device or pending.personal_device)

@@ -165,9 +165,8 @@ def test_an_applicant_never_sees_another_application(client, submitted):
     page = client.get(reverse("enrollment:application_status", args=[own])).content.decode()
     assert submitted.facility_name in page and other.facility_name not in page
     # The status link is not a confirmation link, and neither opens the other's pages.
-    for name in ("application_print",):
-        page = client.get(reverse(f"enrollment:{name}", args=[own])).content.decode()
-        assert other.facility_name not in page
+    page = client.get(reverse("documents:application_preview", args=[own])).content.decode()
+    assert other.facility_name not in page
     assert client.get(reverse("enrollment:apply_confirm", args=[own])).status_code == 404
     confirm = selectors.application_confirm_token(other)
     assert client.get(reverse("enrollment:application_status", args=[confirm])).status_code == 404
@@ -209,7 +208,7 @@ def test_missing_fields_and_the_pledge_are_named(client, demo):
 
 def test_print_view_fills_besshi1_and_besshi2_with_seal_boxes(client, submitted):
     token = selectors.application_status_token(submitted)
-    page = client.get(reverse("enrollment:application_print", args=[token])).content.decode()
+    page = client.get(reverse("documents:application_preview", args=[token])).content.decode()
     assert "＜別紙１＞" in page and "＜別紙２＞" in page
     assert "利用申込書" in page and "利用に係る連携守秘誓約書" in page
     assert "上越医師会 会長　殿" in page
@@ -305,20 +304,13 @@ def test_only_a_returned_application_can_be_resubmitted(client, submitted):
 
 
 def test_besshi_contexts_have_every_field(submitted):
-    one = selectors.besshi1_context(submitted)
-    for key in (
-        "facility_name",
-        "postal_code",
-        "address",
-        "phone",
-        "kind",
-        "kind_label",
-        "manager_name",
-        "manager_email",
-        "date",
-        "date_wareki",
-        "network",
-    ):
-        assert one[key], key
-    two = selectors.besshi2_context(submitted)
-    assert two["pledge_affirmed"] and two["facility_name"] == submitted.facility_name
+    from mcnet.printing.forms import besshi1, besshi2
+
+    one = besshi1.for_application(submitted)
+    for key in ("name", "postal_code", "address", "phone", "kind", "manager_name", "manager_email"):
+        assert one["facility"][key], key
+    assert one["date"] and one["network"]
+    two = besshi2.for_application(submitted)
+    assert submitted.pledge_affirmed and two["facility"]["name"] == submitted.facility_name
+    # The articles the manager affirmed (第15条).
+    assert two["rules"]["number"] == submitted.pledge_rule_version.number

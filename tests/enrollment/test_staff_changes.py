@@ -16,7 +16,7 @@ from enrollment.models import ChangeNotice, ChangeRow
 from facilities import services as facility_services
 from facilities.models import FacilityRole, User
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-from mcnet.printing import sources
+from mcnet.printing.forms import besshi4
 
 Role = FacilityRole.Role
 
@@ -99,7 +99,7 @@ def test_a_direct_deactivation_is_a_line_the_center_confirms(client_as, people, 
     assert not ChangeNotice.objects.filter(facility=takada, state="draft").exists()
 
     # The printed 別紙4 comes from these lines.
-    context = sources.besshi4_for_notice(notice)
+    context = besshi4.for_notice(notice)
     printed = [c for c in context["changes"] if c.get("email")]
     assert [(c["name"], c["change"]) for c in printed] == [("高田看子", "delete")]
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 from groups import selectors, services
 from groups.models import Group, TeamNotice
 from mcnet.models import AuditEvent, GeneratedDocument, NetworkSettings
-from mcnet.printing import registry, sources
+from mcnet.printing import registry
+from mcnet.printing.forms import team_notice
 from mcnet.printing.renderer import render_pdf
 from tests.groups.factories import add_member, user, yamada_group
 from tests.printing import pdf
@@ -23,7 +24,7 @@ def print_notice(client, group: Group):
 
 def notice_text(group: Group) -> str:
     with mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()):
-        context = sources.team_notice_for_group(group)
+        context = team_notice.for_group(group)
         return pdf.text(render_pdf(registry.get("team_notice").template, context))
 
 

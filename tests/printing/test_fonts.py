@@ -37,7 +37,7 @@ def first_version(document, **kwargs):  # version 1 of the rules, without a data
 
 with (
     mock.patch.object(NetworkSettings, "load", return_value=NetworkSettings()),
-    mock.patch("mcnet.printing.contexts.version_in_force", first_version),
+    mock.patch("mcnet.printing.forms.base.version_in_force", first_version),
 ):
     context = registry.get("besshi7").sample_context()
 missing = {"mincho": "file:///nonexistent/ipaexm.ttf", "gothic": "file:///nonexistent/ipaexg.ttf"}

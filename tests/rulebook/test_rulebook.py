@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from facilities.models import StaffPledge
 from mcnet.models import AuditEvent
-from mcnet.printing import contexts, registry
+from mcnet.printing import registry
+from mcnet.printing.forms import besshi1, besshi2
 from mcnet.printing.renderer import render_pdf
 from mcnet.rulebook import seed, text
 from mcnet.rulebook.models import Document, RuleVersion
@@ -142,18 +143,18 @@ def test_a_new_version_changes_the_page_and_the_printed_form_from_its_date(clien
     assert "誠意をもって協議致します" in page and "速やかに事務局へ報告します" not in page
     apply_page = client.get(reverse("enrollment:apply")).content.decode()
     assert "誠意をもって協議致します" in apply_page
-    printed = pdf.normalize(pdf.text(render_pdf("forms/besshi2.html", contexts.besshi2())))
+    printed = pdf.normalize(pdf.text(render_pdf("forms/besshi2.html", besshi2.context())))
     assert pdf.normalize("誠意をもって協議致します") in printed
 
     RuleVersion.objects.filter(pk=version.pk).update(effective_on=today, approved_on=today)
     page = client.get(reverse("rulebook:document", args=["besshi2"])).content.decode()
     assert "速やかに事務局へ報告します" in page and "誠意をもって協議致します" not in page
     assert "速やかに事務局へ報告します" in client.get(reverse("enrollment:apply")).content.decode()
-    printed = pdf.normalize(pdf.text(render_pdf("forms/besshi2.html", contexts.besshi2())))
+    printed = pdf.normalize(pdf.text(render_pdf("forms/besshi2.html", besshi2.context())))
     assert pdf.normalize(NEW_ARTICLE_5) in printed
     assert pdf.normalize("誠意をもって協議致します") not in printed
     # A form dated before the new version still prints the one in force on its date.
-    before = contexts.besshi2(date=today - dt.timedelta(days=1))
+    before = besshi2.context(date=today - dt.timedelta(days=1))
     printed = pdf.normalize(pdf.text(render_pdf("forms/besshi2.html", before)))
     assert pdf.normalize("誠意をもって協議致します") in printed
 
@@ -266,7 +267,7 @@ def test_a_consent_and_a_roster_keep_the_version_they_agreed_to(client_as, peopl
 def test_besshi1_note_2_sends_facilities_to_the_portal_for_besshi3(db):
     """利用開始までの流れ 2 as the portal runs it: the roster is filed on the portal (the
     center no longer mails 別紙3 to be returned by mail)."""
-    printed = pdf.normalize(pdf.text(render_pdf("forms/besshi1.html", contexts.besshi1())))
+    printed = pdf.normalize(pdf.text(render_pdf("forms/besshi1.html", besshi1.context())))
     assert (
         pdf.normalize(
             "一括登録代行申込書（別紙３）は、承認後にポータルで入力して提出してください。"

@@ -1,16 +1,15 @@
-"""What the patient's own requests print (別紙6 ご本人の照会; 個人情報保護法 §33–35).
+"""別紙6 ご本人の照会 (個人情報保護法 §33 開示): the disclosure package, and what the reply
+letter (request_reply.py) shares with it: the request and the custodian.
 
 - The disclosure package (§33 開示): everything the portal holds about the patient — the
   record, every consent with the version of the 別紙7 text signed and the facilities it
   covers, each patient group with its member facilities, professions and dates, and the
   access log of who opened the patient's pages. Printed as a PDF; the same context, stored
   with the document, is the machine-readable JSON file.
-- The reply letter (回答書) to the person who asked, dated in the Japanese era, with the
-  custodian facility and the network's contact.
 
 Staff are named by facility and profession, never by name: the patient is told which
 facilities and professions saw their data (別紙5 (2)); the staff's own data is not theirs.
-Who may print either is who handles the request: consents.selectors' custodians.
+Who may print it is who handles the request (printing.permissions).
 """
 
 import datetime as dt
@@ -19,14 +18,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from consents.models import Consent, Patient, PatientRequest
-from consents.selectors import patient_requests_handled_by
 from facilities.models import FacilityMembership, User
 from groups.models import Group, Membership
 from mcnet.models import AuditEvent
 from mcnet.wareki import wareki
 
-from . import contexts
-from .targets import Target
+from ..permissions import patient_requests_printable_by
+from ..targets import Target
+from .base import form
 
 # The pages that open a patient's details, as the patient reads them in the access log.
 PAGE_LABELS = {
@@ -40,19 +39,6 @@ PAGE_LABELS = {
 # ended (with its purpose: 留意事項 医療介護情報の取り扱い (2)).
 ACCESS_ACTIONS = ("patient.view", "patient.open_record")
 CLOSED_RECORD_PAGE = "終了した記録の閲覧"
-# The patient's request, as the reply letter says what was done.
-REPLY_SENTENCES = {
-    "disclosure": "ご請求の保有個人データを、別添の「保有個人データの開示」のとおり開示いたします。",
-    "correction": "ご請求のとおり、保有個人データを訂正いたしました。",
-    "stop_use": "ご請求のとおり、保有個人データの利用を停止いたしました（同意の撤回）。",
-    "deletion": "ご請求のとおり、保有個人データを消去いたしました。",
-}
-REJECTED_SENTENCE = "誠に恐れ入りますが、下記の理由により、ご請求に応じることができません。"
-OPEN_SENTENCE = "ご請求の内容について、下記のとおりご報告いたします。"
-
-
-def _form(code: str, **values) -> dict:
-    return {"form_code": code, "network": contexts.network_context(), **values}
 
 
 def _day(value) -> dict:
@@ -205,7 +191,7 @@ def _accesses(patient: Patient) -> list[dict]:
     return rows
 
 
-def _custodian(patient_request: PatientRequest) -> dict:
+def custodian(patient_request: PatientRequest) -> dict:
     facility = patient_request.facility
     return {
         "name": facility.name,
@@ -215,7 +201,7 @@ def _custodian(patient_request: PatientRequest) -> dict:
     }
 
 
-def _request(patient_request: PatientRequest) -> dict:
+def request_fields(patient_request: PatientRequest) -> dict:
     return {
         "number": patient_request.pk,
         "kind": str(patient_request.get_kind_display()),
@@ -227,16 +213,16 @@ def _request(patient_request: PatientRequest) -> dict:
     }
 
 
-def disclosure_for_request(patient_request: PatientRequest) -> dict:
+def for_request(patient_request: PatientRequest) -> dict:
     """§33: the package for one request (the custodian asked for it after the identity check)."""
     patient = patient_request.patient
     today = timezone.localdate()
-    return _form(
+    return form(
         "disclosure",
         format="mcnet-disclosure/1",
         prepared_on=_day(today),
-        request=_request(patient_request),
-        custodian=_custodian(patient_request),
+        request=request_fields(patient_request),
+        custodian=custodian(patient_request),
         patient=_patient(patient),
         consents=_consents(patient),
         groups=_groups(patient),
@@ -244,27 +230,8 @@ def disclosure_for_request(patient_request: PatientRequest) -> dict:
     )
 
 
-def reply_for_request(patient_request: PatientRequest) -> dict:
-    """The reply letter: to the asker, about the patient, what was done (or why not)."""
-    state = patient_request.state
-    if state == PatientRequest.State.REJECTED:
-        sentence = REJECTED_SENTENCE
-    else:
-        sentence = REPLY_SENTENCES.get(patient_request.kind, OPEN_SENTENCE)
-    return _form(
-        "request_reply",
-        request=_request(patient_request),
-        patient_name=patient_request.patient.name,
-        custodian=_custodian(patient_request),
-        sentence=sentence,
-        outcome=patient_request.outcome,
-        rejected=state == PatientRequest.State.REJECTED,
-        date=wareki(patient_request.replied_on or timezone.localdate()),
-    )
-
-
-def blank_disclosure() -> dict:
-    return _form(
+def blank() -> dict:
+    return form(
         "disclosure",
         format="mcnet-disclosure/1",
         prepared_on=_day(None),
@@ -277,50 +244,15 @@ def blank_disclosure() -> dict:
     )
 
 
-def blank_reply() -> dict:
-    return _form(
-        "request_reply",
-        request={"received_on": {"wareki": wareki(None)}},
-        patient_name="",
-        custodian={},
-        sentence=OPEN_SENTENCE,
-        outcome="",
-        rejected=False,
-        date=wareki(None),
-    )
-
-
-def _printable_by(user) -> QuerySet[PatientRequest]:
-    """Only the custodians, and only while the patient's data exists (別紙6)."""
-    return patient_requests_handled_by(user).filter(patient__erased_at__isnull=True)
-
-
-def _verified_printable_by(user) -> QuerySet[PatientRequest]:
-    # Nothing about the patient is printed for an asker whose identity was not checked.
-    return _printable_by(user).exclude(identity_document="")
-
-
-def _label(patient_request: PatientRequest) -> str:
+def request_label(patient_request: PatientRequest) -> str:
     return f"請求 #{patient_request.pk}"
 
 
-def disclosure_targets() -> tuple:
-    return (
-        Target(
-            model="consents.PatientRequest",
-            visible_to=_verified_printable_by,
-            context=disclosure_for_request,
-            label=_label,
-        ),
-    )
-
-
-def reply_targets() -> tuple:
-    return (
-        Target(
-            model="consents.PatientRequest",
-            visible_to=_verified_printable_by,
-            context=reply_for_request,
-            label=_label,
-        ),
-    )
+TARGETS = (
+    Target(
+        model="consents.PatientRequest",
+        visible_to=patient_requests_printable_by,
+        context=for_request,
+        label=request_label,
+    ),
+)

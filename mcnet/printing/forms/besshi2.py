@@ -1,0 +1,52 @@
+"""別紙2 連携守秘誓約書: the facility manager's pledge, with the articles of the version
+agreed to (第15条).
+
+Printed for the application as filed (enrollment.Application) or, with no paper, for a
+facility, by whoever may print the facility's papers (printing.permissions).
+"""
+
+from enrollment.models import Application
+from facilities.models import Facility
+from mcnet.wareki import wareki
+
+from .. import samples
+from ..permissions import applications_printable_by
+from .base import FACILITY_FIELDS, facility_fields, facility_paper_targets, form, pick, rule_text
+
+
+def context(*, facility: dict | None = None, date=None, version=None) -> dict:
+    return form(
+        "besshi2",
+        facility=pick(facility, FACILITY_FIELDS),
+        date=wareki(date),
+        rules=rule_text("besshi2", on=date, version=version),
+    )
+
+
+def for_application(application: Application) -> dict:
+    # The wording the manager affirmed (第15条), not the one in force today.
+    return context(
+        facility=facility_fields(application),
+        date=application.applied_on,
+        version=application.pledge_rule_version,
+    )
+
+
+def for_facility(facility: Facility) -> dict:
+    return context(facility=facility_fields(facility))
+
+
+def blank() -> dict:
+    return context()
+
+
+def sample() -> dict:
+    return context(facility=samples.FACILITY, date=samples.SAMPLE_DATE)
+
+
+TARGETS = facility_paper_targets(
+    model="enrollment.Application",
+    visible_to=applications_printable_by,
+    for_paper=for_application,
+    for_facility=for_facility,
+)

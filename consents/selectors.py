@@ -13,7 +13,6 @@ from django.http import Http404
 
 from facilities.models import Facility
 from facilities.permissions import facility_ids_with
-from groups.models import Group, GroupUserObjectPermission
 from mcnet.text import nfkc, normalize_kana
 
 from .models import (
@@ -24,16 +23,17 @@ from .models import (
     PatientRequest,
     active_consent_q,
 )
-from .permissions import care_ended_q, custodian_q, opened_closed_records_q, out_of_care_q
+from .permissions import (
+    care_ended_q,
+    custodian_q,
+    opened_closed_records_q,
+    out_of_care_q,
+    patient_groups,
+)
 
 
 def _patients_of_groups_granted(user, codename: str) -> QuerySet:
-    return GroupUserObjectPermission.objects.filter(
-        user=user,
-        permission__content_type__app_label="groups",
-        permission__codename=codename,
-        content_object__patient__isnull=False,
-    ).values("content_object__patient_id")
+    return patient_groups().patient_ids_granted(user, codename)
 
 
 def registering_facilities_of(user) -> QuerySet:
@@ -215,9 +215,7 @@ def patient_list_for(
     return (
         patients.select_related("facility")
         .annotate(
-            has_active_consent=Exists(
-                Consent.objects.active().filter(patient=OuterRef("pk"))
-            ),
+            has_active_consent=Exists(Consent.objects.active().filter(patient=OuterRef("pk"))),
             in_care=~out_of_care_q(),
         )
         .order_by(*PATIENT_SORTS.get(sort, PATIENT_SORTS["kana"]))
@@ -238,24 +236,6 @@ def home_section(user) -> dict | None:
         "open_requests": open_requests,
         "registers": True,
     }
-
-
-def groups_of_patient_for(user, patient: Patient) -> QuerySet[Group]:
-    """The patient's groups (a patient has at most one working group, and maybe archived
-    ones), with whether the user is a member and so may open each."""
-    return (
-        Group.objects.filter(patient=patient)
-        .annotate(
-            is_member=Exists(
-                GroupUserObjectPermission.objects.filter(
-                    user=user,
-                    permission__codename="access_group",
-                    content_object_id=OuterRef("pk"),
-                )
-            )
-        )
-        .order_by("-created_at")
-    )
 
 
 def explainer_facilities_for(user, patient: Patient) -> QuerySet[Facility]:
@@ -386,14 +366,3 @@ def patient_request_counts(*, today) -> dict:
         .order_by("-overdue", "facility__name")
     )
     return {**totals, "by_facility": by_facility}
-
-
-def group_manager_ids_of_patients(patient_ids) -> dict[int, set[int]]:
-    """The active managers of each patient's groups (custodians, with the MCS administrators)."""
-    managers: dict[int, set[int]] = {}
-    rows = Group.objects.filter(
-        patient_id__in=patient_ids, manager__isnull=False, manager__is_active=True
-    ).values_list("patient_id", "manager_id")
-    for patient_id, manager_id in rows:
-        managers.setdefault(patient_id, set()).add(manager_id)
-    return managers

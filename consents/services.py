@@ -35,11 +35,10 @@ from mcnet.services import model_update
 from mcnet.text import nfkc
 
 from .models import AcademicUseConsent, Consent, ConsentAddendum, Patient, PatientRequest
-from .permissions import OPEN_RECORD_ACTION, OpeningPurpose
+from .permissions import OPEN_RECORD_ACTION, OpeningPurpose, patient_groups
 from .selectors import (
     can_handle_patient_request,
     can_manage_patient,
-    group_manager_ids_of_patients,
     may_open_closed_record,
     patient_requests_overdue,
     patients_in_custody_of,
@@ -1054,7 +1053,7 @@ def patient_requests_remind_overdue(*, now=None) -> int:
     if not overdue:
         return 0
     admins = role_holder_ids({r["facility_id"] for r in overdue}, FacilityRole.Role.MCS_ADMIN)
-    managers = group_manager_ids_of_patients({r["patient_id"] for r in overdue})
+    managers = patient_groups().group_manager_ids_of_patients({r["patient_id"] for r in overdue})
     kinds = dict(PatientRequest.Kind.choices)
     title = _("ご本人からの請求 #%(number)s（%(kind)s）の回答期限（%(due)s）を過ぎています")
     body = _(

@@ -40,7 +40,7 @@ from .forms import (
     WithdrawalForm,
 )
 from .models import Consent, ConsentAddendum, PatientRequest
-from .permissions import OpeningPurpose
+from .permissions import OpeningPurpose, patient_groups
 
 FIELD_FOR_CODE = {"relationship": "signer_relationship", "scan": "scan", "covered": None}
 
@@ -149,7 +149,7 @@ def patient_detail(request, pk: int):
         "patient": patient,
         "can_manage": can_manage,
         "consent": selectors.active_consent_of(patient),
-        "groups": list(selectors.groups_of_patient_for(request.user, patient)),
+        "groups": list(patient_groups().groups_of_patient_for(request.user, patient)),
     }
     if can_manage:
         context["consents"] = list(

@@ -50,9 +50,9 @@ from .models import (
     Membership,
     PostDeletion,
     StaffAttestationLine,
-    closed_patient_group_q,
     patient_group_label,
 )
+from .permissions import closed_patient_group_q
 
 # Who is in the all-users group: every account that can sign in and has not left or been banned.
 # A restricted user (留意事項 2) still signs in and still hears from the center; they only cannot
@@ -1090,3 +1090,34 @@ def group_link_gone(user, pk: int, url_name: str) -> dict | None:
         membership = group.memberships.filter(user=user).order_by("-pk").first()
         facts["what"] = "invitation_" + (membership.state if membership else "none")
     return facts
+
+
+def groups_of_patient_for(user, patient: Patient) -> QuerySet[Group]:
+    """The patient's groups (a patient has at most one working group, and maybe archived
+    ones), with whether the user is a member and so may open each: the patient's page
+    (consents.views.patient_detail) lists them through consents.permissions.patient_groups."""
+    return (
+        Group.objects.filter(patient=patient)
+        .annotate(
+            is_member=Exists(
+                GroupUserObjectPermission.objects.filter(
+                    user=user,
+                    permission__codename="access_group",
+                    content_object_id=OuterRef("pk"),
+                )
+            )
+        )
+        .order_by("-created_at")
+    )
+
+
+def group_manager_ids_of_patients(patient_ids) -> dict[int, set[int]]:
+    """The active managers of each patient's groups (custodians, with the MCS administrators):
+    consents' overdue-request reminders ask it through consents.permissions.patient_groups."""
+    managers: dict[int, set[int]] = {}
+    rows = Group.objects.filter(
+        patient_id__in=patient_ids, manager__isnull=False, manager__is_active=True
+    ).values_list("patient_id", "manager_id")
+    for patient_id, manager_id in rows:
+        managers.setdefault(patient_id, set()).add(manager_id)
+    return managers

@@ -28,9 +28,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import FacilityRole
+from facilities.permissions import facility_ids_with, holds_on
 from mcnet.models import AuditEvent
 
-from .models import Consent, active_consent_q
+from .models import Consent, Patient, PatientRequest, active_consent_q
 
 # The access-log action of an opening (its changes hold the purpose's code, never text).
 OPEN_RECORD_ACTION = "patient.open_record"
@@ -135,3 +136,68 @@ def opened_closed_records_q(user) -> Q:
     if not (user and user.is_authenticated and user.is_active) or user.is_center_staff:
         return Q(pk__in=[])
     return care_ended_q() & custodian_q(user) & Q(pk__in=opened_patient_ids(user))
+
+
+def _signed_in(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+# --- may register patients (第8条): the patient-group managers of the facility ---------------
+
+
+def registering_facility_ids(user) -> QuerySet:
+    """Ids of the facilities where the user may register patients and create their groups (the
+    `facilities.register_patients` grant of a patient-group manager, 第8条)."""
+    return facility_ids_with(user, "register_patients", while_restricted=True)
+
+
+def can_register_patient(user, facility) -> bool:
+    """The object check of registering_facility_ids: the page, the form's choices and the
+    services (patient_register, group_create_for_patient) all ask this."""
+    return holds_on(user, facility.pk, "register_patients", while_restricted=True)
+
+
+# --- who sees a patient, who manages one (consents.selectors' module docstring) --------------
+
+
+def patients_visible_q(user) -> Q:
+    """On Patient: the user sees the patient's details — a patient-group manager of the
+    registering facility while care goes on, an accepted member of the patient's group, or a
+    custodian who opened the closed record with a purpose."""
+    return (
+        (Q(facility_id__in=registering_facility_ids(user)) & ~care_ended_q())
+        | Q(pk__in=patient_groups().patient_ids_granted(user, "access_group"))
+        | opened_closed_records_q(user)
+    )
+
+
+def patients_managed_q(user) -> Q:
+    """On Patient: the user may change the record and its consent — a patient-group manager
+    of the registering facility, or the manager of the patient's group."""
+    return (
+        (Q(facility_id__in=registering_facility_ids(user)) & ~care_ended_q())
+        | Q(pk__in=patient_groups().patient_ids_granted(user, "manage_group"))
+        | opened_closed_records_q(user)
+    )
+
+
+def can_manage_patient(user, patient) -> bool:
+    if not _signed_in(user):
+        return False
+    return Patient.objects.filter(patients_managed_q(user), pk=patient.pk).exists()
+
+
+def may_open_closed_record(user, pk: int) -> bool:
+    """A custodian may open this closed record (after giving a purpose)."""
+    if not _signed_in(user):
+        return False
+    return Patient.objects.filter(care_ended_q() & custodian_q(user), pk=pk).exists()
+
+
+def can_handle_patient_request(user, patient_request) -> bool:
+    """The custodians of the patient's record receive and answer the request (別紙6)."""
+    if not _signed_in(user) or user.is_center_staff:
+        return False
+    return PatientRequest.objects.filter(
+        pk=patient_request.pk, patient__in=Patient.objects.filter(custodian_q(user))
+    ).exists()

@@ -35,11 +35,16 @@ from mcnet.services import model_update
 from mcnet.text import nfkc
 
 from .models import AcademicUseConsent, Consent, ConsentAddendum, Patient, PatientRequest
-from .permissions import OPEN_RECORD_ACTION, OpeningPurpose, patient_groups
-from .selectors import (
+from .permissions import (
+    OPEN_RECORD_ACTION,
+    OpeningPurpose,
     can_handle_patient_request,
     can_manage_patient,
+    can_register_patient,
     may_open_closed_record,
+    patient_groups,
+)
+from .selectors import (
     patient_requests_overdue,
     patients_in_custody_of,
 )
@@ -74,7 +79,7 @@ def _request_link(patient_request) -> dict:
 def patient_register(*, actor, facility, name: str, kana: str, **fields) -> Patient:
     """基本設定 3: a patient-group manager registers a patient at their own facility, with
     only what a group needs (name and kana required)."""
-    if not actor.has_perm("facilities.register_patients", facility):
+    if not can_register_patient(actor, facility):
         raise PermissionDenied
     unknown = set(fields) - set(PATIENT_FIELDS)
     if unknown:

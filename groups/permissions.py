@@ -20,6 +20,9 @@ to consents.permissions.use_patient_groups (one registration, read on every quer
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from facilities.models import FacilityMembership, FacilityRole
+from facilities.permissions import facility_ids_with, roles_grant
+
 from .models import CARE_ENDED_REASONS, Group, GroupUserObjectPermission
 
 ACCESS_GROUP = "groups.access_group"
@@ -34,6 +37,59 @@ def grants_for(*, accepted: bool, is_manager: bool, archived: bool, closed: bool
         if is_manager and not archived:
             perms.add(MANAGE_GROUP)
     return perms
+
+
+def group_ids_granted(user, codename: str) -> QuerySet:
+    """Ids of the groups on which the user holds `groups.<codename>` (a subquery)."""
+    return GroupUserObjectPermission.objects.filter(
+        user=user, permission__content_type__app_label="groups", permission__codename=codename
+    ).values("content_object_id")
+
+
+def is_manager_of(user, group: Group) -> bool:
+    managed = getattr(group, "is_managed", None)  # read with the group (group_for_member)
+    if managed is not None:
+        return managed
+    return group_ids_granted(user, "manage_group").filter(content_object_id=group.pk).exists()
+
+
+def archivable_q(user) -> Q:
+    """On Group: a working group the user may archive — the owning facility's MCS
+    administrator (留意事項 2); for a free group, also its own manager (it holds no patient)."""
+    return (
+        (
+            Q(facility_id__in=facility_ids_with(user, "archive_groups", while_restricted=True))
+            | Q(kind=Group.Kind.FREE, pk__in=group_ids_granted(user, "manage_group"))
+        )
+        & ~Q(kind=Group.Kind.ALL_USERS)
+        & ~Q(state=Group.State.ARCHIVED)
+    )
+
+
+def can_archive(user, group: Group) -> bool:
+    # The list filter's rule, at the least; most members hold neither, and the role rows and
+    # the group already say so without a query.
+    if not (user and user.is_authenticated and user.is_active):
+        return False
+    if not (
+        roles_grant(user, "archive_groups")
+        or (group.kind == Group.Kind.FREE and is_manager_of(user, group))
+    ):
+        return False
+    return Group.objects.filter(archivable_q(user), pk=group.pk).exists()
+
+
+def can_remove_as_staff_admin(actor, membership) -> bool:
+    """留意事項 1: a facility's MCS administrator removes their own staff from any group."""
+    return FacilityMembership.objects.filter(
+        user_id=membership.user_id,
+        facility_id__in=facility_ids_with(actor, "manage_staff", while_restricted=True),
+    ).exists()
+
+
+def is_mcs_admin(user) -> bool:
+    """An MCS administrator somewhere: the center's announcements to administrators reach them."""
+    return user.holds_role(FacilityRole.Role.MCS_ADMIN)
 
 
 def closed_patient_group_q(prefix: str = "") -> Q:

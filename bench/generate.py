@@ -709,7 +709,7 @@ def _insert_memberships(cursor, L: Layout, now: dt.datetime) -> None:
     )
 
 
-# groups.models.closed_patient_group_q in SQL: care has ended, no member keeps a grant.
+# groups.permissions.closed_patient_group_q in SQL: care has ended, no member keeps a grant.
 CLOSED_GROUP_SQL = (
     "g.kind = 'patient' AND (g.state = 'archived' "
     "OR g.end_reason IN ('consent_withdrawn', 'consent_invalid'))"

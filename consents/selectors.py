@@ -5,15 +5,14 @@ A patient is visible to (1) the accepted members of one of the patient's groups 
 registered them — the `facilities.register_patients` grant — who explain, record consent and
 create the group before any group exists (第8条, 第9条). Nobody else: not an invitee, not the
 center, not another facility's administrator (別紙5 (2)). Both facts are read from the guardian
-grant tables, so lists and single-object checks cannot disagree.
+grant tables, and the rule itself is consents.permissions (patients_visible_q,
+patients_managed_q), so lists and single-object checks cannot disagree.
 """
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from facilities.models import Facility
-from facilities.permissions import facility_ids_with
-from groups.models import Group, GroupUserObjectPermission
 from mcnet.text import nfkc, normalize_kana
 
 from .models import (
@@ -24,25 +23,21 @@ from .models import (
     PatientRequest,
     active_consent_q,
 )
-from .permissions import care_ended_q, custodian_q, opened_closed_records_q, out_of_care_q
-
-
-def _patients_of_groups_granted(user, codename: str) -> QuerySet:
-    return GroupUserObjectPermission.objects.filter(
-        user=user,
-        permission__content_type__app_label="groups",
-        permission__codename=codename,
-        content_object__patient__isnull=False,
-    ).values("content_object__patient_id")
+from .permissions import (
+    care_ended_q,
+    custodian_q,
+    out_of_care_q,
+    patients_managed_q,
+    patients_visible_q,
+    registering_facility_ids,
+)
 
 
 def registering_facilities_of(user) -> QuerySet:
     """Facilities where the user may register patients (patient-group manager, 第8条)."""
     if not user.is_authenticated:
         return Facility.objects.none()
-    return Facility.objects.filter(
-        pk__in=facility_ids_with(user, "register_patients", while_restricted=True)
-    )
+    return Facility.objects.filter(pk__in=registering_facility_ids(user))
 
 
 def patients_visible_to(user) -> QuerySet[Patient]:
@@ -50,14 +45,7 @@ def patients_visible_to(user) -> QuerySet[Patient]:
     ended, only a custodian who gave a purpose (consents.permissions)."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
-    return Patient.objects.filter(
-        (
-            Q(facility_id__in=facility_ids_with(user, "register_patients", while_restricted=True))
-            & ~care_ended_q()
-        )
-        | Q(pk__in=_patients_of_groups_granted(user, "access_group"))
-        | opened_closed_records_q(user)
-    )
+    return Patient.objects.filter(patients_visible_q(user))
 
 
 def patients_managed_by(user) -> QuerySet[Patient]:
@@ -65,14 +53,7 @@ def patients_managed_by(user) -> QuerySet[Patient]:
     registering facility, or the manager of the patient's group."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
-    return Patient.objects.filter(
-        (
-            Q(facility_id__in=facility_ids_with(user, "register_patients", while_restricted=True))
-            & ~care_ended_q()
-        )
-        | Q(pk__in=_patients_of_groups_granted(user, "manage_group"))
-        | opened_closed_records_q(user)
-    )
+    return Patient.objects.filter(patients_managed_q(user))
 
 
 def closed_record_for_custodian(user, pk: int) -> Patient:
@@ -91,13 +72,6 @@ def closed_record_for_custodian(user, pk: int) -> Patient:
     return patient
 
 
-def may_open_closed_record(user, pk: int) -> bool:
-    try:
-        return closed_record_for_custodian(user, pk) is not None
-    except Http404:
-        return False
-
-
 def patient_for_viewer(user, pk: int) -> Patient:
     patient = patients_visible_to(user).select_related("facility").filter(pk=pk).first()
     if patient is None:  # 404, not 403: whether the patient exists is not the asker's business
@@ -110,10 +84,6 @@ def patient_for_manager(user, pk: int) -> Patient:
     if patient is None:
         raise Http404
     return patient
-
-
-def can_manage_patient(user, patient: Patient) -> bool:
-    return patients_managed_by(user).filter(pk=patient.pk).exists()
 
 
 def consents_managed_by(user) -> QuerySet[Consent]:
@@ -215,9 +185,7 @@ def patient_list_for(
     return (
         patients.select_related("facility")
         .annotate(
-            has_active_consent=Exists(
-                Consent.objects.active().filter(patient=OuterRef("pk"))
-            ),
+            has_active_consent=Exists(Consent.objects.active().filter(patient=OuterRef("pk"))),
             in_care=~out_of_care_q(),
         )
         .order_by(*PATIENT_SORTS.get(sort, PATIENT_SORTS["kana"]))
@@ -238,24 +206,6 @@ def home_section(user) -> dict | None:
         "open_requests": open_requests,
         "registers": True,
     }
-
-
-def groups_of_patient_for(user, patient: Patient) -> QuerySet[Group]:
-    """The patient's groups (a patient has at most one working group, and maybe archived
-    ones), with whether the user is a member and so may open each."""
-    return (
-        Group.objects.filter(patient=patient)
-        .annotate(
-            is_member=Exists(
-                GroupUserObjectPermission.objects.filter(
-                    user=user,
-                    permission__codename="access_group",
-                    content_object_id=OuterRef("pk"),
-                )
-            )
-        )
-        .order_by("-created_at")
-    )
 
 
 def explainer_facilities_for(user, patient: Patient) -> QuerySet[Facility]:
@@ -333,10 +283,6 @@ def patient_request_for(user, pk: int) -> PatientRequest:
     return found
 
 
-def can_handle_patient_request(user, patient_request: PatientRequest) -> bool:
-    return patient_requests_handled_by(user).filter(pk=patient_request.pk).exists()
-
-
 # The request list's sort orders: a `sort` parameter not named here keeps the default (due).
 PATIENT_REQUEST_SORTS = {
     "due": ("due_on", "pk"),
@@ -386,14 +332,3 @@ def patient_request_counts(*, today) -> dict:
         .order_by("-overdue", "facility__name")
     )
     return {**totals, "by_facility": by_facility}
-
-
-def group_manager_ids_of_patients(patient_ids) -> dict[int, set[int]]:
-    """The active managers of each patient's groups (custodians, with the MCS administrators)."""
-    managers: dict[int, set[int]] = {}
-    rows = Group.objects.filter(
-        patient_id__in=patient_ids, manager__isnull=False, manager__is_active=True
-    ).values_list("patient_id", "manager_id")
-    for patient_id, manager_id in rows:
-        managers.setdefault(patient_id, set()).add(manager_id)
-    return managers

@@ -35,12 +35,16 @@ from mcnet.services import model_update
 from mcnet.text import nfkc
 
 from .models import AcademicUseConsent, Consent, ConsentAddendum, Patient, PatientRequest
-from .permissions import OPEN_RECORD_ACTION, OpeningPurpose
-from .selectors import (
+from .permissions import (
+    OPEN_RECORD_ACTION,
+    OpeningPurpose,
     can_handle_patient_request,
     can_manage_patient,
-    group_manager_ids_of_patients,
+    can_register_patient,
     may_open_closed_record,
+    patient_groups,
+)
+from .selectors import (
     patient_requests_overdue,
     patients_in_custody_of,
 )
@@ -75,7 +79,7 @@ def _request_link(patient_request) -> dict:
 def patient_register(*, actor, facility, name: str, kana: str, **fields) -> Patient:
     """基本設定 3: a patient-group manager registers a patient at their own facility, with
     only what a group needs (name and kana required)."""
-    if not actor.has_perm("facilities.register_patients", facility):
+    if not can_register_patient(actor, facility):
         raise PermissionDenied
     unknown = set(fields) - set(PATIENT_FIELDS)
     if unknown:
@@ -1054,7 +1058,7 @@ def patient_requests_remind_overdue(*, now=None) -> int:
     if not overdue:
         return 0
     admins = role_holder_ids({r["facility_id"] for r in overdue}, FacilityRole.Role.MCS_ADMIN)
-    managers = group_manager_ids_of_patients({r["patient_id"] for r in overdue})
+    managers = patient_groups().group_manager_ids_of_patients({r["patient_id"] for r in overdue})
     kinds = dict(PatientRequest.Kind.choices)
     title = _("ご本人からの請求 #%(number)s（%(kind)s）の回答期限（%(due)s）を過ぎています")
     body = _(

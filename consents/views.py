@@ -22,7 +22,7 @@ from mcnet.pagination import page_number, uncounted_page
 from mcnet.picker import posted_as_initial, search_field_name, search_requested
 from mcnet.uploads import private_file_response
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     AcademicWithdrawalForm,
     AddendumForm,
@@ -40,7 +40,7 @@ from .forms import (
     WithdrawalForm,
 )
 from .models import Consent, ConsentAddendum, PatientRequest
-from .permissions import OpeningPurpose
+from .permissions import OpeningPurpose, patient_groups
 
 FIELD_FOR_CODE = {"relationship": "signer_relationship", "scan": "scan", "covered": None}
 
@@ -106,7 +106,7 @@ def patient_create(request):
 def _closed_record_or_404(request, patient_pk: int):
     """Access ends with care: a custodian of a closed record is asked the purpose of opening it
     first (consents.permissions); anyone else gets the 404 they would get for no record."""
-    if not selectors.may_open_closed_record(request.user, patient_pk):
+    if not permissions.may_open_closed_record(request.user, patient_pk):
         raise Http404
     url = reverse("consents:record_open", args=[patient_pk])
     return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
@@ -144,12 +144,12 @@ def patient_detail(request, pk: int):
     services.patient_access_record(
         actor=request.user, patient=patient, via="consents:patient_detail"
     )
-    can_manage = selectors.can_manage_patient(request.user, patient)
+    can_manage = permissions.can_manage_patient(request.user, patient)
     context = {
         "patient": patient,
         "can_manage": can_manage,
         "consent": selectors.active_consent_of(patient),
-        "groups": list(selectors.groups_of_patient_for(request.user, patient)),
+        "groups": list(patient_groups().groups_of_patient_for(request.user, patient)),
     }
     if can_manage:
         context["consents"] = list(
@@ -648,7 +648,7 @@ def _documents_of(patient_request: PatientRequest) -> dict:
 def patient_request_detail(request, pk: int):
     patient_request = selectors.patient_request_for(request.user, pk)
     patient = patient_request.patient
-    if not patient.is_erased and selectors.may_open_closed_record(request.user, patient.pk):
+    if not patient.is_erased and permissions.may_open_closed_record(request.user, patient.pk):
         # Access ends with care: a closed record is opened with its purpose, the request.
         services.closed_record_open(
             actor=request.user, patient=patient, purpose=OpeningPurpose.PATIENT_REQUEST

@@ -13,11 +13,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from facilities.models import Facility, FacilityMembership, FacilityUserObjectPermission, User
-from facilities.permissions import facility_ids_with, holds_on
 from groups.models import Group, Membership
 from mcnet.models import NetworkSettings
 from mcnet.text import nfkc
 
+from . import permissions
 from .models import (
     Device,
     IncidentReport,
@@ -28,36 +28,15 @@ from .models import (
     check_overdue_q,
 )
 
-MANAGE_DEVICES = "facilities.manage_devices"
-SIGN_FOR_FACILITY = "facilities.sign_for_facility"
 
-
-# --- who holds which role ------------------------------------------------------------------
-def _facilities_with_perm(user, perm: str) -> QuerySet[Facility]:
-    # A superuser is not every facility's MCS administrator: the grants alone decide.
-    codename = perm.split(".", 1)[-1]
-    return Facility.objects.filter(pk__in=facility_ids_with(user, codename, while_restricted=True))
-
-
+# --- who holds which role (devices.permissions) ------------------------------------------
 def managed_facilities(user) -> QuerySet[Facility]:
     """Facilities whose devices, take-outs and reports this user manages (MCS administrator)."""
-    return _facilities_with_perm(user, MANAGE_DEVICES)
+    return Facility.objects.filter(pk__in=permissions.device_managed_facility_ids(user))
 
 
 def managed_facility_ids(user) -> set[int]:
     return set(managed_facilities(user).values_list("pk", flat=True))
-
-
-def is_device_manager(user, facility_id: int) -> bool:
-    return holds_on(user, facility_id, "manage_devices", while_restricted=True)
-
-
-def may_act_on_incident(user, incident, action: str) -> bool:
-    """The facility's MCS administrator acts on its reports; once escalated, the center may
-    add notes to the timeline (留意事項 4)."""
-    if is_device_manager(user, incident.facility_id):
-        return True
-    return action == "note" and incident.is_escalated and user.is_center_staff
 
 
 def member_facilities(user) -> QuerySet[Facility]:
@@ -81,17 +60,9 @@ def facility_members(facility_ids) -> QuerySet[User]:
     )
 
 
-def _holders(facility_id: int, codename: str) -> QuerySet[User]:
-    return User.objects.filter(
-        is_active=True,
-        facilityuserobjectpermission__content_object_id=facility_id,
-        facilityuserobjectpermission__permission__codename=codename,
-    ).distinct()
-
-
 def device_managers_of(facility_id: int) -> list[User]:
     """The facility's MCS administrators: who is told about requests and reports."""
-    return list(_holders(facility_id, "manage_devices"))
+    return list(permissions.holders_on(facility_id, "manage_devices"))
 
 
 def _requester_is_manager_q() -> Q:
@@ -162,11 +133,11 @@ def devices_assigned_to(user, facility_id: int | None = None) -> QuerySet[Device
 # --- take-out and BYOD requests (art. 12 (9)(10)) ----------------------------------------------
 def takeouts_visible_to(user) -> QuerySet[TakeoutRequest]:
     """Own requests; the facility's for its MCS administrator; an administrator's own requests
-    also for the facility manager, who may decide them (see takeout_deciders)."""
+    also for the facility manager, who may decide them (see permissions.takeout_deciders)."""
     if not getattr(user, "is_authenticated", False):
         return TakeoutRequest.objects.none()
     managed = managed_facilities(user)
-    signed = _facilities_with_perm(user, SIGN_FOR_FACILITY)
+    signed = Facility.objects.filter(pk__in=permissions.signing_facility_ids(user))
     return (
         TakeoutRequest.objects.filter(
             Q(requester=user)
@@ -200,30 +171,6 @@ def takeout_for_viewer(user, pk: int) -> TakeoutRequest:
     return request_obj
 
 
-def takeout_deciders(request_obj: TakeoutRequest) -> list[User]:
-    """Who may approve or reject this request: never the requester.
-
-    Art. 12 (9): the facility's MCS administrator approves. When the requester is an MCS
-    administrator themself, another MCS administrator of the facility decides, or the facility
-    manager (事業所管理者, who appoints the MCS administrator under art. 5). When there is no
-    such person, nobody in the portal can approve it (the page says so).
-    """
-    managers = list(_holders(request_obj.facility_id, "manage_devices"))
-    others = [u for u in managers if u.pk != request_obj.requester_id]
-    if len(others) == len(managers):  # an ordinary user's request: the MCS administrators
-        return others
-    signers = [
-        u
-        for u in _holders(request_obj.facility_id, "sign_for_facility")
-        if u.pk != request_obj.requester_id
-    ]
-    return list({u.pk: u for u in others + signers}.values())
-
-
-def can_decide_takeout(user, request_obj: TakeoutRequest) -> bool:
-    if user.pk == request_obj.requester_id:
-        return False
-    return any(u.pk == user.pk for u in takeout_deciders(request_obj))
 
 
 # --- loss and theft (art. 12 (11)) -----------------------------------------------------------
@@ -439,7 +386,7 @@ def device_managers_by_facility(facility_ids) -> dict[int, list[User]]:
 def leak_group_choices(user, facility_id: int) -> QuerySet:
     """The patient groups a facility is involved in (it manages them, or its staff are
     accepted members): those its MCS administrator may name as affected by a leak."""
-    if not is_device_manager(user, facility_id):
+    if not permissions.is_device_manager(user, facility_id):
         return Group.objects.none()
     staff = FacilityMembership.objects.filter(facility_id=facility_id, is_active=True).values(
         "user_id"

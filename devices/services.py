@@ -20,7 +20,7 @@ from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
 from mcnet.services import model_update
 
-from . import selectors
+from . import permissions, selectors
 from .models import (
     CHECKLIST_FIELDS,
     Device,
@@ -36,7 +36,7 @@ DEVICE_FIELDS = ("kind", "ownership", "label", "assigned_user", "note", *CHECKLI
 
 
 def _require_manager(actor, facility_id: int) -> None:
-    if not selectors.is_device_manager(actor, facility_id):
+    if not permissions.is_device_manager(actor, facility_id):
         raise PermissionDenied(_("この事業所のMCS管理者だけが行えます。"))
 
 
@@ -252,7 +252,7 @@ def takeout_file(
         },
     )
     notify(
-        recipients=selectors.takeout_deciders(request_obj),
+        recipients=permissions.takeout_deciders(request_obj),
         kind="devices.takeout_filed",
         title=_("%(name)sさんから%(kind)sの届出があります")
         % {"name": actor.name or actor.email, "kind": request_obj.get_kind_display()},
@@ -274,7 +274,7 @@ def check_can_decide(*, actor, request_obj: TakeoutRequest) -> None:
                 "同じ事業所の他のMCS管理者または事業所管理者が判断します。"
             )
         )
-    if not selectors.can_decide_takeout(actor, request_obj):
+    if not permissions.can_decide_takeout(actor, request_obj):
         raise PermissionDenied(_("この届出を承認・却下できるのは、事業所のMCS管理者です。"))
 
 
@@ -612,7 +612,7 @@ def incident_acknowledge(*, actor, incident: IncidentReport, note: str = "") -> 
 @transaction.atomic
 def incident_add_note(*, actor, incident: IncidentReport, note: str) -> IncidentEvent:
     """A step in the timeline: the facility's administrator, or the center once escalated."""
-    is_manager = selectors.is_device_manager(actor, incident.facility_id)
+    is_manager = permissions.is_device_manager(actor, incident.facility_id)
     is_center = actor.is_center_staff and incident.escalated_at is not None
     if not (is_manager or is_center):
         raise PermissionDenied(_("この報告に対応を記録できるのは、MCS管理者とセンターです。"))

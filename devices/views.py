@@ -18,7 +18,7 @@ from mcnet.models import NetworkSettings
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
 
-from . import forms, selectors, services
+from . import forms, permissions, selectors, services
 from .models import Device, TakeoutRequest
 
 
@@ -299,10 +299,11 @@ def takeout_create(request):
 
 
 def _render_takeout_detail(request, request_obj, decision_form=None, status=200):
-    can_decide = request_obj.state == TakeoutRequest.State.PENDING and selectors.can_decide_takeout(
-        request.user, request_obj
+    can_decide = (
+        request_obj.state == TakeoutRequest.State.PENDING
+        and permissions.can_decide_takeout(request.user, request_obj)
     )
-    deciders = selectors.takeout_deciders(request_obj)
+    deciders = permissions.takeout_deciders(request_obj)
     return render(
         request,
         "devices/takeout_detail.html",
@@ -456,7 +457,7 @@ def loss_create(request):
 
 
 def _render_loss_detail(request, report, ack_form=None, close_form=None, status=200):
-    manages = selectors.is_device_manager(request.user, report.facility_id)
+    manages = permissions.is_device_manager(request.user, report.facility_id)
     devices = Device.objects.none()
     if manages:
         devices = selectors.devices_managed_by(request.user).filter(
@@ -488,7 +489,7 @@ def loss_acknowledge(request, pk):
     devices = selectors.devices_managed_by(request.user).filter(facility_id=report.facility_id)
     form = forms.LossAcknowledgeForm(request.POST, devices=devices)
     try:
-        if not selectors.is_device_manager(request.user, report.facility_id):
+        if not permissions.is_device_manager(request.user, report.facility_id):
             raise PermissionDenied(_("確認できるのは、この事業所のMCS管理者です。"))
         if not form.is_valid():
             return _render_loss_detail(request, report, ack_form=form, status=400)
@@ -513,7 +514,7 @@ def loss_close(request, pk):
     report = selectors.loss_report_for_viewer(request.user, pk)
     form = forms.OutcomeForm(request.POST)
     try:
-        if not selectors.is_device_manager(request.user, report.facility_id):
+        if not permissions.is_device_manager(request.user, report.facility_id):
             raise PermissionDenied(_("完了にできるのは、この事業所のMCS管理者です。"))
         if not form.is_valid():
             return _render_loss_detail(request, report, close_form=form, status=400)
@@ -550,7 +551,7 @@ def incident_create(request):
 
 
 def _render_incident_detail(request, incident, *, status=200, **bound):
-    manages = selectors.is_device_manager(request.user, incident.facility_id)
+    manages = permissions.is_device_manager(request.user, incident.facility_id)
     return render(
         request,
         "devices/incident_detail.html",
@@ -559,7 +560,7 @@ def _render_incident_detail(request, incident, *, status=200, **bound):
             "events": list(selectors.incident_timeline(incident)),
             "restrictions": _restrictions_of(incident),
             "manages": manages,
-            "can_note": selectors.may_act_on_incident(request.user, incident, "note"),
+            "can_note": permissions.may_act_on_incident(request.user, incident, "note"),
             "note_form": bound.get("note_form") or forms.NoteForm(),
             "escalate_form": bound.get("escalate_form") or forms.EscalateForm(),
             "close_form": bound.get("close_form") or forms.OutcomeForm(),
@@ -617,7 +618,7 @@ def _incident_action(action: str):
         form = form_class(request.POST) if form_class else None
         try:
             if form is not None and not form.is_valid():
-                if not selectors.may_act_on_incident(request.user, incident, action):
+                if not permissions.may_act_on_incident(request.user, incident, action):
                     raise PermissionDenied(
                         _("この報告に対応できるのは、この事業所のMCS管理者です。")
                     )
@@ -650,7 +651,7 @@ def _restrictions_of(incident):
 def incident_restrict(request, pk):
     """留意事項 2: the MCS administrator restricts or bans a user because of this report."""
     incident = selectors.incident_for_viewer(request.user, pk)
-    if not selectors.is_device_manager(request.user, incident.facility_id):
+    if not permissions.is_device_manager(request.user, incident.facility_id):
         return _refused(
             request, PermissionDenied(_("利用制限ができるのは、この事業所のMCS管理者です。"))
         )
@@ -693,7 +694,7 @@ def center_overview(request):
 def _leak_mark(request, report, back: str):
     """The facility's MCS administrator marks a report as a (possible) leak of patients'
     personal data, naming the affected groups."""
-    if not selectors.is_device_manager(request.user, report.facility_id):
+    if not permissions.is_device_manager(request.user, report.facility_id):
         raise Http404
     existing = getattr(report, "privacy_leak", None)
     if existing is not None:

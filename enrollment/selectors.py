@@ -12,16 +12,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from facilities.models import CENTER_STAFF_GROUP, Facility, User
-from facilities.permissions import ROLE_PERMISSIONS, facility_ids_with
+from facilities.permissions import facility_ids_with
 
+from . import permissions
 from .models import Application, ChangeNotice, RosterRequest
 
 STATUS_SALT = "enrollment.application.status"
 CONFIRM_SALT = "enrollment.application.confirm"
 CONFIRM_MAX_AGE_DAYS = 3
-
-FILE_PERMS = ("facilities.sign_for_facility", "facilities.manage_staff")
-STOP_PERMS = ("facilities.sign_for_facility",)  # stopping altogether: the manager signs
 
 
 # --- the applicant's links -------------------------------------------------------------------
@@ -78,46 +76,16 @@ def application_for_confirm_token(token: str) -> Application:
 # --- who may file for which facility ----------------------------------------------------------
 
 
-def _codenames(perms) -> list[str]:
-    return [perm.split(".", 1)[1] for perm in perms]
-
-
-def _roles_granting(perms) -> list[str]:
-    return [role for role, granted in ROLE_PERMISSIONS.items() if set(perms) & set(granted)]
-
-
-def filing_facilities(user, *, perms=FILE_PERMS) -> QuerySet[Facility]:
-    """Active facilities for which `user` may file 別紙3/別紙4 (by their role rows)."""
-    return Facility.objects.filter(
-        pk__in=facility_ids_with(user, *_codenames(perms)),
-        state=Facility.State.ACTIVE,
-        memberships__user=user,
-        memberships__is_active=True,
-    ).distinct()
-
-
-def may_file(user) -> bool:
-    """Whether filing_facilities(user) is not empty, from the role rows read for the request
-    (the menu asks on every page)."""
-    if not user.is_authenticated or not user.is_active or user.state != User.State.ACTIVE:
-        return False
-    return user.holds_current_role(*_roles_granting(FILE_PERMS))
-
-
-def facility_for_filing(user, facility_id, *, perms=FILE_PERMS) -> Facility:
+def facility_for_filing(user, facility_id, *, perms=permissions.FILE_PERMS) -> Facility:
     """The facility, if `user` may file for it; 404 otherwise (another facility's too)."""
-    facility = filing_facilities(user).filter(pk=facility_id).first()
+    facility = permissions.filing_facilities(user).filter(pk=facility_id).first()
     if facility is None or not any(user.has_perm(perm, facility) for perm in perms):
         raise Http404
     return facility
 
 
 def facility_for_stop(user, facility_id) -> Facility:
-    return facility_for_filing(user, facility_id, perms=STOP_PERMS)
-
-
-def can_stop(user, facility: Facility) -> bool:
-    return user.has_perm(STOP_PERMS[0], facility)
+    return facility_for_filing(user, facility_id, perms=permissions.STOP_PERMS)
 
 
 def roster_requests_for(user) -> QuerySet[RosterRequest]:
@@ -147,7 +115,9 @@ def _facilities_with_history(user) -> QuerySet[Facility]:
     # A facility that stopped (withdrawn) still lets its signers read what they filed, as long
     # as they can sign in; filing_facilities() alone would hide it.
     return Facility.objects.filter(
-        pk__in=facility_ids_with(user, *_codenames(FILE_PERMS), while_restricted=True),
+        pk__in=facility_ids_with(
+            user, *permissions.codenames(permissions.FILE_PERMS), while_restricted=True
+        ),
         memberships__user=user,
         memberships__is_active=True,
     ).distinct()
@@ -164,17 +134,12 @@ def notice_to_submit_for(user, pk) -> ChangeNotice:
     """An open 別紙4 (the portal's changes, or one the center returned) of a facility for which
     `user` may still file; anything else is not found. A notice already sent is found, so a
     second click is told it went."""
-    notice = notices_for(user).filter(pk=pk, facility__in=filing_facilities(user)).first()
+    notice = (
+        notices_for(user).filter(pk=pk, facility__in=permissions.filing_facilities(user)).first()
+    )
     if notice is None:
         raise Http404
     return notice
-
-
-def can_submit_notice(user, notice: ChangeNotice) -> bool:
-    return (
-        notice.state in (ChangeNotice.State.DRAFT, ChangeNotice.State.RETURNED)
-        and filing_facilities(user).filter(pk=notice.facility_id).exists()
-    )
 
 
 def notice_scan_for(user, pk) -> ChangeNotice:
@@ -195,7 +160,7 @@ def facility_signers(facility: Facility) -> QuerySet[User]:
     """The facility manager(s) and MCS administrator(s), who receive the center's answers."""
     return User.objects.filter(
         facility_roles__facility=facility,
-        facility_roles__role__in=_roles_granting(FILE_PERMS),
+        facility_roles__role__in=permissions.roles_granting(permissions.FILE_PERMS),
         is_active=True,
     ).distinct()
 
@@ -213,7 +178,7 @@ def home_section(user) -> dict | None:
             "rosters": RosterRequest.objects.filter(state=RosterRequest.State.SUBMITTED).count(),
             "notices": ChangeNotice.objects.filter(state=ChangeNotice.State.SUBMITTED).count(),
         }
-    facilities = list(filing_facilities(user)) if may_file(user) else []
+    facilities = list(permissions.filing_facilities(user)) if permissions.may_file(user) else []
     if not facilities:
         return None
     pending = Q(state=RosterRequest.State.SUBMITTED)

@@ -21,7 +21,7 @@ from facilities.postal import lookup as postal_lookup
 from mcnet.middleware import client_ip
 from mcnet.uploads import FORM_OVERHEAD_BYTES, private_file_response, request_body_limit
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     ADD_ROWS,
     MAX_FORM_ROWS,
@@ -187,13 +187,14 @@ def application_resubmit(request, token):
 @login_required
 @require_http_methods(["GET"])
 def index(request):
-    facilities = list(selectors.filing_facilities(request.user))
+    facilities = list(permissions.filing_facilities(request.user))
     return render(
         request,
         "enrollment/index.html",
         {
             "facilities": [
-                {"facility": f, "can_stop": selectors.can_stop(request.user, f)} for f in facilities
+                {"facility": f, "can_stop": permissions.can_stop(request.user, f)}
+                for f in facilities
             ],
             "rosters": selectors.roster_requests_for(request.user)[:50],
             "notices": selectors.notices_for(request.user)[:50],
@@ -398,7 +399,7 @@ def _notice_page(request, facility, *, formset, header, check=None, status=200):
             "header": header,
             "check": check,
             "add_rows": ADD_ROWS,
-            "can_stop": selectors.can_stop(request.user, facility),
+            "can_stop": permissions.can_stop(request.user, facility),
         },
         status=status,
     )
@@ -479,7 +480,7 @@ def notice_detail(request, pk):
         {
             "notice": notice,
             "rows": notice.rows.all(),
-            "can_submit": selectors.can_submit_notice(request.user, notice),
+            "can_submit": permissions.can_submit_notice(request.user, notice),
         },
     )
 

@@ -62,6 +62,38 @@ def _may_hold_grants(user, while_restricted: bool) -> bool:
     return while_restricted or user.state == User.State.ACTIVE
 
 
+# 第5条: who appoints which role on a facility — the facility manager (sign_for_facility)
+# appoints every role; the MCS administrator, who registers the facility's users (第6条(4)),
+# also the patient-group managers. The center appoints only what the facility's signed paper
+# asks for (別紙1's signer, 別紙3/別紙4's administrator flag).
+APPOINTED_BY: dict[str, tuple[str, ...]] = {
+    Role.MCS_ADMIN: ("sign_for_facility",),
+    Role.FACILITY_MANAGER: ("sign_for_facility",),
+    Role.GROUP_MANAGER: ("sign_for_facility", "manage_staff"),
+}
+
+
+def appointable_roles(codenames_held: set[str]) -> list[str]:
+    """The roles a holder of these codenames on a facility appoints there (the pages' list)."""
+    return [role for role, by in APPOINTED_BY.items() if codenames_held & set(by)]
+
+
+def can_appoint(actor, facility, role: str) -> bool:
+    """The object check of appointable_roles (and the center's part)."""
+    if getattr(actor, "is_center_staff", False):
+        return True
+    codenames = APPOINTED_BY.get(role, ("sign_for_facility",))
+    return holds_on(actor, facility.pk, *codenames, while_restricted=True)
+
+
+def can_appoint_mcs_admin(actor, facility) -> bool:
+    """Inviting someone as the MCS administrator is appointing one: the facility manager's
+    (第5条) or the center's; `actor` None is the system finishing a signed paper."""
+    if actor is None:
+        return True
+    return can_appoint(actor, facility, Role.MCS_ADMIN)
+
+
 def permissions_for_roles(roles) -> set[str]:
     perms: set[str] = set()
     for role in roles:

@@ -40,7 +40,12 @@ from .models import (
     User,
     UserRestriction,
 )
-from .permissions import center_staff_group, permissions_for_roles
+from .permissions import (
+    can_appoint,
+    can_appoint_mcs_admin,
+    center_staff_group,
+    permissions_for_roles,
+)
 from .signals import (
     ADMIN_APPOINTED,
     ADMIN_RELIEVED,
@@ -325,21 +330,6 @@ def holds_center_position(user: User) -> bool:
     return user.is_superuser or user.groups.filter(name=CENTER_STAFF_GROUP).exists()
 
 
-def _may_appoint(actor, facility: Facility, role: str) -> bool:
-    """第5条: the facility manager appoints the MCS administrator and the patient-group
-    managers (and the next facility manager); the MCS administrator, who registers the
-    facility's users (第6条(4)), appoints patient-group managers. The center appoints only what
-    the facility's signed paper asks for (別紙1's signer, 別紙3/別紙4's administrator flag)."""
-    if getattr(actor, "is_center_staff", False):
-        return True
-    codenames = ["sign_for_facility"]
-    if role == Role.GROUP_MANAGER:
-        codenames.append("manage_staff")
-    return FacilityUserObjectPermission.objects.filter(
-        user=actor, content_object=facility, permission__codename__in=codenames
-    ).exists()
-
-
 def _check_appointment(*, actor, user: User, facility: Facility, role: str) -> None:
     """Nobody grants themselves a role: an appointment is made by someone else entitled to it."""
     if holds_center_position(user):
@@ -360,7 +350,7 @@ def _check_appointment(*, actor, user: User, facility: Facility, role: str) -> N
             ),
             code="self_appointment",
         )
-    if not _may_appoint(actor, facility, role):
+    if not can_appoint(actor, facility, role):
         raise PermissionDenied(_("この役割を任命する権限がありません（第5条）。"))
 
 
@@ -545,17 +535,6 @@ def center_staff_remove(*, actor, user: User) -> None:
 # --- invitations (第6条(4): the MCS administrator registers the facility's users) ---------------
 
 
-def _may_invite_as_mcs_admin(actor, facility: Facility) -> bool:
-    """Appointing an MCS administrator is the facility manager's (第5条) or the center's."""
-    if actor is None:
-        return True
-    if getattr(actor, "is_center_staff", False):
-        return True
-    return FacilityUserObjectPermission.objects.filter(
-        user=actor, content_object=facility, permission__codename="sign_for_facility"
-    ).exists()
-
-
 @transaction.atomic
 def staff_invite(
     *,
@@ -576,7 +555,7 @@ def staff_invite(
     occupation = occupation or Occupation.OTHER
     if occupation not in Occupation.values:
         raise ValidationError({"occupation": _("職種を選んでください。")})
-    if is_mcs_admin and not _may_invite_as_mcs_admin(actor, facility):
+    if is_mcs_admin and not can_appoint_mcs_admin(actor, facility):
         raise ValidationError(
             {"is_mcs_admin": _("MCS管理者の任命は事業所管理者が行います（第5条）。")}
         )

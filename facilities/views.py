@@ -25,7 +25,7 @@ from mcnet.uploads import (
     request_body_limit,
 )
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     DeactivateForm,
     DirectoryFacilitySearchForm,
@@ -146,18 +146,9 @@ def postal_code_lookup(request):
 # --- roles (第5条, 別紙3 *1) -----------------------------------------------------------------------
 
 
-def _appointable_roles(grants: set[str]) -> list[str]:
-    """The facility manager appoints every role; the MCS administrator, group managers."""
-    if "sign_for_facility" in grants:
-        return [Role.MCS_ADMIN, Role.FACILITY_MANAGER, Role.GROUP_MANAGER]
-    if "manage_staff" in grants:
-        return [Role.GROUP_MANAGER]
-    return []
-
-
 def _roles_context(request, facility, form=None, needs_confirmation=False):
     grants = selectors.grants_on(request.user, facility)
-    roles = _appointable_roles(grants)
+    roles = permissions.appointable_roles(grants)
     if form is None:
         form = RoleAppointForm(staff=selectors.active_staff(facility), roles=roles)
     rows = facility.roles.select_related("user", "appointed_by").order_by("role", "user__kana")
@@ -184,7 +175,7 @@ def roles_page(request, pk):
 @require_POST
 def role_appoint(request, pk):
     facility = selectors.facility_for(request.user, pk, *ROLES)
-    roles = _appointable_roles(selectors.grants_on(request.user, facility))
+    roles = permissions.appointable_roles(selectors.grants_on(request.user, facility))
     form = RoleAppointForm(request.POST, staff=selectors.active_staff(facility), roles=roles)
     needs_confirmation = False
     if form.is_valid():
@@ -211,7 +202,7 @@ def role_appoint(request, pk):
 @require_http_methods(["GET", "POST"])
 def role_relieve(request, pk, role_id):
     facility = selectors.facility_for(request.user, pk, *ROLES)
-    roles = _appointable_roles(selectors.grants_on(request.user, facility))
+    roles = permissions.appointable_roles(selectors.grants_on(request.user, facility))
     row = facility.roles.filter(pk=role_id, role__in=roles).select_related("user").first()
     if row is None:
         raise Http404
@@ -609,7 +600,7 @@ def invitations_page(request, pk):
 @require_http_methods(["GET", "POST"])
 def invitation_create(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
-    may_appoint = "sign_for_facility" in selectors.grants_on(request.user, facility)
+    may_appoint = permissions.can_appoint_mcs_admin(request.user, facility)
     form = InvitationForm(request.POST or None, may_appoint_admin=may_appoint)
     done = _submit(
         request,

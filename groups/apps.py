@@ -9,4 +9,20 @@ class GroupsConfig(AppConfig):
     verbose_name = _("連携グループ")
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 — connects the signals of the apps below
+        from consents.permissions import PatientGroups, use_patient_groups
+
+        from . import permissions, receivers, selectors  # noqa: F401 — receivers: signals from below
+
+        # Consents' access rule asks these of the groups above it (consents.permissions).
+        use_patient_groups(
+            PatientGroups(
+                has_group=permissions.patient_has_group,
+                has_working_group=permissions.patient_has_working_group,
+                has_closed_group=permissions.patient_has_closed_group,
+                awaiting_archive=permissions.patient_awaiting_archive,
+                patient_ids_granted=permissions.patient_ids_granted,
+                patient_ids_managed_by=permissions.patient_ids_managed_by,
+                groups_of_patient_for=selectors.groups_of_patient_for,
+                group_manager_ids_of_patients=selectors.group_manager_ids_of_patients,
+            )
+        )

@@ -38,15 +38,6 @@ CARE_ENDED_REASONS = ("consent_withdrawn", "consent_invalid")
 END_REPORT_UNDO_WINDOW = dt.timedelta(days=1)
 
 
-def closed_patient_group_q(prefix: str = "") -> Q:
-    """Patient groups whose care has ended: archived, or their consent withdrawn or invalid.
-    Access ends with care (別紙5 (2)): no member holds a grant on them any more; only the
-    custodians open them, each time with a reason (consents.permissions)."""
-    return Q(**{f"{prefix}kind": "patient"}) & (
-        Q(**{f"{prefix}state": "archived"}) | Q(**{f"{prefix}end_reason__in": CARE_ENDED_REASONS})
-    )
-
-
 def patient_group_label(pk, facility_name: str) -> str:
     if facility_name:
         return gettext("患者グループ No.%(pk)s（%(facility)s）") % {
@@ -197,7 +188,7 @@ class Group(models.Model):
 
     @property
     def is_closed(self) -> bool:
-        """Care has ended (closed_patient_group_q): members have no access any more."""
+        """Care has ended (permissions.closed_patient_group_q): members have no access any more."""
         return self.kind == self.Kind.PATIENT and (
             self.state == self.State.ARCHIVED or self.end_reason in CARE_ENDED_REASONS
         )

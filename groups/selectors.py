@@ -50,8 +50,13 @@ from .models import (
     Membership,
     PostDeletion,
     StaffAttestationLine,
-    closed_patient_group_q,
     patient_group_label,
+)
+from .permissions import (
+    archivable_q,
+    closed_patient_group_q,
+    group_ids_granted,
+    is_mcs_admin,
 )
 
 # Who is in the all-users group: every account that can sign in and has not left or been banned.
@@ -62,13 +67,6 @@ ALL_USERS_STATES = (User.State.ACTIVE, User.State.RESTRICTED)
 # 留意事項 1: a review counts as "due" (and its manager is told) this many days before its
 # deadline, so the manager can plan it.
 REVIEW_DUE_SOON_DAYS = 14
-
-
-def group_ids_granted(user, codename: str) -> QuerySet:
-    """Ids of the groups on which the user holds `groups.<codename>` (a subquery)."""
-    return GroupUserObjectPermission.objects.filter(
-        user=user, permission__content_type__app_label="groups", permission__codename=codename
-    ).values("content_object_id")
 
 
 def _signed_in(user) -> bool:
@@ -172,13 +170,6 @@ def closed_group_patient_id(pk: int) -> int | None:
 
 def _managed_by(user) -> Exists:
     return Exists(group_ids_granted(user, "manage_group").filter(content_object_id=OuterRef("pk")))
-
-
-def is_manager_of(user, group: Group) -> bool:
-    managed = getattr(group, "is_managed", None)  # read with the group (group_for_member)
-    if managed is not None:
-        return managed
-    return group_ids_granted(user, "manage_group").filter(content_object_id=group.pk).exists()
 
 
 @dataclass(frozen=True)
@@ -549,12 +540,7 @@ def group_for_archiver(user, pk: int) -> Group:
     if not _signed_in(user):
         raise Http404
     group = (
-        Group.objects.filter(
-            Q(facility_id__in=facility_ids_with(user, "archive_groups", while_restricted=True))
-            | Q(kind=Group.Kind.FREE, pk__in=group_ids_granted(user, "manage_group"))
-        )
-        .exclude(kind=Group.Kind.ALL_USERS)
-        .exclude(state=Group.State.ARCHIVED)
+        Group.objects.filter(archivable_q(user))
         .select_related("facility", "manager", "end_reported_by")
         .filter(pk=pk)
         .first()
@@ -562,20 +548,6 @@ def group_for_archiver(user, pk: int) -> Group:
     if group is None:
         raise Http404
     return group
-
-
-def can_archive(user, group: Group) -> bool:
-    # What group_for_archiver asks, at the least; most members hold neither, and the role
-    # rows and the group already say so without a query.
-    if not (
-        roles_grant(user, "archive_groups")
-        or (group.kind == Group.Kind.FREE and is_manager_of(user, group))
-    ):
-        return False
-    try:
-        return group_for_archiver(user, group.pk) is not None
-    except Http404:
-        return False
 
 
 def archived_groups_for(user, *, query: str = "", reason: str = "") -> QuerySet[Group]:
@@ -725,10 +697,6 @@ def center_overview_page(*, number: int = 1, **filters) -> UncountedPage:
 
 
 # --- announcements (the all-users group) -------------------------------------------------------
-
-
-def is_mcs_admin(user) -> bool:
-    return user.holds_role(FacilityRole.Role.MCS_ADMIN)
 
 
 def announcements_for(user) -> QuerySet[Announcement]:
@@ -1072,3 +1040,34 @@ def group_link_gone(user, pk: int, url_name: str) -> dict | None:
         membership = group.memberships.filter(user=user).order_by("-pk").first()
         facts["what"] = "invitation_" + (membership.state if membership else "none")
     return facts
+
+
+def groups_of_patient_for(user, patient: Patient) -> QuerySet[Group]:
+    """The patient's groups (a patient has at most one working group, and maybe archived
+    ones), with whether the user is a member and so may open each: the patient's page
+    (consents.views.patient_detail) lists them through consents.permissions.patient_groups."""
+    return (
+        Group.objects.filter(patient=patient)
+        .annotate(
+            is_member=Exists(
+                GroupUserObjectPermission.objects.filter(
+                    user=user,
+                    permission__codename="access_group",
+                    content_object_id=OuterRef("pk"),
+                )
+            )
+        )
+        .order_by("-created_at")
+    )
+
+
+def group_manager_ids_of_patients(patient_ids) -> dict[int, set[int]]:
+    """The active managers of each patient's groups (custodians, with the MCS administrators):
+    consents' overdue-request reminders ask it through consents.permissions.patient_groups."""
+    managers: dict[int, set[int]] = {}
+    rows = Group.objects.filter(
+        patient_id__in=patient_ids, manager__isnull=False, manager__is_active=True
+    ).values_list("patient_id", "manager_id")
+    for patient_id, manager_id in rows:
+        managers.setdefault(patient_id, set()).add(manager_id)
+    return managers

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from consents.models import Consent, Patient, active_consent_q
+from consents.permissions import can_register_patient
 from consents.selectors import pending_addendum_facility_ids
 from consents.services import ErasureReason, patients_erase_everywhere
 from facilities.models import FacilityMembership, FacilityRole, User
@@ -56,11 +57,16 @@ from .models import (
     group_label,
     patient_group_name,
 )
-from .permissions import ACCESS_GROUP, MANAGE_GROUP, grants_for
+from .permissions import (
+    ACCESS_GROUP,
+    MANAGE_GROUP,
+    can_archive,
+    can_remove_as_staff_admin,
+    grants_for,
+)
 from .selectors import (
     ReviewClock,
     announcement_recipients,
-    can_archive,
     end_report_undoable_until,
     facilities_attestation_overdue,
     groups_attestation_overdue,
@@ -208,7 +214,7 @@ def _is_accepted(group: Group, user) -> bool:
 def group_create_for_patient(*, actor, patient: Patient) -> Group:
     """第8条, 第9条2項: the patient's care manager creates the group, only with a valid
     consent; one working group per patient (留意事項 1)."""
-    if not actor.has_perm("facilities.register_patients", patient.facility):
+    if not can_register_patient(actor, patient.facility):
         raise PermissionDenied
     if patient.is_erased:
         raise ValidationError(_("この患者の個人情報は削除されています。"), code="erased")
@@ -479,14 +485,6 @@ def invitation_decline(*, actor, membership: Membership) -> Membership:
     return _answer_invitation(actor=actor, membership=membership, accept=False)
 
 
-def _may_remove_as_staff_admin(actor, membership: Membership) -> bool:
-    """留意事項 1: a facility's MCS administrator removes their own staff from any group."""
-    return FacilityMembership.objects.filter(
-        user_id=membership.user_id,
-        facility_id__in=facility_ids_with(actor, "manage_staff", while_restricted=True),
-    ).exists()
-
-
 def _end_membership(*, actor, membership: Membership, reason: str, now=None) -> None:
     """Close one open membership (invited → cancelled, accepted → removed) and its grants."""
     membership.state = State.CANCELLED if membership.state == State.INVITED else State.REMOVED
@@ -516,7 +514,7 @@ def membership_remove(*, actor, membership: Membership, reason: str) -> Membersh
     if not membership.is_open:
         raise ValidationError(_("このメンバーはすでに解除されています。"), code="closed")
     as_manager = actor.has_perm(MANAGE_GROUP, group)
-    if not as_manager and not _may_remove_as_staff_admin(actor, membership):
+    if not as_manager and not can_remove_as_staff_admin(actor, membership):
         raise PermissionDenied
     if as_manager and membership.user_id == actor.pk:
         raise ValidationError(
@@ -649,8 +647,8 @@ def group_handover(*, actor, group: Group, new_manager, reason: str = "") -> Gro
         raise ValidationError(_("すでにこのグループの管理者です。"), code="same")
     if not (new_manager.is_active and new_manager.state == User.State.ACTIVE):
         raise ValidationError(_("利用中の人にだけ引き継げます。"), code="inactive")
-    is_group_manager_here = group.facility is not None and new_manager.has_perm(
-        "facilities.register_patients", group.facility
+    is_group_manager_here = group.facility is not None and can_register_patient(
+        new_manager, group.facility
     )
     accepted = _is_accepted(group, new_manager)
     if group.kind == Group.Kind.PATIENT and not is_group_manager_here:

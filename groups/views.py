@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from consents import permissions as consent_permissions
 from consents import selectors as consent_selectors
 from consents.services import patient_access_record
 from facilities.models import User
@@ -28,7 +29,7 @@ from mcnet.notifications import mail_body_of
 from mcnet.pagination import page_number
 from mcnet.permissions import center_staff_required
 
-from . import selectors, services
+from . import permissions, selectors, services
 from .forms import (
     AnnouncementMailForm,
     ArchiveForm,
@@ -191,7 +192,7 @@ def group_detail(request, pk: int):
         group = selectors.group_for_member(request.user, pk)
     except Http404:
         patient_id = selectors.closed_group_patient_id(pk)
-        if patient_id is None or not consent_selectors.may_open_closed_record(
+        if patient_id is None or not consent_permissions.may_open_closed_record(
             request.user, patient_id
         ):
             raise
@@ -199,7 +200,7 @@ def group_detail(request, pk: int):
         return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
     if group.kind == Group.Kind.ALL_USERS:
         return redirect("groups:announcements")
-    is_manager = selectors.is_manager_of(request.user, group)
+    is_manager = permissions.is_manager_of(request.user, group)
     members = list(selectors.members_of(group))
     context = {
         "group": group,
@@ -207,7 +208,7 @@ def group_detail(request, pk: int):
         "members": members,
         "my_membership": selectors.membership_of(request.user, group, members=members),
         "review": selectors.review_status(group),
-        "can_archive": selectors.can_archive(request.user, group),
+        "can_archive": permissions.can_archive(request.user, group),
         "undo_until": selectors.end_report_undoable_until(group) if is_manager else None,
     }
     if group.patient_id:

@@ -1,6 +1,6 @@
 from django import template
 
-from enrollment.selectors import may_file
+from enrollment.permissions import may_file
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from devices import selectors, services
+from devices import permissions, selectors, services
 from devices.models import TakeoutRequest
 from facilities import services as facility_services
 from facilities.models import FacilityRole, User
@@ -251,7 +251,7 @@ def test_another_administrator_or_the_facility_manager_decides_an_administrators
         actor=None, user=manager, facility=takada, role=Role.FACILITY_MANAGER
     )
     manager = User.objects.get(pk=manager.pk)
-    assert selectors.takeout_deciders(own) == [manager]
+    assert permissions.takeout_deciders(own) == [manager]
     # The facility manager sees the administrator's request, not the nurse's.
     assert set(selectors.takeouts_visible_to(manager)) == {own}
     services.takeout_decide(actor=manager, request_obj=own, approve=True, comment="了承")
@@ -263,7 +263,7 @@ def test_another_administrator_or_the_facility_manager_decides_an_administrators
     second = facility_services.user_create(actor=None, email="admin2@takada.example.jp")
     facility_services.role_appoint(actor=None, user=second, facility=takada, role=Role.MCS_ADMIN)
     another = _admins_own_request(people, takada)
-    assert {u.pk for u in selectors.takeout_deciders(another)} == {manager.pk, second.pk}
+    assert {u.pk for u in permissions.takeout_deciders(another)} == {manager.pk, second.pk}
     assert Notification.objects.filter(kind="devices.takeout_filed", recipient=second).exists()
     services.takeout_decide(
         actor=User.objects.get(pk=second.pk), request_obj=another, approve=False, comment="不要"

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from consents import services as consent_services
-from groups import selectors, services
+from groups import permissions, selectors, services
 from groups.models import Group, Membership
 from mcnet.models import AuditEvent
 
@@ -91,7 +91,7 @@ def test_the_group_is_named_after_the_patient_and_its_creator_manages_it(demo, p
     assert group.name == "新潟三郎さんのグループ"
     assert group.manager == cm and group.facility == demo["kasugano"]
     assert group.memberships.get().state == Membership.State.ACCEPTED
-    assert selectors.is_manager_of(cm, group)
+    assert permissions.is_manager_of(cm, group)
     event = AuditEvent.objects.filter(action="group.create").latest("id")
     assert event.object_id == str(group.pk) and "新潟" not in str(event.changes) + event.object_repr
 

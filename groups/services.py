@@ -30,7 +30,7 @@ from consents.services import ErasureReason, patients_erase_everywhere
 from facilities.models import FacilityMembership, FacilityRole, User
 from facilities.permissions import facility_ids_with
 from facilities.selectors import role_holder_ids
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.models import NetworkSettings, Notification
 from mcnet.notifications import (
     Message,
@@ -133,7 +133,7 @@ def _sync_group_grants(group: Group) -> None:
         _sync_grants(group=group, user=user)
 
 
-def _audit(actor, action: str, group: Group, **changes) -> None:
+def _audit(actor, action: AuditAction, group: Group, **changes) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -144,7 +144,7 @@ def _audit(actor, action: str, group: Group, **changes) -> None:
     )
 
 
-def _audit_membership(actor, action: str, membership: Membership, **changes) -> None:
+def _audit_membership(actor, action: AuditAction, membership: Membership, **changes) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -255,7 +255,7 @@ def group_create_for_patient(*, actor, patient: Patient) -> Group:
         via_facility=group.facility,
     )
     _sync_grants(group=group, user=actor)
-    _audit(actor, "group.create", group, kind=group.kind, patient=patient.pk)
+    _audit(actor, AuditAction.GROUP_CREATE, group, kind=group.kind, patient=patient.pk)
     return group
 
 
@@ -287,7 +287,7 @@ def group_create_free(*, actor, name: str, description: str = "") -> Group:
         via_facility=group.facility,
     )
     _sync_grants(group=group, user=actor)
-    _audit(actor, "group.create", group, kind=group.kind, name=name)
+    _audit(actor, AuditAction.GROUP_CREATE, group, kind=group.kind, name=name)
     return group
 
 
@@ -377,7 +377,7 @@ def membership_invite(*, actor, group: Group, user) -> Membership:
             )
     except IntegrityError as exc:
         raise ValidationError(_("すでに招待中または参加中です。"), code="already") from exc
-    _audit_membership(actor, "membership.invite", membership)
+    _audit_membership(actor, AuditAction.MEMBERSHIP_INVITE, membership)
     notify(
         recipients=[user],
         kind="groups.invitation",
@@ -444,7 +444,11 @@ def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Member
     membership.responded_at = timezone.now()
     membership.save(update_fields=["state", "responded_at"])
     _sync_grants(group=group, user=actor)
-    _audit_membership(actor, "membership.accept" if accept else "membership.decline", membership)
+    _audit_membership(
+        actor,
+        AuditAction.MEMBERSHIP_ACCEPT if accept else AuditAction.MEMBERSHIP_DECLINE,
+        membership,
+    )
     title = (
         _("%(name)s さんが「%(group)s」への招待を受理しました")
         if accept
@@ -497,7 +501,14 @@ def _end_membership(*, actor, membership: Membership, reason: str, now=None) -> 
     _sync_grants(group=membership.group, user=membership.user)
     # The reason is free text (it may quote the patient): the row keeps it, the audit trail
     # only that one was given (別紙6: the trail outlives the patient's data).
-    _audit_membership(actor, f"membership.{membership.state}", membership, reason_given=True)
+    _audit_membership(
+        actor,
+        AuditAction.MEMBERSHIP_CANCELLED
+        if membership.state == State.CANCELLED
+        else AuditAction.MEMBERSHIP_REMOVED,
+        membership,
+        reason_given=True,
+    )
 
 
 @transaction.atomic
@@ -584,7 +595,7 @@ def membership_leave(*, actor, group: Group) -> Membership:
     membership.ended_by = actor
     membership.save(update_fields=["state", "ended_at", "ended_by"])
     _sync_grants(group=group, user=actor)
-    _audit_membership(actor, "membership.leave", membership)
+    _audit_membership(actor, AuditAction.MEMBERSHIP_LEAVE, membership)
     if group.is_working:
         notify(
             recipients=[group.manager],
@@ -685,7 +696,7 @@ def group_handover(*, actor, group: Group, new_manager, reason: str = "") -> Gro
         _sync_grants(group=group, user=user)
     _audit(
         actor,
-        "group.handover",
+        AuditAction.GROUP_HANDOVER,
         group,
         previous=previous.email if previous else "",
         manager=new_manager.email,
@@ -765,7 +776,7 @@ def supporter_review_record(
     group.save(update_fields=["last_reviewed_at"])
     _audit(
         actor,
-        "group.review",
+        AuditAction.GROUP_REVIEW,
         group,
         removed=[m.user.email for m in removed],
         timeline_checked=True,
@@ -827,7 +838,7 @@ def post_deletion_record(
     # Ids and the category only: the note is free text.
     audit_record(
         actor=actor,
-        action="group.post_deletion",
+        action=AuditAction.GROUP_POST_DELETION,
         object_type="groups.postdeletion",
         object_id=deletion.pk,
         facility_id=group.facility_id,
@@ -888,7 +899,7 @@ def staff_attestation_record(
     )
     audit_record(
         actor=actor,
-        action="attestation.staff",
+        action=AuditAction.ATTESTATION_STAFF,
         object_type="groups.staffattestation",
         object_id=attestation.pk,
         facility_id=facility.pk,
@@ -913,7 +924,7 @@ def staff_discrepancy_resolve(*, actor, line: StaffAttestationLine, resolution: 
     line.save(update_fields=["resolved_at", "resolved_by", "resolution"])
     audit_record(
         actor=actor,
-        action="attestation.staff_resolve",
+        action=AuditAction.ATTESTATION_STAFF_RESOLVE,
         object_type="groups.staffattestationline",
         object_id=line.pk,
         facility_id=facility.pk,
@@ -954,7 +965,7 @@ def group_attestation_record(
     attestation.missing_in_mcs.set(missing)
     _audit(
         actor,
-        "attestation.group",
+        AuditAction.ATTESTATION_GROUP,
         group,
         attestation=attestation.pk,
         missing=sorted(missing),
@@ -974,7 +985,7 @@ def group_discrepancy_resolve(*, actor, attestation: GroupAttestation, resolutio
     attestation.resolved_at, attestation.resolved_by = timezone.now(), actor
     attestation.resolution = resolution
     attestation.save(update_fields=["resolved_at", "resolved_by", "resolution"])
-    _audit(actor, "attestation.group_resolve", group, attestation=attestation.pk)
+    _audit(actor, AuditAction.ATTESTATION_GROUP_RESOLVE, group, attestation=attestation.pk)
     return attestation
 
 
@@ -1060,7 +1071,7 @@ def _mark_to_be_archived(*, actor, group: Group, reason: str, note: str) -> None
         update_fields=["state", "end_reason", "end_note", "end_reported_at", "end_reported_by"]
     )
     _cancel_invitations(actor=actor, group=group, reason=_("グループの利用終了のため"))
-    _audit(actor, "group.report_end", group, reason=reason)
+    _audit(actor, AuditAction.GROUP_REPORT_END, group, reason=reason)
     notify(
         recipients=mcs_admins_of(group.facility),
         kind="groups.to_be_archived",
@@ -1107,7 +1118,7 @@ def group_report_end_undo(*, actor, group: Group) -> Group:
     group.save(
         update_fields=["state", "end_reason", "end_note", "end_reported_at", "end_reported_by"]
     )
-    _audit(actor, "group.report_end_undo", group, reason=reason)
+    _audit(actor, AuditAction.GROUP_REPORT_END_UNDO, group, reason=reason)
     notify(
         recipients=mcs_admins_of(group.facility),
         kind="groups.end_report_undone",
@@ -1139,7 +1150,7 @@ def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Grou
         else:  # already to be archived for another reason: the withdrawal is what counts now
             group.end_reason = reason
             group.save(update_fields=["end_reason"])
-            _audit(actor, "group.report_end", group, reason=reason)
+            _audit(actor, AuditAction.GROUP_REPORT_END, group, reason=reason)
         # Access ends with care (別紙5 (2)): from this moment only the custodians open it.
         _sync_group_grants(group)
         members = User.objects.filter(
@@ -1226,7 +1237,7 @@ def _archive(*, actor, group: Group, why: str = "") -> None:
     _notifications_forget_patient(group)
     _cancel_invitations(actor=actor, group=group, reason=_("グループのアーカイブのため"))
     _sync_group_grants(group)
-    _audit(actor, "group.archive", group, reason=group.end_reason)
+    _audit(actor, AuditAction.GROUP_ARCHIVE, group, reason=group.end_reason)
     members = User.objects.filter(
         group_memberships__group=group, group_memberships__state=State.ACCEPTED, is_active=True
     ).exclude(pk=getattr(actor, "pk", None))
@@ -1564,7 +1575,7 @@ def announcement_create(
     )
     audit_record(
         actor=actor,
-        action="announcement.create",
+        action=AuditAction.ANNOUNCEMENT_CREATE,
         target=announcement,
         changes={"audience": audience, "publish_at": announcement.publish_at.isoformat()},
     )
@@ -1615,7 +1626,7 @@ def announcement_mail_send(*, actor, announcement: Announcement) -> int:
     announcement.save(update_fields=["mailed_at", "mailed_by", "mailed_count"])
     audit_record(
         actor=actor,
-        action="announcement.mail",
+        action=AuditAction.ANNOUNCEMENT_MAIL,
         target=announcement,
         changes={"audience": announcement.audience, "recipients": count},
     )
@@ -1674,5 +1685,5 @@ def team_notice_record(*, actor, group: Group) -> TeamNotice:
     notice = TeamNotice.objects.create(
         group=group, team=[list(pair) for pair in team_key(group)], printed_by=actor
     )
-    _audit(actor, "group.team_notice", group, notice=notice.pk, size=len(notice.team))
+    _audit(actor, AuditAction.GROUP_TEAM_NOTICE, group, notice=notice.pk, size=len(notice.team))
     return notice

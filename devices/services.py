@@ -699,7 +699,7 @@ def _week_key(today: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def remind_overdue_takeouts(*, today: dt.date | None = None) -> int:
+def takeouts_remind_overdue(*, today: dt.date | None = None) -> int:
     """Take-outs past their period without a return: remind the requester and the facility's
     MCS administrators, at most once a week per request (dedupe key), whatever the reruns."""
     today = today or timezone.localdate()
@@ -749,7 +749,7 @@ def remind_overdue_takeouts(*, today: dt.date | None = None) -> int:
     return sent
 
 
-def remind_overdue_device_checks(*, today: dt.date | None = None) -> int:
+def device_checks_remind_overdue(*, today: dt.date | None = None) -> int:
     """Devices whose art. 12 checklist was not confirmed within the network's interval: one
     reminder per facility and week to its MCS administrators."""
     today = today or timezone.localdate()
@@ -988,7 +988,7 @@ def leak_record_persons_notified(*, actor, leak: PrivacyLeak, notified_on, how: 
     return leak
 
 
-def remind_leak_deadlines(*, now=None) -> int:
+def leak_deadlines_remind(*, now=None) -> int:
     """Before each deadline (速報, 確報) not yet met, remind the facility's MCS administrators,
     once each (dedupe key per leak and stage), however often the job runs."""
     now = now or timezone.now()

@@ -12,9 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from facilities import selectors as facility_selectors
 from facilities import services as facility_services
 from facilities import signals as facility_signals
 from facilities.models import Facility, FacilityMembership, FacilityRole, Invitation, User
+from groups import selectors as group_selectors
 from groups import services as group_services
 from mcnet.audit import AuditAction, audit_record
 from mcnet.jobs import enqueue_on_commit
@@ -381,7 +383,7 @@ def application_reject(*, actor, application: Application, reason: str) -> Appli
 
 def _tell_center(*, kind: str, title: str, url: str, body: str = "") -> None:
     notify(
-        recipients=selectors.center_staff_users(),
+        recipients=facility_selectors.center_staff_users(),
         kind=kind,
         title=title,
         body=body,
@@ -585,7 +587,7 @@ def _all_users_group_ready() -> None:
     """利用開始までの流れ 7 ①: everyone is in the all-users group. The groups app defines its
     membership as "every active user", so an account joins it by existing; the group itself
     is made sure of here, before the first participant signs in."""
-    group_services.all_users_group()
+    group_selectors.all_users_group()
 
 
 def _return_paper(paper, *, actor, reason: str, action: AuditAction):

@@ -41,6 +41,7 @@ from .models import (
     UserRestriction,
 )
 from .permissions import center_staff_group, permissions_for_roles
+from .selectors import center_staff_users
 from .signals import (
     ADMIN_APPOINTED,
     ADMIN_RELIEVED,
@@ -107,10 +108,6 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
                 reason=_("センターは事業所の登録内容を管理するため（第4条）"),
             )
     return facility
-
-
-def center_staff_users():
-    return User.objects.filter(groups__name=CENTER_STAFF_GROUP, is_active=True)
 
 
 @transaction.atomic
@@ -682,7 +679,7 @@ def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(
+def staff_invitation_accept(
     *,
     invitation: Invitation,
     user: User | None = None,

@@ -63,8 +63,11 @@ from .selectors import (
     can_archive,
     end_report_undoable_until,
     facilities_attestation_overdue,
+    group_url,
     groups_attestation_overdue,
+    invitable_facility_ids,
     invitation_expired,
+    mcs_admins_of,
     reviewed_groups,
     staff_line_is_discrepancy,
     staff_to_attest,
@@ -82,21 +85,6 @@ GroupState = Group.State
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def all_users_group() -> Group:
-    """The one all-users group (基本設定 7 ①); created on first use."""
-    group = Group.objects.filter(kind=Group.Kind.ALL_USERS).first()
-    if group is not None:
-        return group
-    try:
-        with transaction.atomic():
-            return Group.objects.create(
-                kind=Group.Kind.ALL_USERS,
-                name=f"{NetworkSettings.load().name} 全ユーザーグループ",
-            )
-    except IntegrityError:  # created meanwhile by another request
-        return Group.objects.get(kind=Group.Kind.ALL_USERS)
 
 
 def _sync_grants(*, group: Group, user) -> None:
@@ -155,31 +143,12 @@ def _audit_membership(actor, action: AuditAction, membership: Membership, **chan
     )
 
 
-def group_url(group: Group) -> str:
-    # Every notification about a group links under /groups/<pk>/, so the retention job can
-    # find and scrub those that named the patient (retention_erase_expired).
-    return reverse("groups:detail", args=[group.pk])
-
-
 def _invitation_url(group: Group) -> str:
     return reverse("groups:invitation", args=[group.pk])
 
 
 def _name_of(user) -> str:
     return (user.name or user.email) if user else _("（不明）")
-
-
-def mcs_admins_of(facility) -> list[User]:
-    """The MCS administrators of a facility (role rows, 第5条)."""
-    if facility is None:
-        return []
-    return list(
-        User.objects.filter(
-            facility_roles__facility=facility,
-            facility_roles__role=FacilityRole.Role.MCS_ADMIN,
-            is_active=True,
-        ).distinct()
-    )
 
 
 def _require_manager(actor, group: Group) -> None:
@@ -298,16 +267,6 @@ def patient_groups_follow_name(*, patient: Patient) -> int:
 
 
 # --- invitations and membership (第8条(2), 留意事項 4) ----------------------------------------
-
-
-def invitable_facility_ids(group: Group) -> set[int] | None:
-    """For a patient group: the facilities its valid consent covers (None: no restriction)."""
-    if group.kind != Group.Kind.PATIENT:
-        return None
-    consent = group.patient.consents.active().first()
-    if consent is None:
-        return set()
-    return set(consent.covered_facilities.values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -474,12 +433,12 @@ def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Member
 
 
 @transaction.atomic
-def invitation_accept(*, actor, membership: Membership) -> Membership:
+def group_invitation_accept(*, actor, membership: Membership) -> Membership:
     return _answer_invitation(actor=actor, membership=membership, accept=True)
 
 
 @transaction.atomic
-def invitation_decline(*, actor, membership: Membership) -> Membership:
+def group_invitation_decline(*, actor, membership: Membership) -> Membership:
     return _answer_invitation(actor=actor, membership=membership, accept=False)
 
 
@@ -1641,7 +1600,6 @@ def announcement_mark_read(*, user, announcement: Announcement) -> None:
 __all__ = [
     "ACCESS_GROUP",
     "MANAGE_GROUP",
-    "all_users_group",
     "announcement_create",
     "announcement_mail_send",
     "announcement_mark_read",
@@ -1652,12 +1610,12 @@ __all__ = [
     "group_create_free",
     "group_discrepancy_resolve",
     "group_handover",
+    "group_invitation_accept",
+    "group_invitation_decline",
     "group_report_end",
     "groups_end_for_facility",
     "groups_end_for_patient",
     "groups_erase_for_patients",
-    "invitation_accept",
-    "invitation_decline",
     "invitations_expire",
     "membership_invite",
     "membership_leave",

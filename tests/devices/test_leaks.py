@@ -122,7 +122,7 @@ def test_reminders_come_before_each_deadline_once_each(people, leak):
         """How many reminders about this leak the job sent (the demo has its own clock)."""
         before = mine.count()
         with time_machine.travel(moment, tick=False):
-            services.remind_leak_deadlines()
+            services.leak_deadlines_remind()
         return mine.count() - before
 
     mine = Notification.objects.filter(url=reverse("devices:leak_detail", args=[leak.pk]))
@@ -155,7 +155,7 @@ def test_a_reported_preliminary_is_not_reminded(people, leak):
         actor=people["mcs_admin"], leak=leak, stage="preliminary", reported_on=timezone.localdate()
     )
     with time_machine.travel(leak.known_at + 2 * DAY, tick=False):
-        services.remind_leak_deadlines()
+        services.leak_deadlines_remind()
     url = reverse("devices:leak_detail", args=[leak.pk])
     assert not Notification.objects.filter(url=url, kind="devices.leak_preliminary_due").exists()
 

@@ -44,10 +44,6 @@ def managed_facilities(user) -> QuerySet[Facility]:
     return _facilities_with_perm(user, MANAGE_DEVICES)
 
 
-def managed_facility_ids(user) -> set[int]:
-    return set(managed_facilities(user).values_list("pk", flat=True))
-
-
 def is_device_manager(user, facility_id: int) -> bool:
     return holds_on(user, facility_id, "manage_devices", while_restricted=True)
 

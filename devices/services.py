@@ -96,7 +96,7 @@ def device_update(*, actor, device: Device, **fields) -> Device:
 
 
 @transaction.atomic
-def device_confirm_checklist(*, actor, device: Device, items, on: dt.date | None = None) -> Device:
+def device_checklist_confirm(*, actor, device: Device, items, on: dt.date | None = None) -> Device:
     """Record that the administrator confirmed these checklist items today (or on `on`)."""
     _require_manager(actor, device.facility_id)
     items = [item for item in items if item in CHECKLIST_FIELDS]
@@ -121,7 +121,7 @@ def device_confirm_checklist(*, actor, device: Device, items, on: dt.date | None
 
 
 @transaction.atomic
-def device_change_state(
+def device_state_change(
     *,
     actor,
     device: Device,
@@ -622,7 +622,7 @@ def incident_acknowledge(*, actor, incident: IncidentReport, note: str = "") -> 
 
 
 @transaction.atomic
-def incident_add_note(*, actor, incident: IncidentReport, note: str) -> IncidentEvent:
+def incident_note_add(*, actor, incident: IncidentReport, note: str) -> IncidentEvent:
     """A step in the timeline: the facility's administrator, or the center once escalated."""
     is_manager = selectors.is_device_manager(actor, incident.facility_id)
     is_center = actor.is_center_staff and incident.escalated_at is not None
@@ -778,7 +778,7 @@ def device_checks_remind_overdue(*, today: dt.date | None = None) -> int:
 
 # --- restriction of a user because of a report (留意事項 2, with the facilities app) --------------
 @transaction.atomic
-def incident_restrict_user(*, actor, incident: IncidentReport, user: User, level: str, reason: str):
+def incident_user_restrict(*, actor, incident: IncidentReport, user: User, level: str, reason: str):
     """Restrict or ban `user` through facilities.services.user_restrict and link the row to the
     report that caused it; the timeline shows it."""
     _require_manager(actor, incident.facility_id)
@@ -921,7 +921,7 @@ def _alert_other_facilities(leak: PrivacyLeak) -> None:
 
 
 @transaction.atomic
-def leak_update_report(*, actor, leak: PrivacyLeak, **items) -> PrivacyLeak:
+def leak_report_update(*, actor, leak: PrivacyLeak, **items) -> PrivacyLeak:
     """Draft the report's items (規則8条1項 1–9), to print and send to the commission."""
     leak = _locked(PrivacyLeak, leak.pk)
     _require_manager(actor, leak.facility_id)
@@ -936,7 +936,7 @@ def leak_update_report(*, actor, leak: PrivacyLeak, **items) -> PrivacyLeak:
 
 
 @transaction.atomic
-def leak_record_report(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> PrivacyLeak:
+def leak_report_record(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> PrivacyLeak:
     """速報 or 確報 sent to the commission (規則8条1項, 2項); the 確報 closes the clock."""
     leak = _locked(PrivacyLeak, leak.pk)
     _require_manager(actor, leak.facility_id)
@@ -966,7 +966,7 @@ def leak_record_report(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> 
 
 
 @transaction.atomic
-def leak_record_persons_notified(*, actor, leak: PrivacyLeak, notified_on, how: str) -> PrivacyLeak:
+def leak_persons_notified_record(*, actor, leak: PrivacyLeak, notified_on, how: str) -> PrivacyLeak:
     """§26②: the affected persons were told (date and how)."""
     leak = _locked(PrivacyLeak, leak.pk)
     _require_manager(actor, leak.facility_id)

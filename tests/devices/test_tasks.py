@@ -93,7 +93,7 @@ def test_overdue_checklists_remind_the_administrator_once_a_week(people, takada)
         assert services.device_checks_remind_overdue() == 1
     # Once confirmed, nothing more.
     pc = Device.objects.get(facility=takada, label="事務所PC-01")
-    services.device_confirm_checklist(
+    services.device_checklist_confirm(
         actor=people["mcs_admin"], device=pc, items=[n for n, _l in Device.CHECKLIST]
     )
     with time_machine.travel(timezone.now() + dt.timedelta(days=14), tick=False):

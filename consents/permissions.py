@@ -29,12 +29,11 @@ from django.utils.translation import gettext_lazy as _
 
 from facilities.models import FacilityRole
 from facilities.permissions import facility_ids_with, holds_on
+from mcnet.audit import AuditAction
 from mcnet.models import AuditEvent
 
 from .models import Consent, Patient, PatientRequest, active_consent_q
 
-# The access-log action of an opening (its changes hold the purpose's code, never text).
-OPEN_RECORD_ACTION = "patient.open_record"
 # How long one opening keeps the record open to its custodian (the pages of one task).
 OPEN_RECORD_MINUTES = 15
 
@@ -121,7 +120,7 @@ def opened_patient_ids(user, *, now=None) -> QuerySet:
     since = (now or timezone.now()) - dt.timedelta(minutes=OPEN_RECORD_MINUTES)
     return (
         AuditEvent.objects.filter(
-            action=OPEN_RECORD_ACTION,
+            action=AuditAction.PATIENT_OPEN_RECORD,
             actor=user,
             object_type="consents.patient",
             created_at__gte=since,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from facilities.models import FacilityRole
 from facilities.selectors import role_holder_ids
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.fragments import fragments_forget
 from mcnet.models import NetworkSettings
 from mcnet.notifications import (
@@ -36,7 +36,6 @@ from mcnet.text import nfkc
 
 from .models import AcademicUseConsent, Consent, ConsentAddendum, Patient, PatientRequest
 from .permissions import (
-    OPEN_RECORD_ACTION,
     OpeningPurpose,
     can_handle_patient_request,
     can_manage_patient,
@@ -91,7 +90,7 @@ def patient_register(*, actor, facility, name: str, kana: str, **fields) -> Pati
     )
     audit_record(
         actor=actor,
-        action="patient.register",
+        action=AuditAction.PATIENT_REGISTER,
         target=patient,
         facility_id=facility.pk,
         changes={"fields": sorted(["name", "kana", *(k for k, v in fields.items() if v)])},
@@ -111,7 +110,7 @@ def patient_update(*, actor, patient: Patient, patient_request=None, **fields) -
         patient_renamed.send(sender=Patient, patient=patient)
     audit_record(
         actor=actor,
-        action="patient.update",
+        action=AuditAction.PATIENT_UPDATE,
         target=patient,
         facility_id=patient.facility_id,
         changes={"fields": changed, **_request_link(patient_request)},
@@ -130,7 +129,7 @@ def closed_record_open(*, actor, patient: Patient, purpose: str) -> None:
         raise ValidationError(_("閲覧の目的を選んでください。"), code="purpose")
     audit_record(
         actor=actor,
-        action=OPEN_RECORD_ACTION,
+        action=AuditAction.PATIENT_OPEN_RECORD,
         target=patient,
         facility_id=patient.facility_id,
         changes={"purpose": purpose},
@@ -142,7 +141,7 @@ def patient_access_record(*, actor, patient: Patient, via: str) -> None:
     patient's details, when, from where, through which page."""
     audit_record(
         actor=actor,
-        action="patient.view",
+        action=AuditAction.PATIENT_VIEW,
         target=patient,
         facility_id=patient.facility_id,
         changes={"via": via},
@@ -227,7 +226,7 @@ def consent_record(
         )
     audit_record(
         actor=actor,
-        action="consent.record",
+        action=AuditAction.CONSENT_RECORD,
         target=consent,
         facility_id=patient.facility_id,
         changes={
@@ -268,7 +267,7 @@ def consent_cover_facilities(*, actor, consent: Consent, facilities) -> Consent:
     consent.covered_facilities.set(facilities)
     audit_record(
         actor=actor,
-        action="consent.cover_facilities",
+        action=AuditAction.CONSENT_COVER_FACILITIES,
         target=consent,
         facility_id=consent.patient.facility_id,
         changes={"before": sorted(before), "after": sorted(f.pk for f in facilities)},
@@ -301,7 +300,7 @@ def consent_addendum_prepare(*, actor, consent: Consent, facilities) -> ConsentA
     addendum.facilities.set(facilities)
     audit_record(
         actor=actor,
-        action="consent.addendum_prepare",
+        action=AuditAction.CONSENT_ADDENDUM_PREPARE,
         target=addendum,
         facility_id=consent.patient.facility_id,
         changes={"consent": consent.pk, "facilities": sorted(f.pk for f in facilities)},
@@ -343,7 +342,7 @@ def consent_addendum_record_signed(
     consent.covered_facilities.add(*added)
     audit_record(
         actor=actor,
-        action="consent.addendum_signed",
+        action=AuditAction.CONSENT_ADDENDUM_SIGNED,
         target=addendum,
         facility_id=consent.patient.facility_id,
         changes={"consent": consent.pk, "facilities": sorted(added), "scan": bool(scan)},
@@ -364,7 +363,7 @@ def consent_addendum_cancel(*, actor, addendum: ConsentAddendum) -> ConsentAdden
     addendum.save()
     audit_record(
         actor=actor,
-        action="consent.addendum_cancel",
+        action=AuditAction.CONSENT_ADDENDUM_CANCEL,
         target=addendum,
         facility_id=addendum.consent.patient.facility_id,
     )
@@ -400,7 +399,7 @@ def academic_consent_record(
         raise ValidationError(_("学術利用への同意はすでに記録されています。")) from exc
     audit_record(
         actor=actor,
-        action="academic_consent.record",
+        action=AuditAction.ACADEMIC_CONSENT_RECORD,
         target=record,
         facility_id=patient.facility_id,
         changes={"patient": patient.pk, "scan": bool(scan)},
@@ -437,7 +436,7 @@ def academic_consent_withdraw(
     record.save()
     audit_record(
         actor=actor,
-        action="academic_consent.withdraw",
+        action=AuditAction.ACADEMIC_CONSENT_WITHDRAW,
         target=record,
         facility_id=record.patient.facility_id,
         changes={"withdrawn_on": withdrawn_on.isoformat(), "method": method},
@@ -481,7 +480,7 @@ def consent_withdraw(
     consent.save()
     audit_record(
         actor=actor,
-        action="consent.withdraw",
+        action=AuditAction.CONSENT_WITHDRAW,
         target=consent,
         facility_id=consent.patient.facility_id,
         changes={
@@ -514,7 +513,7 @@ def consent_mark_entered_in_error(*, actor, consent: Consent, reason: str) -> Co
     consent.save()
     audit_record(
         actor=actor,
-        action="consent.entered_in_error",
+        action=AuditAction.CONSENT_ENTERED_IN_ERROR,
         target=consent,
         facility_id=consent.patient.facility_id,
     )
@@ -676,7 +675,7 @@ def patients_erase_everywhere(*, patient_ids: list[int], reason: str, actor=None
     transaction.on_commit(fragments_forget)
     audit_record(
         actor=actor,
-        action="retention.erase" if actor is None else "patient.erase",
+        action=AuditAction.RETENTION_ERASE if actor is None else AuditAction.PATIENT_ERASE,
         object_type="consents.patient",
         object_id=patient_ids[0] if len(patient_ids) == 1 else "",
         changes={"patients": patient_ids, "consents": consent_ids, "reason": str(reason)},
@@ -797,10 +796,10 @@ def _lock_request(patient_request: PatientRequest) -> PatientRequest:
     )
 
 
-def _record_request_step(*, actor, patient_request: PatientRequest, action: str, **changes):
+def _record_request_step(*, actor, patient_request: PatientRequest, action: AuditAction, **changes):
     audit_record(
         actor=actor,
-        action=f"patient_request.{action}",
+        action=action,
         target=patient_request,
         facility_id=patient_request.facility_id,
         changes={"patient": patient_request.patient_id, **changes},
@@ -867,7 +866,7 @@ def patient_request_receive(
     _record_request_step(
         actor=actor,
         patient_request=patient_request,
-        action="receive",
+        action=AuditAction.PATIENT_REQUEST_RECEIVE,
         kind=kind,
         requester_kind=requester_kind,
         due_on=patient_request.due_on.isoformat(),
@@ -900,7 +899,10 @@ def patient_request_verify_identity(
     patient_request.state = PatientRequest.State.VERIFIED
     patient_request.save()
     _record_request_step(
-        actor=actor, patient_request=patient_request, action="verify_identity", document=document
+        actor=actor,
+        patient_request=patient_request,
+        action=AuditAction.PATIENT_REQUEST_VERIFY_IDENTITY,
+        document=document,
     )
     return patient_request
 
@@ -925,7 +927,12 @@ def patient_request_start(*, actor, patient_request: PatientRequest, step: str) 
     if patient_request.state != PatientRequest.State.IN_PROGRESS:
         patient_request.state = PatientRequest.State.IN_PROGRESS
         patient_request.save(update_fields=["state", "updated_at"])
-    _record_request_step(actor=actor, patient_request=patient_request, action="start", step=step)
+    _record_request_step(
+        actor=actor,
+        patient_request=patient_request,
+        action=AuditAction.PATIENT_REQUEST_START,
+        step=step,
+    )
     return patient_request
 
 
@@ -989,7 +996,10 @@ def patient_request_erase(*, actor, patient_request: PatientRequest) -> PatientR
     patient_request.closed_by = actor
     patient_request.save()
     _record_request_step(
-        actor=actor, patient_request=patient_request, action="erase", outcome="answered"
+        actor=actor,
+        patient_request=patient_request,
+        action=AuditAction.PATIENT_REQUEST_ERASE,
+        outcome="answered",
     )
     return patient_request
 
@@ -1022,7 +1032,7 @@ def patient_request_close(
     _record_request_step(
         actor=actor,
         patient_request=patient_request,
-        action="close",
+        action=AuditAction.PATIENT_REQUEST_CLOSE,
         outcome=state,
         replied_on=replied_on.isoformat(),
         overdue=replied_on > patient_request.due_on,
@@ -1092,7 +1102,7 @@ def patient_requests_remind_overdue(*, now=None) -> int:
     if sent:
         audit_record(
             actor=None,
-            action="patient_request.remind_overdue",
+            action=AuditAction.PATIENT_REQUEST_REMIND_OVERDUE,
             object_type="consents.patientrequest",
             changes={"requests": [r["pk"] for r in overdue], "sent": sent},
         )

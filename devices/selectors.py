@@ -35,10 +35,6 @@ def managed_facilities(user) -> QuerySet[Facility]:
     return Facility.objects.filter(pk__in=permissions.device_managed_facility_ids(user))
 
 
-def managed_facility_ids(user) -> set[int]:
-    return set(managed_facilities(user).values_list("pk", flat=True))
-
-
 def member_facilities(user) -> QuerySet[Facility]:
     """Where the user works: where they file requests and reports from."""
     if not getattr(user, "is_authenticated", False):
@@ -169,8 +165,6 @@ def takeout_for_viewer(user, pk: int) -> TakeoutRequest:
     if request_obj is None:
         raise Http404
     return request_obj
-
-
 
 
 # --- loss and theft (art. 12 (11)) -----------------------------------------------------------

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from facilities.models import CENTER_STAFF_GROUP, Facility, User
 from facilities.services import user_restrict
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
 from mcnet.services import model_update
@@ -73,7 +73,9 @@ def device_register(*, actor, facility: Facility, **fields) -> Device:
         raise TypeError(f"unknown device fields: {sorted(unknown)}")
     _check_assignee(facility, fields.get("assigned_user"))
     device = Device.objects.create(facility=facility, **fields)
-    audit_record(actor=actor, action="device.register", target=device, changes=_changes(fields))
+    audit_record(
+        actor=actor, action=AuditAction.DEVICE_REGISTER, target=device, changes=_changes(fields)
+    )
     return device
 
 
@@ -85,13 +87,16 @@ def device_update(*, actor, device: Device, **fields) -> Device:
     device, changed = model_update(instance=device, fields=DEVICE_FIELDS, data=fields)
     if changed:
         audit_record(
-            actor=actor, action="device.update", target=device, changes={"fields": changed}
+            actor=actor,
+            action=AuditAction.DEVICE_UPDATE,
+            target=device,
+            changes={"fields": changed},
         )
     return device
 
 
 @transaction.atomic
-def device_confirm_checklist(*, actor, device: Device, items, on: dt.date | None = None) -> Device:
+def device_checklist_confirm(*, actor, device: Device, items, on: dt.date | None = None) -> Device:
     """Record that the administrator confirmed these checklist items today (or on `on`)."""
     _require_manager(actor, device.facility_id)
     items = [item for item in items if item in CHECKLIST_FIELDS]
@@ -108,7 +113,7 @@ def device_confirm_checklist(*, actor, device: Device, items, on: dt.date | None
     device.save(update_fields=[*items, "updated_at"])
     audit_record(
         actor=actor,
-        action="device.checklist_confirm",
+        action=AuditAction.DEVICE_CHECKLIST_CONFIRM,
         target=device,
         changes={"items": items, "on": on.isoformat()},
     )
@@ -116,7 +121,7 @@ def device_confirm_checklist(*, actor, device: Device, items, on: dt.date | None
 
 
 @transaction.atomic
-def device_change_state(
+def device_state_change(
     *,
     actor,
     device: Device,
@@ -150,7 +155,7 @@ def device_change_state(
     device.save()
     audit_record(
         actor=actor,
-        action="device.state",
+        action=AuditAction.DEVICE_STATE,
         target=device,
         changes={
             "from": before,
@@ -243,7 +248,7 @@ def takeout_file(
     )
     audit_record(
         actor=actor,
-        action="takeout.file",
+        action=AuditAction.TAKEOUT_FILE,
         target=request_obj,
         changes={
             "kind": kind,
@@ -298,7 +303,7 @@ def takeout_decide(
     request_obj.save(update_fields=["state", "decided_by", "decided_at", "decision_comment"])
     audit_record(
         actor=actor,
-        action="takeout.approve" if approve else "takeout.reject",
+        action=AuditAction.TAKEOUT_APPROVE if approve else AuditAction.TAKEOUT_REJECT,
         target=request_obj,
         changes={"comment": request_obj.decision_comment},
     )
@@ -350,7 +355,7 @@ def takeout_mark_returned(*, actor, request_obj: TakeoutRequest) -> TakeoutReque
     request_obj.state = TakeoutRequest.State.RETURNED
     request_obj.returned_at = timezone.now()
     request_obj.save(update_fields=["state", "returned_at"])
-    audit_record(actor=actor, action="takeout.return", target=request_obj)
+    audit_record(actor=actor, action=AuditAction.TAKEOUT_RETURN, target=request_obj)
     notify(
         recipients=selectors.device_managers_of(request_obj.facility_id),
         kind="devices.takeout_returned",
@@ -371,7 +376,7 @@ def takeout_withdraw(*, actor, request_obj: TakeoutRequest) -> TakeoutRequest:
         raise ValidationError(_("承認待ちの届出だけ取り下げられます。"))
     request_obj.state = TakeoutRequest.State.WITHDRAWN
     request_obj.save(update_fields=["state"])
-    audit_record(actor=actor, action="takeout.withdraw", target=request_obj)
+    audit_record(actor=actor, action=AuditAction.TAKEOUT_WITHDRAW, target=request_obj)
     return request_obj
 
 
@@ -405,7 +410,7 @@ def _mark_device_lost(*, actor, device: Device, report: LossReport) -> None:
     device.save(update_fields=["state", "state_changed_at", "updated_at"])
     audit_record(
         actor=actor,
-        action="device.state",
+        action=AuditAction.DEVICE_STATE,
         target=device,
         changes={"from": before, "to": Device.State.LOST, "loss_report": report.pk},
     )
@@ -449,7 +454,7 @@ def loss_report_file(
     )
     audit_record(
         actor=actor,
-        action="loss.report",
+        action=AuditAction.LOSS_REPORT,
         target=report,
         changes={
             "kind": kind,
@@ -503,7 +508,10 @@ def loss_report_acknowledge(
         fields.append("device")
     report.save(update_fields=fields)
     audit_record(
-        actor=actor, action="loss.acknowledge", target=report, changes={"comment": comment}
+        actor=actor,
+        action=AuditAction.LOSS_ACKNOWLEDGE,
+        target=report,
+        changes={"comment": comment},
     )
     if report.device_id:
         _mark_device_lost(actor=actor, device=report.device, report=report)
@@ -530,7 +538,9 @@ def loss_report_close(*, actor, report: LossReport, outcome: str) -> LossReport:
     report.closed_by = actor
     report.closed_at = timezone.now()
     report.save(update_fields=["state", "outcome", "closed_by", "closed_at"])
-    audit_record(actor=actor, action="loss.close", target=report, changes={"outcome": outcome})
+    audit_record(
+        actor=actor, action=AuditAction.LOSS_CLOSE, target=report, changes={"outcome": outcome}
+    )
     _tell_reporter(
         report,
         kind="devices.loss_closed",
@@ -575,7 +585,9 @@ def incident_file(
         description=description,
     )
     _event(incident, actor, IncidentEvent.Action.REPORTED, description)
-    audit_record(actor=actor, action="incident.report", target=incident, changes={"kind": kind})
+    audit_record(
+        actor=actor, action=AuditAction.INCIDENT_REPORT, target=incident, changes={"kind": kind}
+    )
     notify(
         recipients=selectors.device_managers_of(facility.pk),
         kind="devices.incident_reported",
@@ -598,7 +610,7 @@ def incident_acknowledge(*, actor, incident: IncidentReport, note: str = "") -> 
     incident.state = IncidentReport.State.ACKNOWLEDGED
     incident.save(update_fields=["state"])
     _event(incident, actor, IncidentEvent.Action.ACKNOWLEDGED, note.strip())
-    audit_record(actor=actor, action="incident.acknowledge", target=incident)
+    audit_record(actor=actor, action=AuditAction.INCIDENT_ACKNOWLEDGE, target=incident)
     _tell_reporter(
         incident,
         kind="devices.incident_acknowledged",
@@ -610,7 +622,7 @@ def incident_acknowledge(*, actor, incident: IncidentReport, note: str = "") -> 
 
 
 @transaction.atomic
-def incident_add_note(*, actor, incident: IncidentReport, note: str) -> IncidentEvent:
+def incident_note_add(*, actor, incident: IncidentReport, note: str) -> IncidentEvent:
     """A step in the timeline: the facility's administrator, or the center once escalated."""
     is_manager = permissions.is_device_manager(actor, incident.facility_id)
     is_center = actor.is_center_staff and incident.escalated_at is not None
@@ -621,7 +633,7 @@ def incident_add_note(*, actor, incident: IncidentReport, note: str) -> Incident
     incident = _locked(IncidentReport, incident.pk)
     _require_open(incident)
     event = _event(incident, actor, IncidentEvent.Action.NOTE, note.strip())
-    audit_record(actor=actor, action="incident.note", target=incident)
+    audit_record(actor=actor, action=AuditAction.INCIDENT_NOTE, target=incident)
     return event
 
 
@@ -645,7 +657,7 @@ def incident_escalate(*, actor, incident: IncidentReport, note: str) -> Incident
         incident.state = IncidentReport.State.ACKNOWLEDGED
     incident.save(update_fields=["escalated_at", "escalated_by", "state"])
     _event(incident, actor, IncidentEvent.Action.ESCALATED, note.strip())
-    audit_record(actor=actor, action="incident.escalate", target=incident)
+    audit_record(actor=actor, action=AuditAction.INCIDENT_ESCALATE, target=incident)
     notify(
         recipients=_center_staff(),
         kind="devices.incident_escalated",
@@ -670,7 +682,7 @@ def incident_close(*, actor, incident: IncidentReport, outcome: str) -> Incident
     incident.closed_at = timezone.now()
     incident.save(update_fields=["state", "outcome", "closed_at"])
     _event(incident, actor, IncidentEvent.Action.CLOSED, incident.outcome)
-    audit_record(actor=actor, action="incident.close", target=incident)
+    audit_record(actor=actor, action=AuditAction.INCIDENT_CLOSE, target=incident)
     _tell_reporter(
         incident,
         kind="devices.incident_closed",
@@ -687,7 +699,7 @@ def _week_key(today: dt.date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def remind_overdue_takeouts(*, today: dt.date | None = None) -> int:
+def takeouts_remind_overdue(*, today: dt.date | None = None) -> int:
     """Take-outs past their period without a return: remind the requester and the facility's
     MCS administrators, at most once a week per request (dedupe key), whatever the reruns."""
     today = today or timezone.localdate()
@@ -737,7 +749,7 @@ def remind_overdue_takeouts(*, today: dt.date | None = None) -> int:
     return sent
 
 
-def remind_overdue_device_checks(*, today: dt.date | None = None) -> int:
+def device_checks_remind_overdue(*, today: dt.date | None = None) -> int:
     """Devices whose art. 12 checklist was not confirmed within the network's interval: one
     reminder per facility and week to its MCS administrators."""
     today = today or timezone.localdate()
@@ -766,7 +778,7 @@ def remind_overdue_device_checks(*, today: dt.date | None = None) -> int:
 
 # --- restriction of a user because of a report (留意事項 2, with the facilities app) --------------
 @transaction.atomic
-def incident_restrict_user(*, actor, incident: IncidentReport, user: User, level: str, reason: str):
+def incident_user_restrict(*, actor, incident: IncidentReport, user: User, level: str, reason: str):
     """Restrict or ban `user` through facilities.services.user_restrict and link the row to the
     report that caused it; the timeline shows it."""
     _require_manager(actor, incident.facility_id)
@@ -790,7 +802,7 @@ def incident_restrict_user(*, actor, incident: IncidentReport, user: User, level
     )
     audit_record(
         actor=actor,
-        action="incident.restrict",
+        action=AuditAction.INCIDENT_RESTRICT,
         target=incident,
         changes={"user": user.email, "level": level, "restriction": restriction.pk},
     )
@@ -872,7 +884,7 @@ def leak_mark(*, actor, report, known_at, improper_purpose: bool = False, groups
         )
     audit_record(
         actor=actor,
-        action="privacy_leak.mark",
+        action=AuditAction.PRIVACY_LEAK_MARK,
         target=leak,
         changes={
             "report": f"{report._meta.label_lower}:{report.pk}",
@@ -909,19 +921,22 @@ def _alert_other_facilities(leak: PrivacyLeak) -> None:
 
 
 @transaction.atomic
-def leak_update_report(*, actor, leak: PrivacyLeak, **items) -> PrivacyLeak:
+def leak_report_update(*, actor, leak: PrivacyLeak, **items) -> PrivacyLeak:
     """Draft the report's items (規則8条1項 1–9), to print and send to the commission."""
     leak = _locked(PrivacyLeak, leak.pk)
     _require_manager(actor, leak.facility_id)
     leak, changed = model_update(instance=leak, fields=LEAK_REPORT_FIELDS, data=items)
     audit_record(
-        actor=actor, action="privacy_leak.report_draft", target=leak, changes={"fields": changed}
+        actor=actor,
+        action=AuditAction.PRIVACY_LEAK_REPORT_DRAFT,
+        target=leak,
+        changes={"fields": changed},
     )
     return leak
 
 
 @transaction.atomic
-def leak_record_report(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> PrivacyLeak:
+def leak_report_record(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> PrivacyLeak:
     """速報 or 確報 sent to the commission (規則8条1項, 2項); the 確報 closes the clock."""
     leak = _locked(PrivacyLeak, leak.pk)
     _require_manager(actor, leak.facility_id)
@@ -935,13 +950,15 @@ def leak_record_report(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> 
         raise ValidationError(_("報告した日は、漏えい等を知った日より後の日付にしてください。"))
     if stage == "preliminary":
         leak.preliminary_reported_on = reported_on
+        action = AuditAction.PRIVACY_LEAK_PRELIMINARY_REPORT
     else:
         leak.final_reported_on = reported_on
         leak.state = PrivacyLeak.State.CLOSED
+        action = AuditAction.PRIVACY_LEAK_FINAL_REPORT
     leak.save()
     audit_record(
         actor=actor,
-        action=f"privacy_leak.{stage}_report",
+        action=action,
         target=leak,
         changes={"reported_on": reported_on.isoformat()},
     )
@@ -949,7 +966,7 @@ def leak_record_report(*, actor, leak: PrivacyLeak, stage: str, reported_on) -> 
 
 
 @transaction.atomic
-def leak_record_persons_notified(*, actor, leak: PrivacyLeak, notified_on, how: str) -> PrivacyLeak:
+def leak_persons_notified_record(*, actor, leak: PrivacyLeak, notified_on, how: str) -> PrivacyLeak:
     """§26②: the affected persons were told (date and how)."""
     leak = _locked(PrivacyLeak, leak.pk)
     _require_manager(actor, leak.facility_id)
@@ -964,14 +981,14 @@ def leak_record_persons_notified(*, actor, leak: PrivacyLeak, notified_on, how: 
     leak.save()
     audit_record(
         actor=actor,
-        action="privacy_leak.persons_notified",
+        action=AuditAction.PRIVACY_LEAK_PERSONS_NOTIFIED,
         target=leak,
         changes={"notified_on": notified_on.isoformat()},
     )
     return leak
 
 
-def remind_leak_deadlines(*, now=None) -> int:
+def leak_deadlines_remind(*, now=None) -> int:
     """Before each deadline (速報, 確報) not yet met, remind the facility's MCS administrators,
     once each (dedupe key per leak and stage), however often the job runs."""
     now = now or timezone.now()
@@ -1060,7 +1077,7 @@ def leaver_checklist_open(
     devices = list(selectors.leaver_devices_to_return(checklist).values_list("pk", flat=True))
     audit_record(
         actor=actor,
-        action="device.leaver_open",
+        action=AuditAction.DEVICE_LEAVER_OPEN,
         target=checklist,
         changes={
             "user": user.pk,
@@ -1131,7 +1148,7 @@ def leaver_item_confirm(*, actor, checklist: LeaverChecklist, item: str) -> Leav
     checklist.save()
     audit_record(
         actor=actor,
-        action="device.leaver_confirm",
+        action=AuditAction.DEVICE_LEAVER_CONFIRM,
         target=checklist,
         changes={
             "item": item,

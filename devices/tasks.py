@@ -9,16 +9,16 @@ from . import services
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 def remind_overdue_takeouts() -> int:
     """Art. 12 (9): take-outs past their period without a return → requester and MCS admins."""
-    return services.remind_overdue_takeouts()
+    return services.takeouts_remind_overdue()
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 def remind_overdue_device_checks() -> int:
     """Art. 12: device checklists not confirmed within the network's interval → MCS admins."""
-    return services.remind_overdue_device_checks()
+    return services.device_checks_remind_overdue()
 
 
 @shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 def remind_leak_deadlines() -> int:
     """個人情報保護法 §26, 規則8条: 速報 and 確報 deadlines coming → MCS admins, once each."""
-    return services.remind_leak_deadlines()
+    return services.leak_deadlines_remind()

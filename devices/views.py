@@ -212,7 +212,7 @@ def device_confirm(request, pk):
     if not form.is_valid():
         return _render_device_detail(request, device, confirm_form=form, status=400)
     try:
-        services.device_confirm_checklist(
+        services.device_checklist_confirm(
             actor=request.user, device=device, items=form.cleaned_data["items"]
         )
     except PermissionDenied as error:
@@ -230,7 +230,7 @@ def device_state(request, pk):
     form = forms.DeviceStateForm(request.POST or None, initial={"state": device.state})
     if request.method == "POST" and form.is_valid():
         try:
-            services.device_change_state(actor=request.user, device=device, **form.cleaned_data)
+            services.device_state_change(actor=request.user, device=device, **form.cleaned_data)
         except PermissionDenied as error:
             return _refused(request, error)
         except ValidationError as error:
@@ -586,7 +586,7 @@ INCIDENT_ACTIONS = {
     "note": (
         forms.NoteForm,
         "note_form",
-        services.incident_add_note,
+        services.incident_note_add,
         "note",
         gettext_lazy("対応を記録しました。"),
     ),
@@ -663,7 +663,7 @@ def incident_restrict(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.incident_restrict_user(
+            services.incident_user_restrict(
                 actor=request.user, incident=incident, **form.cleaned_data
             )
         except PermissionDenied as error:
@@ -793,7 +793,7 @@ def leak_report(request, pk):
         pk,
         forms.LeakReportForm,
         "report_form",
-        lambda leak, data: services.leak_update_report(actor=request.user, leak=leak, **data),
+        lambda leak, data: services.leak_report_update(actor=request.user, leak=leak, **data),
         _("報告書の下書きを保存しました。"),
     )
 
@@ -806,7 +806,7 @@ def leak_record(request, pk):
         pk,
         forms.LeakRecordReportForm,
         "record_form",
-        lambda leak, data: services.leak_record_report(
+        lambda leak, data: services.leak_report_record(
             actor=request.user, leak=leak, stage=data["stage"], reported_on=data["reported_on"]
         ),
         _("報告した日を記録しました。"),
@@ -821,7 +821,7 @@ def leak_notified(request, pk):
         pk,
         forms.LeakPersonsNotifiedForm,
         "notified_form",
-        lambda leak, data: services.leak_record_persons_notified(
+        lambda leak, data: services.leak_persons_notified_record(
             actor=request.user, leak=leak, notified_on=data["notified_on"], how=data["how"]
         ),
         _("本人への通知を記録しました。"),

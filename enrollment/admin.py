@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from mcnet.admin import AuditedModelAdmin
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.uploads import private_file_response
 
 from . import services
@@ -413,7 +413,7 @@ class RosterRequestAdmin(CenterOnlyAdmin):
         )
         audit_record(
             actor=request.user,
-            action="enrollment.roster.export",
+            action=AuditAction.ENROLLMENT_ROSTER_EXPORT,
             object_type="enrollment.rosterrequest",
             object_id=",".join(str(pk) for pk in queryset.values_list("pk", flat=True))[:64],
             changes={"requests": list(queryset.values_list("pk", flat=True))},

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from facilities.models import CENTER_STAFF_GROUP, Facility, User
+from facilities.models import Facility, User
 from facilities.permissions import facility_ids_with
 
 from . import permissions
@@ -150,10 +150,6 @@ def notice_scan_for(user, pk) -> ChangeNotice:
 
 
 # --- who is told ---------------------------------------------------------------------------------
-
-
-def center_staff_users() -> QuerySet[User]:
-    return User.objects.filter(groups__name=CENTER_STAFF_GROUP, is_active=True).distinct()
 
 
 def facility_signers(facility: Facility) -> QuerySet[User]:

@@ -12,16 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from facilities import selectors as facility_selectors
 from facilities import services as facility_services
 from facilities import signals as facility_signals
 from facilities.models import Facility, FacilityMembership, FacilityRole, Invitation, User
+from groups import selectors as group_selectors
 from groups import services as group_services
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.jobs import enqueue_on_commit
 from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
 from mcnet.rulebook.models import Document
 from mcnet.rulebook.selectors import version_in_force
+from mcnet.services import model_update
 
 from . import selectors, tasks
 from .models import (
@@ -88,7 +91,7 @@ def application_create(*, data: dict) -> Application:
     )
     audit_record(
         actor=None,
-        action="enrollment.application.create",
+        action=AuditAction.ENROLLMENT_APPLICATION_CREATE,
         target=application,
         changes=_audit_changes(application),
     )
@@ -109,7 +112,7 @@ def application_confirm_email(*, application: Application) -> Application:
     application.save(update_fields=["state", "email_confirmed_at", "submitted_at"])
     audit_record(
         actor=None,
-        action="enrollment.application.submit",
+        action=AuditAction.ENROLLMENT_APPLICATION_SUBMIT,
         target=application,
         changes={"manager_email": application.manager_email},
     )
@@ -136,7 +139,7 @@ def applications_purge_unconfirmed(*, now=None) -> int:
     Application.objects.filter(pk__in=ids).delete()
     audit_record(
         actor=None,
-        action="enrollment.application.purge",
+        action=AuditAction.ENROLLMENT_APPLICATION_PURGE,
         object_type="enrollment.application",
         changes={"ids": ids, "reason": "unconfirmed"},
     )
@@ -151,26 +154,27 @@ def application_resubmit(*, application: Application, data: dict) -> Application
         raise ValidationError(_("差し戻された申込だけを修正できます。"))
     if not data.get("pledge_affirmed"):
         raise ValidationError(_("連携守秘誓約書（別紙2）への同意が必要です。"))
-    before = _audit_changes(application)
-    for name in APPLICATION_FIELDS:
-        setattr(application, name, data[name])
+    application, changed = model_update(
+        instance=application,
+        fields=APPLICATION_FIELDS,
+        data={name: data[name] for name in APPLICATION_FIELDS},
+    )
     # The pledge is affirmed again, in the wording in force now (第15条).
     application.pledge_rule_version = version_in_force(Document.BESSHI2)
     application.pledge_version = application.pledge_rule_version.effective_on.isoformat()
     # The address the center writes to must be the one the applicant reads (confirmed again
     # when it changed).
-    email_changed = before["manager_email"] != application.manager_email
+    email_changed = "manager_email" in changed
     application.state = (
         Application.State.UNCONFIRMED if email_changed else Application.State.SUBMITTED
     )
     application.submitted_at = None if email_changed else timezone.now()
     application.save()
-    after = _audit_changes(application)
     audit_record(
         actor=None,
-        action="enrollment.application.resubmit",
+        action=AuditAction.ENROLLMENT_APPLICATION_RESUBMIT,
         target=application,
-        changes={k: [before[k], after[k]] for k in after if before[k] != after[k]},
+        changes={"fields": changed},
     )
     if email_changed:
         _event(application, ApplicationEvent.Kind.CONFIRM_EMAIL)
@@ -197,7 +201,7 @@ def application_attach_scan(*, application: Application, scan) -> Application:
     application.save(update_fields=["scan", "scan_uploaded_at"])
     audit_record(
         actor=None,
-        action="enrollment.application.scan",
+        action=AuditAction.ENROLLMENT_APPLICATION_SCAN,
         target=application,
         changes={"scan": application.scan.name, "replaced": old},
     )
@@ -258,7 +262,7 @@ def application_accept(*, actor, application: Application, reason: str = "") -> 
     _invite_facility_manager(actor=actor, application=application, facility=facility)
     audit_record(
         actor=actor,
-        action="enrollment.application.accept",
+        action=AuditAction.ENROLLMENT_APPLICATION_ACCEPT,
         target=application,
         facility_id=facility.pk,
         changes={"facility": facility.pk, "reason": reason},
@@ -321,7 +325,7 @@ def invitation_accepted(*, invitation) -> None:
             User.objects.filter(pk=user.pk).update(**changes)
             audit_record(
                 actor=None,
-                action="enrollment.roster.profile",
+                action=AuditAction.ENROLLMENT_ROSTER_PROFILE,
                 target=user,
                 changes={**changes, "roster_row": row.pk},
             )
@@ -343,7 +347,7 @@ def application_return(*, actor, application: Application, reason: str) -> Appli
     application.save()
     audit_record(
         actor=actor,
-        action="enrollment.application.return",
+        action=AuditAction.ENROLLMENT_APPLICATION_RETURN,
         target=application,
         changes={"reason": reason},
     )
@@ -366,7 +370,7 @@ def application_reject(*, actor, application: Application, reason: str) -> Appli
     application.save()
     audit_record(
         actor=actor,
-        action="enrollment.application.reject",
+        action=AuditAction.ENROLLMENT_APPLICATION_REJECT,
         target=application,
         changes={"reason": reason},
     )
@@ -379,7 +383,7 @@ def application_reject(*, actor, application: Application, reason: str) -> Appli
 
 def _tell_center(*, kind: str, title: str, url: str, body: str = "") -> None:
     notify(
-        recipients=selectors.center_staff_users(),
+        recipients=facility_selectors.center_staff_users(),
         kind=kind,
         title=title,
         body=body,
@@ -445,7 +449,7 @@ def roster_submit(
     _store_rows(RosterRow, {"request": request}, check, ROSTER_COLUMNS)
     audit_record(
         actor=actor,
-        action="enrollment.roster.submit",
+        action=AuditAction.ENROLLMENT_ROSTER_SUBMIT,
         target=request,
         facility_id=facility.pk,
         changes={
@@ -558,7 +562,7 @@ def roster_register(*, actor, roster_request: RosterRequest) -> RosterRequest:
     roster_request.save(update_fields=["state", "decided_at", "decided_by"])
     audit_record(
         actor=actor,
-        action="enrollment.roster.register",
+        action=AuditAction.ENROLLMENT_ROSTER_REGISTER,
         target=roster_request,
         facility_id=facility.pk,
         changes={"invited": invited},
@@ -583,10 +587,10 @@ def _all_users_group_ready() -> None:
     """利用開始までの流れ 7 ①: everyone is in the all-users group. The groups app defines its
     membership as "every active user", so an account joins it by existing; the group itself
     is made sure of here, before the first participant signs in."""
-    group_services.all_users_group()
+    group_selectors.all_users_group()
 
 
-def _return_paper(paper, *, actor, reason: str, action: str):
+def _return_paper(paper, *, actor, reason: str, action: AuditAction):
     """Back to the facility with the center's reason (別紙3 and 別紙4 alike)."""
     if not reason.strip():
         raise ValidationError(_("差し戻す理由を入力してください。"))
@@ -605,7 +609,7 @@ def _return_paper(paper, *, actor, reason: str, action: str):
 @transaction.atomic
 def roster_return(*, actor, roster_request: RosterRequest, reason: str) -> RosterRequest:
     roster_request = _return_paper(
-        roster_request, actor=actor, reason=reason, action="enrollment.roster.return"
+        roster_request, actor=actor, reason=reason, action=AuditAction.ENROLLMENT_ROSTER_RETURN
     )
     _tell_facility(
         facility=roster_request.facility,
@@ -653,7 +657,7 @@ def notice_submit(
     _store_rows(ChangeRow, {"notice": notice}, check, CHANGE_COLUMNS, with_user=True)
     audit_record(
         actor=actor,
-        action="enrollment.notice.submit",
+        action=AuditAction.ENROLLMENT_NOTICE_SUBMIT,
         target=notice,
         facility_id=facility.pk,
         changes={"rows": [f"{r['action']}:{r['email']}" for r in check.clean_rows]},
@@ -688,7 +692,7 @@ def notice_stop_submit(
     )
     audit_record(
         actor=actor,
-        action="enrollment.notice.stop_submit",
+        action=AuditAction.ENROLLMENT_NOTICE_STOP_SUBMIT,
         target=notice,
         facility_id=facility.pk,
         changes={"reason": reason},
@@ -777,7 +781,7 @@ def notice_line_record(
             added.save(update_fields=["is_mcs_admin"])
             audit_record(
                 actor=actor,
-                action="enrollment.notice.line_update",
+                action=AuditAction.ENROLLMENT_NOTICE_LINE_UPDATE,
                 target=notice,
                 facility_id=facility.pk,
                 changes={"row": added.pk, "is_mcs_admin": is_admin},
@@ -805,7 +809,7 @@ def notice_line_record(
     )
     audit_record(
         actor=actor,
-        action="enrollment.notice.line_record",
+        action=AuditAction.ENROLLMENT_NOTICE_LINE_RECORD,
         target=notice,
         facility_id=facility.pk,
         changes={"row": row.pk, "action": action, "user": user.pk, "change": change},
@@ -848,7 +852,9 @@ def _notice_send(*, actor, notice: ChangeNotice, auto: bool, signer_name: str = 
     )
     audit_record(
         actor=actor,
-        action="enrollment.notice.auto_submit" if auto else "enrollment.notice.submit",
+        action=AuditAction.ENROLLMENT_NOTICE_AUTO_SUBMIT
+        if auto
+        else AuditAction.ENROLLMENT_NOTICE_SUBMIT,
         target=notice,
         facility_id=notice.facility_id,
         changes={"from": was, "rows": notice.rows.count(), "auto": auto},
@@ -953,7 +959,7 @@ def notice_confirm(*, actor, notice: ChangeNotice) -> ChangeNotice:
     notice.save(update_fields=["state", "decided_at", "decided_by"])
     audit_record(
         actor=actor,
-        action="enrollment.notice.confirm",
+        action=AuditAction.ENROLLMENT_NOTICE_CONFIRM,
         target=notice,
         facility_id=facility.pk,
         changes={"done": done, "kind": notice.kind},
@@ -972,7 +978,9 @@ def notice_confirm(*, actor, notice: ChangeNotice) -> ChangeNotice:
 
 @transaction.atomic
 def notice_return(*, actor, notice: ChangeNotice, reason: str) -> ChangeNotice:
-    notice = _return_paper(notice, actor=actor, reason=reason, action="enrollment.notice.return")
+    notice = _return_paper(
+        notice, actor=actor, reason=reason, action=AuditAction.ENROLLMENT_NOTICE_RETURN
+    )
     _tell_facility(
         facility=notice.facility,
         extra=[notice.submitted_by],

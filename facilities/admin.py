@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from mcnet.admin import AuditedModelAdmin
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.forms import KanaField, NormalizedEmailField, PhoneField
 from mcnet.text import nfkc, normalize_email
 
@@ -71,7 +71,7 @@ class ExportMixin:
         header, rows = self.export_table(queryset)
         audit_record(
             actor=request.user,
-            action="admin.export",
+            action=AuditAction.ADMIN_EXPORT,
             object_type=self.model._meta.label_lower,
             changes={"format": fmt, "rows": len(rows)},
         )

@@ -537,3 +537,8 @@ def staff_pledge_version(pk) -> RuleVersion | None:
 
 def pledge_version_in_force() -> RuleVersion:
     return version_in_force(Document.STAFF_PLEDGE)
+
+
+def center_staff_users() -> QuerySet[User]:
+    """The center's active staff: who hears of the facilities' papers and changes (第4条)."""
+    return User.objects.filter(groups__name=CENTER_STAFF_GROUP, is_active=True).distinct()

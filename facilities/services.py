@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.jobs import enqueue_on_commit
 from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
@@ -46,6 +46,7 @@ from .permissions import (
     center_staff_group,
     permissions_for_roles,
 )
+from .selectors import center_staff_users
 from .signals import (
     ADMIN_APPOINTED,
     ADMIN_RELIEVED,
@@ -74,7 +75,7 @@ def facility_create(*, actor, note: str = "", **fields) -> Facility:
     )
     audit_record(
         actor=actor,
-        action="facility.create",
+        action=AuditAction.FACILITY_CREATE,
         target=facility,
         facility_id=facility.pk,
         changes={k: str(v) for k, v in fields.items()},
@@ -92,7 +93,10 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
     )
     if changed:
         audit_record(
-            actor=actor, action="facility.update", target=facility, changes={"fields": changed}
+            actor=actor,
+            action=AuditAction.FACILITY_UPDATE,
+            target=facility,
+            changes={"fields": changed},
         )
         if not getattr(actor, "is_center_staff", False):
             # 第4条(2): the center keeps the application's data; it learns of every change.
@@ -109,10 +113,6 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
                 reason=_("センターは事業所の登録内容を管理するため（第4条）"),
             )
     return facility
-
-
-def center_staff_users():
-    return User.objects.filter(groups__name=CENTER_STAFF_GROUP, is_active=True)
 
 
 @transaction.atomic
@@ -133,7 +133,7 @@ def facility_set_state(*, actor, facility: Facility, state: str, note: str = "")
     )
     audit_record(
         actor=actor,
-        action="facility.state",
+        action=AuditAction.FACILITY_STATE,
         target=facility,
         changes={"state": [old, state], "note": note},
     )
@@ -148,7 +148,7 @@ def user_create(*, actor, email: str, password: str | None = None, **fields) -> 
     user = User.objects.create_user(email=email, password=password, **fields)
     audit_record(
         actor=actor,
-        action="user.create",
+        action=AuditAction.USER_CREATE,
         target=user,
         changes={"email": user.email, **{k: str(v) for k, v in fields.items()}},
     )
@@ -166,6 +166,8 @@ USER_CENTER_EDITABLE_FIELDS = (
     "phone",
     "had_mcs_account",
 )
+# 留意事項 4: what each person keeps up to date themselves (the photo apart).
+USER_PROFILE_FIELDS = ("name", "kana", "occupation", "phone")
 
 
 @transaction.atomic
@@ -174,7 +176,9 @@ def user_update(*, actor, user: User, **fields) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     user, changed = model_update(instance=user, fields=USER_CENTER_EDITABLE_FIELDS, data=fields)
     if changed:
-        audit_record(actor=actor, action="user.update", target=user, changes={"fields": changed})
+        audit_record(
+            actor=actor, action=AuditAction.USER_UPDATE, target=user, changes={"fields": changed}
+        )
     return user
 
 
@@ -190,7 +194,7 @@ def password_reset_link_send(*, actor, user: User, request) -> None:
             _("ログインできない利用者（利用禁止・利用中止）にはリンクを送れません。"),
             code="inactive",
         )
-    audit_record(actor=actor, action="user.password_reset_link", target=user)
+    audit_record(actor=actor, action=AuditAction.USER_PASSWORD_RESET_LINK, target=user)
 
     def send():
         form = ResetPasswordForm(data={"email": user.email})
@@ -226,7 +230,7 @@ def membership_add(
     if created:
         audit_record(
             actor=actor,
-            action="membership.add",
+            action=AuditAction.MEMBERSHIP_ADD,
             target=membership,
             facility_id=facility.pk,
             changes={"user": user.email},
@@ -281,29 +285,35 @@ def profile_update(
     if not (name or "").strip():
         raise ValidationError({"name": _("氏名を入力してください。")})
     user = User.objects.select_for_update().get(pk=user.pk)
-    new = {
-        "name": name.strip(),
-        "kana": normalize_kana(kana),
-        "occupation": occupation,
-        "phone": normalize_phone(phone),
-    }
-    changes = {k: [getattr(user, k), v] for k, v in new.items() if getattr(user, k) != v}
-    for key, value in new.items():
-        setattr(user, key, value)
+    user, changed = model_update(
+        instance=user,
+        fields=USER_PROFILE_FIELDS,
+        data={
+            "name": name.strip(),
+            "kana": normalize_kana(kana),
+            "occupation": occupation,
+            "phone": normalize_phone(phone),
+        },
+    )
     old_photo = user.photo.name if user.photo else ""
-    if photo is not None:
-        user.photo.save(photo.name, photo, save=False)
-        changes["photo"] = "replaced" if old_photo else "added"
-    elif remove_photo and old_photo:
-        user.photo = ""
-        changes["photo"] = "removed"
-    if not changes:
+    if photo is not None or (remove_photo and old_photo):
+        if photo is not None:
+            user.photo.save(photo.name, photo, save=False)
+        else:
+            user.photo = ""
+        user.save(update_fields=["photo"])
+        changed.append("photo")
+    if not changed:
         return user
-    user.save()
-    if old_photo and "photo" in changes:
+    if old_photo and "photo" in changed:
         storage = user.photo.storage
         transaction.on_commit(lambda: storage.delete(old_photo))
-    audit_record(actor=actor, action="user.profile_update", target=user, changes=changes)
+    audit_record(
+        actor=actor,
+        action=AuditAction.USER_PROFILE_UPDATE,
+        target=user,
+        changes={"fields": changed},
+    )
     return user
 
 
@@ -394,7 +404,7 @@ def role_appoint(
         sessions_end(user=user)  # the new role (and its MFA rule) applies from a new login
         audit_record(
             actor=actor,
-            action="role.appoint",
+            action=AuditAction.ROLE_APPOINT,
             target=role_row,
             facility_id=facility.pk,
             changes={"user": user.email, "role": role},
@@ -459,7 +469,7 @@ def role_relieve(
             sessions_end(user=user)
         audit_record(
             actor=actor,
-            action="role.relieve",
+            action=AuditAction.ROLE_RELIEVE,
             object_type="facilities.facilityrole",
             object_id=f"{facility.pk}:{user.pk}:{role}",
             facility_id=facility.pk,
@@ -498,7 +508,7 @@ def center_staff_add(*, actor, user: User) -> None:
     if not user.is_staff:
         user.is_staff = True
         user.save(update_fields=["is_staff"])
-    audit_record(actor=actor, action="user.center_staff_add", target=user)
+    audit_record(actor=actor, action=AuditAction.USER_CENTER_STAFF_ADD, target=user)
 
 
 def _sync_facility_grants(*, user: User, facility: Facility) -> None:
@@ -529,7 +539,7 @@ def center_staff_remove(*, actor, user: User) -> None:
         user.is_staff = False
         user.save(update_fields=["is_staff"])
     sessions_end(user=user)
-    audit_record(actor=actor, action="user.center_staff_remove", target=user)
+    audit_record(actor=actor, action=AuditAction.USER_CENTER_STAFF_REMOVE, target=user)
 
 
 # --- invitations (第6条(4): the MCS administrator registers the facility's users) ---------------
@@ -594,7 +604,7 @@ def staff_invite(
     )
     audit_record(
         actor=actor,
-        action="invitation.create",
+        action=AuditAction.INVITATION_CREATE,
         target=invitation,
         changes={
             "email": email,
@@ -621,7 +631,7 @@ def invitation_resend(*, actor, invitation: Invitation) -> Invitation:
     invitation.save(update_fields=["key", "sent_at", "send_count", "expires_at", "emailed_at"])
     audit_record(
         actor=actor,
-        action="invitation.resend",
+        action=AuditAction.INVITATION_RESEND,
         target=invitation,
         changes={"email": invitation.email, "send_count": invitation.send_count},
     )
@@ -640,7 +650,7 @@ def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
     invitation.save(update_fields=["state", "revoked_at", "revoked_by"])
     audit_record(
         actor=actor,
-        action="invitation.revoke",
+        action=AuditAction.INVITATION_REVOKE,
         target=invitation,
         changes={"email": invitation.email},
     )
@@ -648,7 +658,7 @@ def invitation_revoke(*, actor, invitation: Invitation) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(
+def staff_invitation_accept(
     *,
     invitation: Invitation,
     user: User | None = None,
@@ -695,7 +705,7 @@ def invitation_accept(
             account.state = User.State.ACTIVE
             account.is_active = True
             account.save()
-            audit_record(actor=None, action="user.return", target=account)
+            audit_record(actor=None, action=AuditAction.USER_RETURN, target=account)
     membership_add(actor=account, user=account, facility=invitation.facility, invitation=invitation)
     if invitation.is_mcs_admin:
         try:
@@ -711,7 +721,7 @@ def invitation_accept(
             # the person joins as staff, and the facility manager appoints them if still meant.
             audit_record(
                 actor=account,
-                action="invitation.role_not_appointed",
+                action=AuditAction.INVITATION_ROLE_NOT_APPOINTED,
                 target=invitation,
                 changes={"role": Role.MCS_ADMIN},
             )
@@ -721,7 +731,7 @@ def invitation_accept(
     invitation.save(update_fields=["state", "accepted_at", "accepted_user"])
     audit_record(
         actor=account,
-        action="invitation.accept",
+        action=AuditAction.INVITATION_ACCEPT,
         target=invitation,
         changes={"email": invitation.email, "user": account.pk},
     )
@@ -810,7 +820,7 @@ def staff_deactivate(
         groups_ended = sum(ended for _receiver, ended in responses)
     audit_record(
         actor=actor,
-        action="staff.deactivate",
+        action=AuditAction.STAFF_DEACTIVATE,
         target=membership,
         facility_id=facility.pk,
         changes={
@@ -865,7 +875,7 @@ def user_restrict(*, actor, user: User, facility: Facility, level: str, reason: 
     sessions_end(user=user)
     audit_record(
         actor=actor,
-        action="user.restrict",
+        action=AuditAction.USER_RESTRICT,
         target=restriction,
         changes={
             "user": user.email,
@@ -907,7 +917,7 @@ def user_reinstate(*, actor, user: User, facility: Facility, reason: str):
     state = _apply_user_state(user)
     audit_record(
         actor=actor,
-        action="user.reinstate",
+        action=AuditAction.USER_REINSTATE,
         target=restriction,
         changes={"user": user.email, "reason": reason, "state": state},
     )
@@ -990,7 +1000,7 @@ def pledge_record(
     )
     audit_record(
         actor=actor,
-        action="pledge.record" if created else "pledge.correct",
+        action=AuditAction.PLEDGE_RECORD if created else AuditAction.PLEDGE_CORRECT,
         target=pledge,
         changes={
             "user": user.email,
@@ -1039,7 +1049,7 @@ def pledge_confirm(*, actor: User, facility: Facility, rule_version) -> StaffPle
     )
     audit_record(
         actor=actor,
-        action="pledge.confirm",
+        action=AuditAction.PLEDGE_CONFIRM,
         target=pledge,
         changes={
             "user": actor.email,
@@ -1092,19 +1102,30 @@ def education_session_save(
             notes=notes,
             recorded_by=_person(actor),
         )
-        action = "education.create"
-    else:
-        session = EducationSession.objects.select_for_update().get(pk=session.pk, facility=facility)
-        session.held_on, session.topic, session.notes = held_on, topic, notes
-        session.save(update_fields=["held_on", "topic", "notes"])
-        action = "education.update"
-    session.attendees.set(attendee_ids)
-    audit_record(
-        actor=actor,
-        action=action,
-        target=session,
-        changes={"held_on": held_on, "topic": topic, "attendees": sorted(attendee_ids)},
+        session.attendees.set(attendee_ids)
+        audit_record(
+            actor=actor,
+            action=AuditAction.EDUCATION_CREATE,
+            target=session,
+            changes={"held_on": held_on, "topic": topic, "attendees": sorted(attendee_ids)},
+        )
+        return session
+    session = EducationSession.objects.select_for_update().get(pk=session.pk, facility=facility)
+    session, changed = model_update(
+        instance=session,
+        fields=("held_on", "topic", "notes"),
+        data={"held_on": held_on, "topic": topic, "notes": notes},
     )
+    if set(session.attendees.values_list("pk", flat=True)) != attendee_ids:
+        session.attendees.set(attendee_ids)
+        changed.append("attendees")
+    if changed:
+        audit_record(
+            actor=actor,
+            action=AuditAction.EDUCATION_UPDATE,
+            target=session,
+            changes={"fields": changed},
+        )
     return session
 
 

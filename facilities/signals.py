@@ -7,7 +7,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import post_migrate
 from django.dispatch import Signal, receiver
 
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.text import normalize_email
 
 from .permissions import center_staff_group
@@ -40,13 +40,13 @@ staff_left = Signal()
 
 @receiver(user_logged_in)
 def record_login(sender, request, user, **kwargs):
-    audit_record(actor=user, action="auth.login", target=user)
+    audit_record(actor=user, action=AuditAction.AUTH_LOGIN, target=user)
 
 
 @receiver(user_logged_out)
 def record_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit_record(actor=user, action="auth.logout", target=user)
+        audit_record(actor=user, action=AuditAction.AUTH_LOGOUT, target=user)
 
 
 @receiver(user_login_failed)
@@ -54,7 +54,7 @@ def record_login_failed(sender, credentials, request=None, **kwargs):
     attempted = normalize_email(str(credentials.get("email") or credentials.get("username") or ""))
     audit_record(
         actor=None,
-        action="auth.login_failed",
+        action=AuditAction.AUTH_LOGIN_FAILED,
         object_type="facilities.user",
         changes={"login": attempted[:254]},
     )
@@ -65,14 +65,21 @@ def record_login_failed(sender, credentials, request=None, **kwargs):
 @receiver(password_reset)
 def record_password_change(sender, request, user, signal, **kwargs):
     # Only the person changes their password (the admin sets none); the trail says how.
-    how = {password_changed: "changed", password_set: "set", password_reset: "reset"}[signal]
-    audit_record(actor=user, action=f"auth.password_{how}", target=user)
+    action = {
+        password_changed: AuditAction.AUTH_PASSWORD_CHANGED,
+        password_set: AuditAction.AUTH_PASSWORD_SET,
+        password_reset: AuditAction.AUTH_PASSWORD_RESET,
+    }[signal]
+    audit_record(actor=user, action=action, target=user)
 
 
 @receiver(authenticator_added)
 def record_mfa_added(sender, request, user, authenticator, **kwargs):
     audit_record(
-        actor=user, action="auth.mfa_added", target=user, changes={"type": authenticator.type}
+        actor=user,
+        action=AuditAction.AUTH_MFA_ADDED,
+        target=user,
+        changes={"type": authenticator.type},
     )
 
 
@@ -81,7 +88,10 @@ def record_mfa_removed(sender, request, user, authenticator, **kwargs):
     # The middleware must check again whether this user still has a second factor.
     request.session.pop(MFA_SESSION_KEY, None)
     audit_record(
-        actor=user, action="auth.mfa_removed", target=user, changes={"type": authenticator.type}
+        actor=user,
+        action=AuditAction.AUTH_MFA_REMOVED,
+        target=user,
+        changes={"type": authenticator.type},
     )
 
 

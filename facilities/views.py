@@ -679,7 +679,7 @@ def invitation_accept(request, token):
             return render(request, "facilities/invitation_other_account.html", context)
         if request.method == "POST":
             try:
-                services.invitation_accept(invitation=invitation, user=request.user)
+                services.staff_invitation_accept(invitation=invitation, user=request.user)
             except (ValidationError, PermissionDenied) as exc:
                 messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
                 return redirect("home")
@@ -700,7 +700,7 @@ def invitation_accept(request, token):
     form = InvitationAcceptForm(request.POST or None, invitation=invitation, initial=initial)
 
     def perform(data):
-        user = services.invitation_accept(
+        user = services.staff_invitation_accept(
             invitation=invitation,
             password=data["password1"],
             name=data["name"],

@@ -12,9 +12,8 @@ from django.utils import timezone
 from consents.models import Patient
 from facilities.models import User
 
-from . import services
+from . import selectors, services
 from .models import Announcement, Group, Membership, StaffAttestation, StaffAttestationLine
-from .selectors import staff_to_attest
 
 FREE_GROUP_NAME = "春日野地区 多職種連絡会"
 
@@ -29,7 +28,7 @@ def _member(group: Group, manager: User, user: User) -> None:
     if membership is None:
         membership = services.membership_invite(actor=manager, group=group, user=user)
     if membership.state == Membership.State.INVITED:
-        services.invitation_accept(actor=user, membership=membership)
+        services.group_invitation_accept(actor=user, membership=membership)
 
 
 def _patient_group(facilities: dict, name: str, manager: User) -> Group:
@@ -48,7 +47,8 @@ def _attestations(facilities: dict, yamada: Group, cm: User) -> None:
     takada = facilities["takada"]
     if not StaffAttestation.objects.filter(facility=takada).exists():
         statuses = {
-            user.pk: StaffAttestationLine.Status.IN_MCS for user, _ in staff_to_attest(takada)
+            user.pk: StaffAttestationLine.Status.IN_MCS
+            for user, _ in selectors.staff_to_attest(takada)
         }
         statuses[_user("nurse@takada.example.jp").pk] = StaffAttestationLine.Status.NOT_IN_MCS
         services.staff_attestation_record(
@@ -68,7 +68,7 @@ def load(facilities: dict) -> None:
     doctor = _user("doctor@abc.example.jp")
     nurse = _user("nurse@takada.example.jp")
     center = _user("center@example.jp")
-    services.all_users_group()
+    selectors.all_users_group()
 
     yamada = _patient_group(facilities, "山田太郎", cm)
     if yamada.is_open:

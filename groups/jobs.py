@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from facilities import jobs as facility_jobs
 from facilities.jobs import INVITATION_NOTICE
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.models import NetworkSettings
 from mcnet.notifications import Message, link_by_pk, send_notifications
 
@@ -114,5 +114,7 @@ def send_reminders(*, now=None) -> dict:
         "invitations_expiring": _send(invitations_expiring(now=now)),
         "dormant_accounts": _send(facility_jobs.dormant_accounts(now=now, today=today)),
     }
-    audit_record(actor=None, action="reminders.run", object_type="reminders", changes=sent)
+    audit_record(
+        actor=None, action=AuditAction.REMINDERS_RUN, object_type="reminders", changes=sent
+    )
     return sent

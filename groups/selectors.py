@@ -15,6 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.db.models import (
     BooleanField,
     Count,
@@ -29,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from consents.models import Consent, Patient
@@ -1071,3 +1073,51 @@ def group_manager_ids_of_patients(patient_ids) -> dict[int, set[int]]:
     for patient_id, manager_id in rows:
         managers.setdefault(patient_id, set()).add(manager_id)
     return managers
+
+
+# --- what the services ask of a group (notifications' links and recipients, who may join) -----
+
+
+def all_users_group() -> Group:
+    """The one all-users group (基本設定 7 ①). A read that makes the row on first use (the
+    unique index keeps it one): every caller may ask for it, as it always exists."""
+    group = Group.objects.filter(kind=Group.Kind.ALL_USERS).first()
+    if group is not None:
+        return group
+    try:
+        with transaction.atomic():
+            return Group.objects.create(
+                kind=Group.Kind.ALL_USERS,
+                name=f"{NetworkSettings.load().name} 全ユーザーグループ",
+            )
+    except IntegrityError:  # created meanwhile by another request
+        return Group.objects.get(kind=Group.Kind.ALL_USERS)
+
+
+def group_url(group: Group) -> str:
+    # Every notification about a group links under /groups/<pk>/, so the retention job can
+    # find and scrub those that named the patient (retention_erase_expired).
+    return reverse("groups:detail", args=[group.pk])
+
+
+def mcs_admins_of(facility) -> list[User]:
+    """The MCS administrators of a facility (role rows, 第5条)."""
+    if facility is None:
+        return []
+    return list(
+        User.objects.filter(
+            facility_roles__facility=facility,
+            facility_roles__role=FacilityRole.Role.MCS_ADMIN,
+            is_active=True,
+        ).distinct()
+    )
+
+
+def invitable_facility_ids(group: Group) -> set[int] | None:
+    """For a patient group: the facilities its valid consent covers (None: no restriction)."""
+    if group.kind != Group.Kind.PATIENT:
+        return None
+    consent = group.patient.consents.active().first()
+    if consent is None:
+        return set()
+    return set(consent.covered_facilities.values_list("pk", flat=True))

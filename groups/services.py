@@ -31,7 +31,7 @@ from consents.services import ErasureReason, patients_erase_everywhere
 from facilities.models import FacilityMembership, FacilityRole, User
 from facilities.permissions import facility_ids_with
 from facilities.selectors import role_holder_ids
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.models import NetworkSettings, Notification
 from mcnet.notifications import (
     Message,
@@ -69,8 +69,11 @@ from .selectors import (
     announcement_recipients,
     end_report_undoable_until,
     facilities_attestation_overdue,
+    group_url,
     groups_attestation_overdue,
+    invitable_facility_ids,
     invitation_expired,
+    mcs_admins_of,
     reviewed_groups,
     staff_line_is_discrepancy,
     staff_to_attest,
@@ -88,21 +91,6 @@ GroupState = Group.State
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def all_users_group() -> Group:
-    """The one all-users group (基本設定 7 ①); created on first use."""
-    group = Group.objects.filter(kind=Group.Kind.ALL_USERS).first()
-    if group is not None:
-        return group
-    try:
-        with transaction.atomic():
-            return Group.objects.create(
-                kind=Group.Kind.ALL_USERS,
-                name=f"{NetworkSettings.load().name} 全ユーザーグループ",
-            )
-    except IntegrityError:  # created meanwhile by another request
-        return Group.objects.get(kind=Group.Kind.ALL_USERS)
 
 
 def _sync_grants(*, group: Group, user) -> None:
@@ -139,7 +127,7 @@ def _sync_group_grants(group: Group) -> None:
         _sync_grants(group=group, user=user)
 
 
-def _audit(actor, action: str, group: Group, **changes) -> None:
+def _audit(actor, action: AuditAction, group: Group, **changes) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -150,7 +138,7 @@ def _audit(actor, action: str, group: Group, **changes) -> None:
     )
 
 
-def _audit_membership(actor, action: str, membership: Membership, **changes) -> None:
+def _audit_membership(actor, action: AuditAction, membership: Membership, **changes) -> None:
     audit_record(
         actor=actor,
         action=action,
@@ -161,31 +149,12 @@ def _audit_membership(actor, action: str, membership: Membership, **changes) -> 
     )
 
 
-def group_url(group: Group) -> str:
-    # Every notification about a group links under /groups/<pk>/, so the retention job can
-    # find and scrub those that named the patient (retention_erase_expired).
-    return reverse("groups:detail", args=[group.pk])
-
-
 def _invitation_url(group: Group) -> str:
     return reverse("groups:invitation", args=[group.pk])
 
 
 def _name_of(user) -> str:
     return (user.name or user.email) if user else _("（不明）")
-
-
-def mcs_admins_of(facility) -> list[User]:
-    """The MCS administrators of a facility (role rows, 第5条)."""
-    if facility is None:
-        return []
-    return list(
-        User.objects.filter(
-            facility_roles__facility=facility,
-            facility_roles__role=FacilityRole.Role.MCS_ADMIN,
-            is_active=True,
-        ).distinct()
-    )
 
 
 def _require_manager(actor, group: Group) -> None:
@@ -261,7 +230,7 @@ def group_create_for_patient(*, actor, patient: Patient) -> Group:
         via_facility=group.facility,
     )
     _sync_grants(group=group, user=actor)
-    _audit(actor, "group.create", group, kind=group.kind, patient=patient.pk)
+    _audit(actor, AuditAction.GROUP_CREATE, group, kind=group.kind, patient=patient.pk)
     return group
 
 
@@ -293,7 +262,7 @@ def group_create_free(*, actor, name: str, description: str = "") -> Group:
         via_facility=group.facility,
     )
     _sync_grants(group=group, user=actor)
-    _audit(actor, "group.create", group, kind=group.kind, name=name)
+    _audit(actor, AuditAction.GROUP_CREATE, group, kind=group.kind, name=name)
     return group
 
 
@@ -304,16 +273,6 @@ def patient_groups_follow_name(*, patient: Patient) -> int:
 
 
 # --- invitations and membership (第8条(2), 留意事項 4) ----------------------------------------
-
-
-def invitable_facility_ids(group: Group) -> set[int] | None:
-    """For a patient group: the facilities its valid consent covers (None: no restriction)."""
-    if group.kind != Group.Kind.PATIENT:
-        return None
-    consent = group.patient.consents.active().first()
-    if consent is None:
-        return set()
-    return set(consent.covered_facilities.values_list("pk", flat=True))
 
 
 @transaction.atomic
@@ -383,7 +342,7 @@ def membership_invite(*, actor, group: Group, user) -> Membership:
             )
     except IntegrityError as exc:
         raise ValidationError(_("すでに招待中または参加中です。"), code="already") from exc
-    _audit_membership(actor, "membership.invite", membership)
+    _audit_membership(actor, AuditAction.MEMBERSHIP_INVITE, membership)
     notify(
         recipients=[user],
         kind="groups.invitation",
@@ -450,7 +409,11 @@ def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Member
     membership.responded_at = timezone.now()
     membership.save(update_fields=["state", "responded_at"])
     _sync_grants(group=group, user=actor)
-    _audit_membership(actor, "membership.accept" if accept else "membership.decline", membership)
+    _audit_membership(
+        actor,
+        AuditAction.MEMBERSHIP_ACCEPT if accept else AuditAction.MEMBERSHIP_DECLINE,
+        membership,
+    )
     title = (
         _("%(name)s さんが「%(group)s」への招待を受理しました")
         if accept
@@ -476,12 +439,12 @@ def _answer_invitation(*, actor, membership: Membership, accept: bool) -> Member
 
 
 @transaction.atomic
-def invitation_accept(*, actor, membership: Membership) -> Membership:
+def group_invitation_accept(*, actor, membership: Membership) -> Membership:
     return _answer_invitation(actor=actor, membership=membership, accept=True)
 
 
 @transaction.atomic
-def invitation_decline(*, actor, membership: Membership) -> Membership:
+def group_invitation_decline(*, actor, membership: Membership) -> Membership:
     return _answer_invitation(actor=actor, membership=membership, accept=False)
 
 
@@ -495,7 +458,14 @@ def _end_membership(*, actor, membership: Membership, reason: str, now=None) -> 
     _sync_grants(group=membership.group, user=membership.user)
     # The reason is free text (it may quote the patient): the row keeps it, the audit trail
     # only that one was given (別紙6: the trail outlives the patient's data).
-    _audit_membership(actor, f"membership.{membership.state}", membership, reason_given=True)
+    _audit_membership(
+        actor,
+        AuditAction.MEMBERSHIP_CANCELLED
+        if membership.state == State.CANCELLED
+        else AuditAction.MEMBERSHIP_REMOVED,
+        membership,
+        reason_given=True,
+    )
 
 
 @transaction.atomic
@@ -582,7 +552,7 @@ def membership_leave(*, actor, group: Group) -> Membership:
     membership.ended_by = actor
     membership.save(update_fields=["state", "ended_at", "ended_by"])
     _sync_grants(group=group, user=actor)
-    _audit_membership(actor, "membership.leave", membership)
+    _audit_membership(actor, AuditAction.MEMBERSHIP_LEAVE, membership)
     if group.is_working:
         notify(
             recipients=[group.manager],
@@ -683,7 +653,7 @@ def group_handover(*, actor, group: Group, new_manager, reason: str = "") -> Gro
         _sync_grants(group=group, user=user)
     _audit(
         actor,
-        "group.handover",
+        AuditAction.GROUP_HANDOVER,
         group,
         previous=previous.email if previous else "",
         manager=new_manager.email,
@@ -763,7 +733,7 @@ def supporter_review_record(
     group.save(update_fields=["last_reviewed_at"])
     _audit(
         actor,
-        "group.review",
+        AuditAction.GROUP_REVIEW,
         group,
         removed=[m.user.email for m in removed],
         timeline_checked=True,
@@ -825,7 +795,7 @@ def post_deletion_record(
     # Ids and the category only: the note is free text.
     audit_record(
         actor=actor,
-        action="group.post_deletion",
+        action=AuditAction.GROUP_POST_DELETION,
         object_type="groups.postdeletion",
         object_id=deletion.pk,
         facility_id=group.facility_id,
@@ -886,7 +856,7 @@ def staff_attestation_record(
     )
     audit_record(
         actor=actor,
-        action="attestation.staff",
+        action=AuditAction.ATTESTATION_STAFF,
         object_type="groups.staffattestation",
         object_id=attestation.pk,
         facility_id=facility.pk,
@@ -911,7 +881,7 @@ def staff_discrepancy_resolve(*, actor, line: StaffAttestationLine, resolution: 
     line.save(update_fields=["resolved_at", "resolved_by", "resolution"])
     audit_record(
         actor=actor,
-        action="attestation.staff_resolve",
+        action=AuditAction.ATTESTATION_STAFF_RESOLVE,
         object_type="groups.staffattestationline",
         object_id=line.pk,
         facility_id=facility.pk,
@@ -952,7 +922,7 @@ def group_attestation_record(
     attestation.missing_in_mcs.set(missing)
     _audit(
         actor,
-        "attestation.group",
+        AuditAction.ATTESTATION_GROUP,
         group,
         attestation=attestation.pk,
         missing=sorted(missing),
@@ -972,7 +942,7 @@ def group_discrepancy_resolve(*, actor, attestation: GroupAttestation, resolutio
     attestation.resolved_at, attestation.resolved_by = timezone.now(), actor
     attestation.resolution = resolution
     attestation.save(update_fields=["resolved_at", "resolved_by", "resolution"])
-    _audit(actor, "attestation.group_resolve", group, attestation=attestation.pk)
+    _audit(actor, AuditAction.ATTESTATION_GROUP_RESOLVE, group, attestation=attestation.pk)
     return attestation
 
 
@@ -1058,7 +1028,7 @@ def _mark_to_be_archived(*, actor, group: Group, reason: str, note: str) -> None
         update_fields=["state", "end_reason", "end_note", "end_reported_at", "end_reported_by"]
     )
     _cancel_invitations(actor=actor, group=group, reason=_("グループの利用終了のため"))
-    _audit(actor, "group.report_end", group, reason=reason)
+    _audit(actor, AuditAction.GROUP_REPORT_END, group, reason=reason)
     notify(
         recipients=mcs_admins_of(group.facility),
         kind="groups.to_be_archived",
@@ -1105,7 +1075,7 @@ def group_report_end_undo(*, actor, group: Group) -> Group:
     group.save(
         update_fields=["state", "end_reason", "end_note", "end_reported_at", "end_reported_by"]
     )
-    _audit(actor, "group.report_end_undo", group, reason=reason)
+    _audit(actor, AuditAction.GROUP_REPORT_END_UNDO, group, reason=reason)
     notify(
         recipients=mcs_admins_of(group.facility),
         kind="groups.end_report_undone",
@@ -1137,7 +1107,7 @@ def groups_end_for_patient(*, actor, patient: Patient, reason: str) -> list[Grou
         else:  # already to be archived for another reason: the withdrawal is what counts now
             group.end_reason = reason
             group.save(update_fields=["end_reason"])
-            _audit(actor, "group.report_end", group, reason=reason)
+            _audit(actor, AuditAction.GROUP_REPORT_END, group, reason=reason)
         # Access ends with care (別紙5 (2)): from this moment only the custodians open it.
         _sync_group_grants(group)
         members = User.objects.filter(
@@ -1224,7 +1194,7 @@ def _archive(*, actor, group: Group, why: str = "") -> None:
     _notifications_forget_patient(group)
     _cancel_invitations(actor=actor, group=group, reason=_("グループのアーカイブのため"))
     _sync_group_grants(group)
-    _audit(actor, "group.archive", group, reason=group.end_reason)
+    _audit(actor, AuditAction.GROUP_ARCHIVE, group, reason=group.end_reason)
     members = User.objects.filter(
         group_memberships__group=group, group_memberships__state=State.ACCEPTED, is_active=True
     ).exclude(pk=getattr(actor, "pk", None))
@@ -1562,7 +1532,7 @@ def announcement_create(
     )
     audit_record(
         actor=actor,
-        action="announcement.create",
+        action=AuditAction.ANNOUNCEMENT_CREATE,
         target=announcement,
         changes={"audience": audience, "publish_at": announcement.publish_at.isoformat()},
     )
@@ -1613,7 +1583,7 @@ def announcement_mail_send(*, actor, announcement: Announcement) -> int:
     announcement.save(update_fields=["mailed_at", "mailed_by", "mailed_count"])
     audit_record(
         actor=actor,
-        action="announcement.mail",
+        action=AuditAction.ANNOUNCEMENT_MAIL,
         target=announcement,
         changes={"audience": announcement.audience, "recipients": count},
     )
@@ -1628,7 +1598,6 @@ def announcement_mark_read(*, user, announcement: Announcement) -> None:
 __all__ = [
     "ACCESS_GROUP",
     "MANAGE_GROUP",
-    "all_users_group",
     "announcement_create",
     "announcement_mail_send",
     "announcement_mark_read",
@@ -1639,12 +1608,12 @@ __all__ = [
     "group_create_free",
     "group_discrepancy_resolve",
     "group_handover",
+    "group_invitation_accept",
+    "group_invitation_decline",
     "group_report_end",
     "groups_end_for_facility",
     "groups_end_for_patient",
     "groups_erase_for_patients",
-    "invitation_accept",
-    "invitation_decline",
     "invitations_expire",
     "membership_invite",
     "membership_leave",
@@ -1672,5 +1641,5 @@ def team_notice_record(*, actor, group: Group) -> TeamNotice:
     notice = TeamNotice.objects.create(
         group=group, team=[list(pair) for pair in team_key(group)], printed_by=actor
     )
-    _audit(actor, "group.team_notice", group, notice=notice.pk, size=len(notice.team))
+    _audit(actor, AuditAction.GROUP_TEAM_NOTICE, group, notice=notice.pk, size=len(notice.team))
     return notice

@@ -575,7 +575,7 @@ def invitation(request, pk: int):
 def invitation_accept(request, pk: int):
     membership = selectors.invitation_for_invitee(request.user, pk)
     try:
-        services.invitation_accept(actor=request.user, membership=membership)
+        services.group_invitation_accept(actor=request.user, membership=membership)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("groups:invitation", pk=pk)
@@ -601,7 +601,7 @@ def invitation_decline(request, pk: int):
             button=_("辞退する"),
             back_url=reverse("groups:invitation", args=[pk]),
         )
-    services.invitation_decline(actor=request.user, membership=membership)
+    services.group_invitation_decline(actor=request.user, membership=membership)
     messages.success(request, _("招待を辞退しました。"))
     return redirect("groups:list")
 

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
-from .audit import audit_record
+from .audit import AuditAction, audit_record
 from .models import AuditEvent, NetworkSettings
 from .pagination import EstimatedCountPaginator
 
@@ -24,18 +24,18 @@ class AuditedModelAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         audit_record(
             actor=request.user,
-            action=f"admin.{'change' if change else 'add'}",
+            action=AuditAction.ADMIN_CHANGE if change else AuditAction.ADMIN_ADD,
             target=obj,
             changes=diff,
         )
 
     def delete_model(self, request, obj):
-        audit_record(actor=request.user, action="admin.delete", target=obj)
+        audit_record(actor=request.user, action=AuditAction.ADMIN_DELETE, target=obj)
         super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
-            audit_record(actor=request.user, action="admin.delete", target=obj)
+            audit_record(actor=request.user, action=AuditAction.ADMIN_DELETE, target=obj)
         super().delete_queryset(request, queryset)
 
 

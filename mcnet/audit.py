@@ -8,6 +8,7 @@ Events are chained in id order under one lock, held until the writing transactio
 import hashlib
 import json
 from contextvars import ContextVar
+from enum import StrEnum, unique
 
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -20,17 +21,170 @@ GENESIS = "0" * 64
 current_ip: ContextVar[str | None] = ContextVar("mcnet_current_ip", default=None)
 
 
+@unique
+class AuditAction(StrEnum):
+    """Every action the trail records. The values are stored and hashed (`event_hash`): never
+    change one; add a member for a new action. `audit_record` refuses any other string."""
+
+    # facilities (第4–7条)
+    FACILITY_CREATE = "facility.create"
+    FACILITY_UPDATE = "facility.update"
+    FACILITY_STATE = "facility.state"
+    USER_CREATE = "user.create"
+    USER_UPDATE = "user.update"
+    USER_PROFILE_UPDATE = "user.profile_update"
+    USER_PASSWORD_RESET_LINK = "user.password_reset_link"  # noqa: S105 (an action's name)
+    USER_CENTER_STAFF_ADD = "user.center_staff_add"
+    USER_CENTER_STAFF_REMOVE = "user.center_staff_remove"
+    USER_RETURN = "user.return"
+    USER_RESTRICT = "user.restrict"
+    USER_REINSTATE = "user.reinstate"
+    MEMBERSHIP_ADD = "membership.add"
+    ROLE_APPOINT = "role.appoint"
+    ROLE_RELIEVE = "role.relieve"
+    INVITATION_CREATE = "invitation.create"
+    INVITATION_RESEND = "invitation.resend"
+    INVITATION_REVOKE = "invitation.revoke"
+    INVITATION_ROLE_NOT_APPOINTED = "invitation.role_not_appointed"
+    INVITATION_ACCEPT = "invitation.accept"
+    STAFF_DEACTIVATE = "staff.deactivate"
+    PLEDGE_RECORD = "pledge.record"
+    PLEDGE_CORRECT = "pledge.correct"
+    PLEDGE_CONFIRM = "pledge.confirm"
+    EDUCATION_CREATE = "education.create"
+    EDUCATION_UPDATE = "education.update"
+
+    # the access log (第11条)
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGOUT = "auth.logout"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 (an action's name)
+    AUTH_PASSWORD_SET = "auth.password_set"  # noqa: S105 (an action's name)
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 (an action's name)
+    AUTH_MFA_ADDED = "auth.mfa_added"
+    AUTH_MFA_REMOVED = "auth.mfa_removed"
+
+    # consents (第9条, 別紙5–7)
+    PATIENT_REGISTER = "patient.register"
+    PATIENT_UPDATE = "patient.update"
+    PATIENT_OPEN_RECORD = "patient.open_record"
+    PATIENT_VIEW = "patient.view"
+    PATIENT_ERASE = "patient.erase"
+    RETENTION_ERASE = "retention.erase"
+    CONSENT_RECORD = "consent.record"
+    CONSENT_COVER_FACILITIES = "consent.cover_facilities"
+    CONSENT_ADDENDUM_PREPARE = "consent.addendum_prepare"
+    CONSENT_ADDENDUM_SIGNED = "consent.addendum_signed"
+    CONSENT_ADDENDUM_CANCEL = "consent.addendum_cancel"
+    CONSENT_WITHDRAW = "consent.withdraw"
+    CONSENT_ENTERED_IN_ERROR = "consent.entered_in_error"
+    ACADEMIC_CONSENT_RECORD = "academic_consent.record"
+    ACADEMIC_CONSENT_WITHDRAW = "academic_consent.withdraw"
+    PATIENT_REQUEST_RECEIVE = "patient_request.receive"
+    PATIENT_REQUEST_VERIFY_IDENTITY = "patient_request.verify_identity"
+    PATIENT_REQUEST_START = "patient_request.start"
+    PATIENT_REQUEST_ERASE = "patient_request.erase"
+    PATIENT_REQUEST_CLOSE = "patient_request.close"
+    PATIENT_REQUEST_REMIND_OVERDUE = "patient_request.remind_overdue"
+
+    # groups (第8条, 留意事項 1–4)
+    GROUP_CREATE = "group.create"
+    GROUP_HANDOVER = "group.handover"
+    GROUP_REVIEW = "group.review"
+    GROUP_POST_DELETION = "group.post_deletion"
+    GROUP_REPORT_END = "group.report_end"
+    GROUP_REPORT_END_UNDO = "group.report_end_undo"
+    GROUP_ARCHIVE = "group.archive"
+    GROUP_TEAM_NOTICE = "group.team_notice"
+    MEMBERSHIP_INVITE = "membership.invite"
+    MEMBERSHIP_ACCEPT = "membership.accept"
+    MEMBERSHIP_DECLINE = "membership.decline"
+    MEMBERSHIP_CANCELLED = "membership.cancelled"
+    MEMBERSHIP_REMOVED = "membership.removed"
+    MEMBERSHIP_LEAVE = "membership.leave"
+    ATTESTATION_STAFF = "attestation.staff"
+    ATTESTATION_STAFF_RESOLVE = "attestation.staff_resolve"
+    ATTESTATION_GROUP = "attestation.group"
+    ATTESTATION_GROUP_RESOLVE = "attestation.group_resolve"
+    ANNOUNCEMENT_CREATE = "announcement.create"
+    ANNOUNCEMENT_MAIL = "announcement.mail"
+    REMINDERS_RUN = "reminders.run"
+
+    # enrollment (別紙1–4)
+    ENROLLMENT_APPLICATION_CREATE = "enrollment.application.create"
+    ENROLLMENT_APPLICATION_SUBMIT = "enrollment.application.submit"
+    ENROLLMENT_APPLICATION_RESUBMIT = "enrollment.application.resubmit"
+    ENROLLMENT_APPLICATION_SCAN = "enrollment.application.scan"
+    ENROLLMENT_APPLICATION_ACCEPT = "enrollment.application.accept"
+    ENROLLMENT_APPLICATION_RETURN = "enrollment.application.return"
+    ENROLLMENT_APPLICATION_REJECT = "enrollment.application.reject"
+    ENROLLMENT_APPLICATION_PURGE = "enrollment.application.purge"
+    ENROLLMENT_ROSTER_PROFILE = "enrollment.roster.profile"
+    ENROLLMENT_ROSTER_SUBMIT = "enrollment.roster.submit"
+    ENROLLMENT_ROSTER_REGISTER = "enrollment.roster.register"
+    ENROLLMENT_ROSTER_RETURN = "enrollment.roster.return"
+    ENROLLMENT_ROSTER_EXPORT = "enrollment.roster.export"
+    ENROLLMENT_NOTICE_SUBMIT = "enrollment.notice.submit"
+    ENROLLMENT_NOTICE_AUTO_SUBMIT = "enrollment.notice.auto_submit"
+    ENROLLMENT_NOTICE_STOP_SUBMIT = "enrollment.notice.stop_submit"
+    ENROLLMENT_NOTICE_LINE_UPDATE = "enrollment.notice.line_update"
+    ENROLLMENT_NOTICE_LINE_RECORD = "enrollment.notice.line_record"
+    ENROLLMENT_NOTICE_CONFIRM = "enrollment.notice.confirm"
+    ENROLLMENT_NOTICE_RETURN = "enrollment.notice.return"
+
+    # devices (第12条, 留意事項 4)
+    DEVICE_REGISTER = "device.register"
+    DEVICE_UPDATE = "device.update"
+    DEVICE_CHECKLIST_CONFIRM = "device.checklist_confirm"
+    DEVICE_STATE = "device.state"
+    DEVICE_LEAVER_OPEN = "device.leaver_open"
+    DEVICE_LEAVER_CONFIRM = "device.leaver_confirm"
+    TAKEOUT_FILE = "takeout.file"
+    TAKEOUT_APPROVE = "takeout.approve"
+    TAKEOUT_REJECT = "takeout.reject"
+    TAKEOUT_RETURN = "takeout.return"
+    TAKEOUT_WITHDRAW = "takeout.withdraw"
+    LOSS_REPORT = "loss.report"
+    LOSS_ACKNOWLEDGE = "loss.acknowledge"
+    LOSS_CLOSE = "loss.close"
+    INCIDENT_REPORT = "incident.report"
+    INCIDENT_ACKNOWLEDGE = "incident.acknowledge"
+    INCIDENT_NOTE = "incident.note"
+    INCIDENT_ESCALATE = "incident.escalate"
+    INCIDENT_CLOSE = "incident.close"
+    INCIDENT_RESTRICT = "incident.restrict"
+    PRIVACY_LEAK_MARK = "privacy_leak.mark"
+    PRIVACY_LEAK_REPORT_DRAFT = "privacy_leak.report_draft"
+    PRIVACY_LEAK_PRELIMINARY_REPORT = "privacy_leak.preliminary_report"
+    PRIVACY_LEAK_FINAL_REPORT = "privacy_leak.final_report"
+    PRIVACY_LEAK_PERSONS_NOTIFIED = "privacy_leak.persons_notified"
+
+    # printing, rulebook, dashboard, the audit log, the admin
+    DOCUMENT_REQUEST = "document.request"
+    DOCUMENT_RETRY = "document.retry"
+    DOCUMENT_DOWNLOAD = "document.download"
+    RULEBOOK_PUBLISH = "rulebook.publish"
+    DASHBOARD_REPORT = "dashboard.report"
+    AUDIT_EXPORT = "audit.export"
+    ADMIN_ADD = "admin.add"
+    ADMIN_CHANGE = "admin.change"
+    ADMIN_DELETE = "admin.delete"
+    ADMIN_EXPORT = "admin.export"
+
+
 def audit_record(
     *,
     actor,
-    action: str,
+    action: AuditAction,
     target: models.Model | None = None,
     object_type: str = "",
     object_id: str | int = "",
     facility_id: int | None = None,
     changes: dict | None = None,
 ) -> AuditEvent:
-    """Write one audit event. `target` names the object; its facility is taken when it has one."""
+    """Write one audit event. `target` names the object; its facility is taken when it has one.
+    An action outside `AuditAction` is a programming error (ValueError), so a typo fails tests."""
+    action = AuditAction(action)
     if target is not None:
         object_type = object_type or target._meta.label_lower
         object_id = object_id or target.pk
@@ -41,7 +195,7 @@ def audit_record(
         created_at=timezone.now(),
         actor=actor if is_person else None,
         actor_label=actor.email if is_person else "system",
-        action=action,
+        action=action.value,
         object_type=object_type,
         object_id=str(object_id or ""),
         object_repr=str(target)[:200] if target is not None else "",

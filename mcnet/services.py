@@ -34,7 +34,7 @@ def model_update(*, instance: M, fields: Iterable[str], data: dict) -> tuple[M, 
     return instance, changed
 
 
-def mark_inbox_read(*, user) -> int:
+def inbox_mark_read(*, user) -> int:
     # Reading one's own inbox is not an audited write: it changes no record of the network.
     marked = Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()

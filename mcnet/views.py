@@ -16,7 +16,7 @@ from groups.selectors import group_link_gone
 from .health import check_all
 from .middleware import IdleTimeoutMiddleware
 from .selectors import inbox_for, notification_linking_to
-from .services import mark_inbox_read
+from .services import inbox_mark_read
 
 # Apps that put a section on the home page: `<app>.selectors.home_section(user)` returns the
 # section's context (or None to show nothing) and `<app>/_home.html` renders it.
@@ -124,7 +124,7 @@ def _may_see_health_details(request) -> bool:
 def inbox(request):
     """The user's notifications, newest first; opening the inbox marks them read."""
     notifications = list(inbox_for(request.user)[:100])
-    mark_inbox_read(user=request.user)
+    inbox_mark_read(user=request.user)
     return render(request, "inbox.html", {"notifications": notifications})
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from mcnet import spreadsheets
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.pagination import page_number, uncounted_page
 
 from .forms import AuditSearchForm
@@ -119,7 +119,7 @@ def export(request):
     fmt = "xlsx" if request.GET.get("format") == "xlsx" else "csv"
     audit_record(
         actor=request.user,
-        action="audit.export",
+        action=AuditAction.AUDIT_EXPORT,
         object_type="mcnet.auditevent",
         changes={
             "format": fmt,

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from consents.selectors import patient_request_counts
 from facilities.models import fiscal_year_start
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.permissions import center_staff_required
 
 from . import agreements, exports, selectors, tables
@@ -158,7 +158,7 @@ def report(request):
     period = data["period"]
     audit_record(
         actor=request.user,
-        action="dashboard.report",
+        action=AuditAction.DASHBOARD_REPORT,
         object_type="report",
         object_id=data["report"],
         changes={

@@ -26,7 +26,7 @@ from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.jobs import broker_forgot, enqueue
 from mcnet.models import GeneratedDocument
 
@@ -147,7 +147,7 @@ def _request(
         document.save()
     audit_record(
         actor=actor,
-        action="document.request",
+        action=AuditAction.DOCUMENT_REQUEST,
         target=document,
         facility_id=getattr(obj, "facility_id", None) or _facility_id_of(obj),
         changes={"form": spec.code, "new": created, "requeued": requeue},
@@ -227,7 +227,7 @@ def document_retry(*, actor, document: GeneratedDocument) -> GeneratedDocument:
     document.progress_done = 0
     document.published_at = document.started_at = document.finished_at = None
     document.save()
-    audit_record(actor=actor, action="document.retry", target=document)
+    audit_record(actor=actor, action=AuditAction.DOCUMENT_RETRY, target=document)
     _publish_on_commit(document.pk)
     return document
 
@@ -237,7 +237,7 @@ def document_downloaded(*, actor, document: GeneratedDocument) -> None:
     """Downloads of printed personal data are access-logged (national guideline, via 第3条)."""
     audit_record(
         actor=actor,
-        action="document.download",
+        action=AuditAction.DOCUMENT_DOWNLOAD,
         target=document,
         changes={"form": document.form_code},
     )

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 
 from . import text
 from .models import NETWORK_DOCUMENTS, Document, RuleVersion
@@ -69,7 +69,7 @@ def rule_version_publish(
     )
     audit_record(
         actor=actor,
-        action="rulebook.publish",
+        action=AuditAction.RULEBOOK_PUBLISH,
         target=version,
         facility_id=getattr(facility, "pk", None),
         changes={

@@ -551,12 +551,12 @@ def test_the_request_forms_are_not_offered_blank(login_as):
 
 def test_a_custodians_opening_of_a_closed_record_is_in_the_access_log(people, yamada):
     """留意事項 医療介護情報の取り扱い (2): an archived record opened with a purpose is listed."""
-    from mcnet.audit import audit_record
+    from mcnet.audit import AuditAction, audit_record
     from mcnet.printing.forms.disclosure import for_request as disclosure_for_request
 
     audit_record(
         actor=people["group_manager"],
-        action="patient.open_record",
+        action=AuditAction.PATIENT_OPEN_RECORD,
         target=yamada,
         changes={"purpose": "patient_request"},
     )

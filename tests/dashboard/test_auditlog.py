@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from facilities.models import Facility, FacilityMembership, User
 from groups.models import Group
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.auditlog.selectors import AuditScope, audit_scope, events_in_scope
 from mcnet.models import AuditEvent
 
@@ -119,8 +119,10 @@ def test_staff_who_left_are_no_longer_followed(login_as, demo):
     takada, abc = demo["takada"], demo["abc"]
     leaver = User.objects.create_user("leaver@example.jp", "pw-leaver-2026", name="退職 者")
     FacilityMembership.objects.create(user=leaver, facility=takada, is_active=False)
-    at_takada = audit_record(actor=leaver, action="test.at_takada", facility_id=takada.pk)
-    elsewhere = audit_record(actor=leaver, action="test.elsewhere", facility_id=abc.pk)
+    at_takada = audit_record(
+        actor=leaver, action=AuditAction.FACILITY_UPDATE, facility_id=takada.pk
+    )
+    elsewhere = audit_record(actor=leaver, action=AuditAction.FACILITY_UPDATE, facility_id=abc.pk)
     scope = audit_scope(User.objects.get(email="admin@takada.example.jp"))
     visible = set(events_in_scope(scope).values_list("pk", flat=True))
     assert at_takada.pk in visible and elsewhere.pk not in visible

@@ -55,7 +55,7 @@ def test_returned_without_erase_software_is_refused(client_as, tablet):
 
 def test_disposed_with_erase_software_only_is_refused(people, tablet):
     with pytest.raises(ValidationError) as refused:
-        services.device_change_state(
+        services.device_state_change(
             actor=people["mcs_admin"],
             device=tablet,
             state="disposed",
@@ -63,7 +63,7 @@ def test_disposed_with_erase_software_only_is_refused(people, tablet):
             erased_by="高田次郎",
         )
     assert "消去ソフトでの消去だけでは廃棄できません" in " ".join(refused.value.messages)
-    services.device_change_state(
+    services.device_state_change(
         actor=people["mcs_admin"],
         device=tablet,
         state="disposed",
@@ -106,7 +106,7 @@ def test_the_checklist_has_items_5_7_and_12(client_as, people, takada):
         "第12条(12)",
     ):
         assert label in html
-    services.device_confirm_checklist(
+    services.device_checklist_confirm(
         actor=people["mcs_admin"], device=device, items=["trusted_network_confirmed_on"]
     )
     assert not refresh(device).check_overdue(selectors.check_cutoff())
@@ -134,7 +134,7 @@ def test_byod_is_approved_only_on_a_device_with_its_checklist_confirmed(
         )
 
     TakeoutRequest.objects.filter(pk=pending.pk).update(device=byod)
-    services.device_confirm_checklist(
+    services.device_checklist_confirm(
         actor=people["mcs_admin"], device=byod, items=list(CHECKLIST_FIELDS)
     )
     services.takeout_decide(actor=people["mcs_admin"], request_obj=refresh(pending), approve=True)

@@ -123,7 +123,7 @@ def test_reminders_come_before_each_deadline_once_each(people, leak):
         """How many reminders about this leak the job sent (the demo has its own clock)."""
         before = mine.count()
         with time_machine.travel(moment, tick=False):
-            services.remind_leak_deadlines()
+            services.leak_deadlines_remind()
         return mine.count() - before
 
     mine = Notification.objects.filter(url=reverse("devices:leak_detail", args=[leak.pk]))
@@ -136,7 +136,7 @@ def test_reminders_come_before_each_deadline_once_each(people, leak):
     note = reminders("preliminary").get()
     assert "速報" in note.title and note.url == reverse("devices:leak_detail", args=[leak.pk])
     assert run(start + 2 * DAY) == 0 and run(start + 3 * DAY) == 0  # once only
-    services.leak_record_report(
+    services.leak_report_record(
         actor=admin, leak=leak, stage="preliminary", reported_on=timezone.localdate()
     )
     assert run(start + 20 * DAY) == 0  # the 確報 is a week and more away
@@ -144,7 +144,7 @@ def test_reminders_come_before_each_deadline_once_each(people, leak):
     assert reminders("final").count() == 1 and "確報" in reminders("final").get().title
     assert run(start + 29 * DAY) == 0
     with time_machine.travel(start + 25 * DAY, tick=False):
-        services.leak_record_report(
+        services.leak_report_record(
             actor=admin, leak=leak, stage="final", reported_on=timezone.localdate()
         )
     leak.refresh_from_db()
@@ -152,11 +152,11 @@ def test_reminders_come_before_each_deadline_once_each(people, leak):
 
 
 def test_a_reported_preliminary_is_not_reminded(people, leak):
-    services.leak_record_report(
+    services.leak_report_record(
         actor=people["mcs_admin"], leak=leak, stage="preliminary", reported_on=timezone.localdate()
     )
     with time_machine.travel(leak.known_at + 2 * DAY, tick=False):
-        services.remind_leak_deadlines()
+        services.leak_deadlines_remind()
     url = reverse("devices:leak_detail", args=[leak.pk])
     assert not Notification.objects.filter(url=url, kind="devices.leak_preliminary_due").exists()
 
@@ -181,7 +181,7 @@ def test_the_notice_to_the_person_and_the_report_items_are_recorded(client_as, l
 
 
 def test_the_draft_report_prints_the_nine_items_and_no_patient(people, leak):
-    services.leak_update_report(
+    services.leak_report_update(
         actor=people["mcs_admin"], leak=leak, overview="訪問用スマートフォンを紛失した。"
     )
     leak.refresh_from_db()

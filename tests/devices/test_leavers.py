@@ -66,7 +66,7 @@ def test_devices_are_confirmed_only_once_returned_and_the_third_item_closes(
     checklist.refresh_from_db()
     assert checklist.devices_returned_at is None
 
-    services.device_change_state(
+    services.device_state_change(
         actor=people["mcs_admin"],
         device=tablet,
         state=Device.State.RETURNED,

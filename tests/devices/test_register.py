@@ -236,13 +236,13 @@ def test_disposal_needs_the_erase_method(client_as, people, tablet):
     assert tablet.erased_on == timezone.localdate()
     # Disposed is final, and the database itself refuses a disposal without a method.
     with pytest.raises(ValidationError):
-        services.device_change_state(actor=people["mcs_admin"], device=tablet, state="in_use")
+        services.device_state_change(actor=people["mcs_admin"], device=tablet, state="in_use")
     with pytest.raises(IntegrityError), transaction.atomic():
         Device.objects.filter(pk=tablet.pk).update(erase_method="")
 
 
 def test_a_returned_device_is_no_longer_flagged(people, tablet):
-    services.device_change_state(
+    services.device_state_change(
         actor=people["mcs_admin"],
         device=tablet,
         state="returned",

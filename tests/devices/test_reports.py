@@ -280,7 +280,7 @@ def test_the_administrator_works_the_report_and_the_timeline_shows_who_did_what(
     ).exists()
     # A closed report takes no more steps.
     with pytest.raises(ValidationError):
-        services.incident_add_note(actor=people["mcs_admin"], incident=incident, note="追記")
+        services.incident_note_add(actor=people["mcs_admin"], incident=incident, note="追記")
 
 
 def test_empty_steps_are_refused_with_a_message(client_as, fresh_incident):
@@ -318,7 +318,7 @@ def test_the_center_sees_only_escalated_reports(client_as, people, fresh_inciden
     assert reverse("devices:incident_detail", args=[escalated.pk]) in listing
     assert reverse("devices:incident_detail", args=[fresh_incident.pk]) not in listing
     with pytest.raises(PermissionDenied):
-        services.incident_add_note(actor=people["center"], incident=fresh_incident, note="x")
+        services.incident_note_add(actor=people["center"], incident=fresh_incident, note="x")
 
 
 @pytest.mark.parametrize("role", ["other_mcs_admin", "group_manager", "other_facility_user"])

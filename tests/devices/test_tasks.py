@@ -41,12 +41,12 @@ def test_an_overdue_take_out_reminds_the_requester_and_the_administrator_once(
 
 def test_the_reminder_repeats_the_next_week_until_returned(people, approved):
     _make_overdue(approved)
-    services.remind_overdue_takeouts()
+    services.takeouts_remind_overdue()
     with time_machine.travel(timezone.now() + dt.timedelta(days=7), tick=False):
-        assert services.remind_overdue_takeouts() == 2
+        assert services.takeouts_remind_overdue() == 2
     services.takeout_mark_returned(actor=people["user"], request_obj=approved)
     with time_machine.travel(timezone.now() + dt.timedelta(days=14), tick=False):
-        assert services.remind_overdue_takeouts() == 0
+        assert services.takeouts_remind_overdue() == 0
 
 
 def test_pending_rejected_and_returned_requests_are_not_reminded(people, approved, pending):
@@ -54,7 +54,7 @@ def test_pending_rejected_and_returned_requests_are_not_reminded(people, approve
         period_start=timezone.localdate() - dt.timedelta(days=5),
         period_end=timezone.localdate() - dt.timedelta(days=2),
     )
-    assert services.remind_overdue_takeouts() == 0
+    assert services.takeouts_remind_overdue() == 0
 
 
 def test_the_sweep_selects_with_a_fixed_number_of_queries(
@@ -90,14 +90,14 @@ def test_overdue_checklists_remind_the_administrator_once_a_week(people, takada)
     assert "1 台" in notice.title and "overdue=1" in notice.url
     assert tasks.remind_overdue_device_checks() == 0
     with time_machine.travel(timezone.now() + dt.timedelta(days=7), tick=False):
-        assert services.remind_overdue_device_checks() == 1
+        assert services.device_checks_remind_overdue() == 1
     # Once confirmed, nothing more.
     pc = Device.objects.get(facility=takada, label="事務所PC-01")
-    services.device_confirm_checklist(
+    services.device_checklist_confirm(
         actor=people["mcs_admin"], device=pc, items=[n for n, _l in Device.CHECKLIST]
     )
     with time_machine.travel(timezone.now() + dt.timedelta(days=14), tick=False):
-        assert services.remind_overdue_device_checks() == 0
+        assert services.device_checks_remind_overdue() == 0
 
 
 def test_the_jobs_are_scheduled_by_beat():

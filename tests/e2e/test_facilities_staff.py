@@ -88,7 +88,7 @@ def test_admin_invites_nurse_who_accepts_then_leaves_and_is_gone_from_her_groups
         cm = User.objects.get(email="cm@kasugano.example.jp")
         free_group = Group.objects.filter(kind=Group.Kind.FREE, manager=cm).first()
         membership = group_services.membership_invite(actor=cm, group=free_group, user=hoshino)
-        group_services.invitation_accept(actor=hoshino, membership=membership)
+        group_services.group_invitation_accept(actor=hoshino, membership=membership)
         assert Membership.objects.filter(user=hoshino, state="accepted").count() == 1
 
         # She left: the administrator deactivates her from the staff list.

@@ -98,7 +98,7 @@ def test_accept_creates_the_facility_invites_its_manager_and_tells_the_applicant
     assert "承認" in told[-1].subject and "ようこそ" in told[-1].body
 
     # The manager accepts the invitation: the account is made and becomes the facility manager.
-    user = facility_services.invitation_accept(
+    user = facility_services.staff_invitation_accept(
         invitation=invitation, password="pharmacy-2026", name="妙高みどり"
     )
     assert FacilityRole.objects.filter(

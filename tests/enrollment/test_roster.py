@@ -278,7 +278,7 @@ def test_the_center_registers_invites_and_tells_the_facility(client_as, abc_requ
 
     # The participant accepts and logs in: the paper's gender and *2 reach the account, and
     # they are in the all-users group (every active user is, by the groups app's definition).
-    user = facility_services.invitation_accept(invitation=invitation, password="naoetsu-2026")
+    user = facility_services.staff_invitation_accept(invitation=invitation, password="naoetsu-2026")
     user.refresh_from_db()
     assert (user.gender, user.had_mcs_account, user.occupation) == ("male", True, "nurse")
     new_row.refresh_from_db()

@@ -115,7 +115,7 @@ def test_an_accepted_invitation_is_one_line_with_the_administrator_mark(people, 
         is_mcs_admin=True,
     )
     assert not ChangeNotice.objects.filter(facility=takada, state="draft").exists()
-    facility_services.invitation_accept(invitation=invitation, password="Takada-2026x")
+    facility_services.staff_invitation_accept(invitation=invitation, password="Takada-2026x")
     row = draft_of(takada).rows.get()
     assert (row.action, row.email, row.is_mcs_admin, row.invitation) == (
         ChangeRow.Action.ADD,
@@ -186,7 +186,7 @@ def test_the_next_change_after_sending_opens_a_new_draft(people, takada):
     invitation = facility_services.staff_invite(
         actor=people["mcs_admin"], facility=takada, email="new@takada.example.jp", name="新人"
     )
-    facility_services.invitation_accept(invitation=invitation, password="Takada-2026x")
+    facility_services.staff_invitation_accept(invitation=invitation, password="Takada-2026x")
     second = draft_of(takada)
     assert second.pk != first.pk
     assert list(second.rows.values_list("action", "email")) == [("add", "new@takada.example.jp")]

@@ -123,7 +123,9 @@ def test_an_invitation_as_administrator_appoints_only_while_the_inviter_may(demo
         actor=doctor, facility=abc, email="next.admin@abc.example.jp", is_mcs_admin=True
     )
     services.role_relieve(actor=None, user=doctor, facility=abc, role=Role.FACILITY_MANAGER)
-    account = services.invitation_accept(invitation=invitation, password="abcd1234xyz", name="次")
+    account = services.staff_invitation_accept(
+        invitation=invitation, password="abcd1234xyz", name="次"
+    )
     assert account.memberships.filter(facility=abc, is_active=True).exists()
     assert not FacilityRole.objects.filter(user=account).exists()
     assert AuditEvent.objects.filter(action="invitation.role_not_appointed").exists()

@@ -52,7 +52,7 @@ def test_invitation_expires_after_the_networks_setting(demo, people):
         invitation.refresh_from_db()
         assert invitation.is_expired and not invitation.is_usable
         with pytest.raises(ValidationError):
-            services.invitation_accept(invitation=invitation, password="kango2026x")
+            services.staff_invitation_accept(invitation=invitation, password="kango2026x")
     event = AuditEvent.objects.filter(action="invitation.create").latest("id")
     assert event.actor == people["mcs_admin"]
     assert event.facility_id == demo["takada"].pk
@@ -95,7 +95,7 @@ def test_revoked_invitation_cannot_be_accepted_or_resent(demo, people):
     assert invitation.state == Invitation.State.REVOKED
     assert invitation.revoked_by == people["mcs_admin"]
     with pytest.raises(ValidationError):
-        services.invitation_accept(invitation=invitation, password="kango2026x")
+        services.staff_invitation_accept(invitation=invitation, password="kango2026x")
     with pytest.raises(ValidationError):
         services.invitation_resend(actor=people["mcs_admin"], invitation=invitation)
     assert not User.objects.filter(email=invitation.email).exists()
@@ -125,14 +125,16 @@ def test_only_the_facility_manager_or_center_invites_an_mcs_administrator(demo, 
     invitation = services.staff_invite(
         actor=people["center"], facility=abc, email="x@abc.example.jp", is_mcs_admin=True
     )
-    user = services.invitation_accept(invitation=invitation, password="abcAdmin2026", name="X")
+    user = services.staff_invitation_accept(
+        invitation=invitation, password="abcAdmin2026", name="X"
+    )
     assert FacilityRole.objects.filter(user=user, facility=abc, role=Role.MCS_ADMIN).exists()
     assert User.objects.get(pk=user.pk).has_perm("facilities.manage_staff", abc)
 
 
 def test_new_person_accepts_sets_password_and_profile_and_becomes_staff(demo, people):
     invitation = _invite(people, demo)
-    user = services.invitation_accept(
+    user = services.staff_invitation_accept(
         invitation=invitation,
         password="kango2026x",
         name="看護 新",
@@ -149,7 +151,7 @@ def test_new_person_accepts_sets_password_and_profile_and_becomes_staff(demo, pe
         recipient=people["mcs_admin"], kind="facilities.invitation_accepted"
     ).exists()
     with pytest.raises(ValidationError):  # used once
-        services.invitation_accept(invitation=invitation, password="kango2026x")
+        services.staff_invitation_accept(invitation=invitation, password="kango2026x")
 
 
 def test_existing_account_invited_by_a_second_facility_is_one_account_two_memberships(demo, people):
@@ -159,10 +161,10 @@ def test_existing_account_invited_by_a_second_facility_is_one_account_two_member
     )
     assert invitation.name == nurse.name  # taken from the account
     with pytest.raises(ValidationError):  # not without signing in as her
-        services.invitation_accept(invitation=invitation, password="another2026x")
+        services.staff_invitation_accept(invitation=invitation, password="another2026x")
     with pytest.raises(PermissionDenied):  # someone else signed in cannot take it
-        services.invitation_accept(invitation=invitation, user=people["other_facility_user"])
-    services.invitation_accept(invitation=invitation, user=nurse)
+        services.staff_invitation_accept(invitation=invitation, user=people["other_facility_user"])
+    services.staff_invitation_accept(invitation=invitation, user=nurse)
     assert User.objects.filter(email="nurse@takada.example.jp").count() == 1
     assert set(
         FacilityMembership.objects.filter(user=nurse, is_active=True).values_list(
@@ -271,7 +273,9 @@ def test_a_person_who_left_can_come_back_by_a_new_invitation(demo, people):
         actor=people["mcs_admin"], user=nurse, facility=demo["takada"], reason="退職"
     )
     invitation = _invite(people, demo, email=nurse.email)
-    services.invitation_accept(invitation=invitation, password="kaettekita2026", name="高田看子")
+    services.staff_invitation_accept(
+        invitation=invitation, password="kaettekita2026", name="高田看子"
+    )
     nurse.refresh_from_db()
     assert nurse.is_active and nurse.state == User.State.ACTIVE
     assert nurse.check_password("kaettekita2026")

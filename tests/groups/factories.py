@@ -78,4 +78,4 @@ def new_patient_group(*, manager: User, facility: Facility, name: str = "新潟�
 
 def add_member(group: Group, manager: User, member: User) -> Membership:
     invitation = services.membership_invite(actor=manager, group=group, user=member)
-    return services.invitation_accept(actor=member, membership=invitation)
+    return services.group_invitation_accept(actor=member, membership=invitation)

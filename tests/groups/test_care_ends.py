@@ -15,12 +15,12 @@ from django.urls import reverse
 
 from consents import services as consent_services
 from consents.models import Consent
-from consents.permissions import OPEN_RECORD_ACTION
 from consents.selectors import patients_visible_to
 from facilities import services as facility_services
 from facilities.models import FacilityRole, Occupation
 from groups import services
 from groups.models import Group, GroupUserObjectPermission
+from mcnet.audit import AuditAction
 from mcnet.models import AuditEvent, Notification
 from tests.conftest import activate_totp
 
@@ -169,7 +169,7 @@ def test_the_registering_facilitys_other_managers_lose_the_record_too(demo, peop
     record_open = reverse("consents:record_open", args=[yamada_group().patient_id])
     assert client.get(record_open).status_code == 404
     assert client.post(record_open, {"purpose": "other"}).status_code == 404
-    assert not AuditEvent.objects.filter(action=OPEN_RECORD_ACTION).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.PATIENT_OPEN_RECORD).exists()
 
 
 def _kasugano_mcs_admin(demo):
@@ -217,7 +217,7 @@ def test_a_custodian_opens_the_record_with_a_purpose_and_the_log_keeps_it(
     # No purpose: refused, nothing opened.
     page = client.post(reverse("consents:record_open", args=[patient_id]), {"purpose": ""})
     assert "閲覧の目的を選んでください" in page.content.decode()
-    assert not AuditEvent.objects.filter(action=OPEN_RECORD_ACTION).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.PATIENT_OPEN_RECORD).exists()
 
     next_url = reverse("groups:detail", args=[group.pk])
     response = client.post(
@@ -231,7 +231,7 @@ def test_a_custodian_opens_the_record_with_a_purpose_and_the_log_keeps_it(
     patient_page = client.get(reverse("consents:patient_detail", args=[patient_id]))
     assert "春日野1-10-1" in patient_page.content.decode()
 
-    [opening] = AuditEvent.objects.filter(action=OPEN_RECORD_ACTION)
+    [opening] = AuditEvent.objects.filter(action=AuditAction.PATIENT_OPEN_RECORD)
     assert opening.actor == actor and opening.object_id == str(patient_id)
     assert opening.changes == {"purpose": "patient_request"}
     assert not _leaks(opening.object_repr + str(opening.changes))

@@ -134,7 +134,7 @@ def test_anyone_may_create_a_free_group(demo, people, role, client_as):
 
 
 def test_every_active_user_is_in_the_all_users_group_without_rows(demo, people):
-    group = services.all_users_group()
+    group = selectors.all_users_group()
     assert not group.memberships.exists()
     for role in ("user", "other_facility_user", "mcs_admin", "group_manager", "center"):
         assert selectors.groups_visible_to(people[role]).filter(pk=group.pk).exists()
@@ -145,7 +145,7 @@ def test_every_active_user_is_in_the_all_users_group_without_rows(demo, people):
 
 
 def test_there_is_one_all_users_group(demo):
-    services.all_users_group()
+    selectors.all_users_group()
     with pytest.raises(IntegrityError), transaction.atomic():
         Group.objects.create(kind=Group.Kind.ALL_USERS, name="二つ目")
 
@@ -153,5 +153,5 @@ def test_there_is_one_all_users_group(demo):
 def test_nobody_invites_into_the_all_users_group(demo, people):
     with pytest.raises((ValidationError, PermissionDenied)):
         services.membership_invite(
-            actor=people["center"], group=services.all_users_group(), user=people["user"]
+            actor=people["center"], group=selectors.all_users_group(), user=people["user"]
         )

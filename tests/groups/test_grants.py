@@ -40,7 +40,7 @@ def test_grants_rebuilt_from_membership_rows_equal_those_held(demo, people):
     admin_takada, admin_abc = people["mcs_admin"], people["other_mcs_admin"]
     # A life of groups: accept, decline, remove, leave, hand over, withdraw, archive, new group.
     yamada = yamada_group()
-    services.invitation_accept(
+    services.group_invitation_accept(
         actor=admin_takada, membership=membership(yamada, admin_takada.email)
     )
     services.membership_remove(
@@ -49,7 +49,7 @@ def test_grants_rebuilt_from_membership_rows_equal_those_held(demo, people):
     services.membership_leave(actor=doctor, group=yamada)
     joetsu = joetsu_group()
     invitation = services.membership_invite(actor=cm, group=joetsu, user=admin_abc)
-    services.invitation_decline(actor=admin_abc, membership=invitation)
+    services.group_invitation_decline(actor=admin_abc, membership=invitation)
     consent_services.consent_withdraw(
         actor=cm,
         consent=joetsu.patient.consents.get(status="active"),

@@ -70,7 +70,7 @@ def test_the_rows_are_rendered_once_for_what_they_show_and_anew_when_it_changes(
     yamada = yamada_group()
     members_before = yamada.memberships.filter(state="accepted").count()
     invited = membership(yamada, people["mcs_admin"].email)  # the demo's open invitation
-    services.invitation_accept(actor=people["mcs_admin"], membership=invited)
+    services.group_invitation_accept(actor=people["mcs_admin"], membership=invited)
     changed = client.get(url)
     assert "groups/_working_rows.html" in _rendered(changed)
     row = next(r for r in _rows_of(changed).split("<tr>") if YAMADA in r)

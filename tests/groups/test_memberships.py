@@ -108,7 +108,7 @@ def test_an_expired_invitation_cannot_be_accepted(demo, people):
     )
     invitation.refresh_from_db()
     with pytest.raises(ValidationError, match="有効期限"):
-        services.invitation_accept(actor=people["mcs_admin"], membership=invitation)
+        services.group_invitation_accept(actor=people["mcs_admin"], membership=invitation)
 
 
 def test_the_expiry_job_cancels_old_invitations_once(demo, people):
@@ -128,7 +128,7 @@ def test_only_the_invitee_can_answer(demo, people):
     invitation = membership(yamada_group(), people["mcs_admin"].email)
     for role in ("user", "group_manager", "other_mcs_admin", "center"):
         with pytest.raises(PermissionDenied):
-            services.invitation_accept(actor=people[role], membership=invitation)
+            services.group_invitation_accept(actor=people[role], membership=invitation)
 
 
 @pytest.mark.parametrize(
@@ -365,7 +365,9 @@ def test_a_restricted_user_cannot_join_but_still_hears_from_the_center(demo, peo
     type(admin).objects.filter(pk=admin.pk).update(state="restricted")
     admin.refresh_from_db()
     with pytest.raises(ValidationError, match="制限"):
-        services.invitation_accept(actor=admin, membership=membership(yamada_group(), admin.email))
+        services.group_invitation_accept(
+            actor=admin, membership=membership(yamada_group(), admin.email)
+        )
     assert selectors.all_users_group_for(admin) is not None
     with pytest.raises(ValidationError, match="利用中ではない"):
         services.membership_invite(actor=people["group_manager"], group=joetsu_group(), user=admin)

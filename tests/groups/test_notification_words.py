@@ -23,7 +23,7 @@ def test_the_manager_is_told_who_accepted_and_the_mail_says_what_happened(demo, 
     yamada = yamada_group()
     admin = people["mcs_admin"]
     before = Notification.objects.order_by("-pk").values_list("pk", flat=True).first()
-    services.invitation_accept(actor=admin, membership=membership(yamada, admin.email))
+    services.group_invitation_accept(actor=admin, membership=membership(yamada, admin.email))
     note = Notification.objects.get(
         pk__gt=before, recipient=people["group_manager"], kind="groups.accepted"
     )

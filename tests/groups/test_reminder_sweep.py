@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 from facilities.models import User
 from groups import services
 from groups.models import Group
-from groups.services import REVIEW_ESCALATION_DAYS, _name_of, mcs_admins_of
+from groups.selectors import mcs_admins_of
+from groups.services import REVIEW_ESCALATION_DAYS, _name_of
 from mcnet.models import NetworkSettings, Notification
 from tests.dashboard.factories import facility, free_group, patient_group, role, staff, user
 

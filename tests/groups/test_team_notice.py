@@ -67,7 +67,7 @@ def test_printing_records_the_team_and_the_page_flags_a_change(demo, people, cli
     # Another nurse of 高田 joins: same facility, same profession — the notice still holds.
     admin = people["mcs_admin"]
     membership = group.memberships.get(user=admin, state="invited")
-    services.invitation_accept(actor=admin, membership=membership)
+    services.group_invitation_accept(actor=admin, membership=membership)
     assert not selectors.team_notice_status(group)["changed"]
     # The ABC doctor leaves: a facility leaves the team, and the page says so.
     services.membership_leave(actor=user("doctor@abc.example.jp"), group=group)

@@ -6,18 +6,20 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from facilities.models import Facility
-from mcnet.audit import audit_record
+from mcnet.audit import AuditAction, audit_record
 from mcnet.models import AuditEvent
 
 
 def test_audit_events_cannot_be_changed_or_deleted(demo):
-    event = audit_record(actor=None, action="test.event", object_type="x", object_id=1)
+    event = audit_record(
+        actor=None, action=AuditAction.FACILITY_UPDATE, object_type="x", object_id=1
+    )
     event.action = "tampered"
     with pytest.raises(ValidationError):
         event.save()
     with pytest.raises(ValidationError):
         event.delete()
-    assert AuditEvent.objects.get(pk=event.pk).action == "test.event"
+    assert AuditEvent.objects.get(pk=event.pk).action == "facility.update"
 
 
 def test_admin_change_of_a_facility_is_audited_with_who_and_where(client_as, demo):
@@ -127,7 +129,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(django_db_blocker):
             start.wait()
             for i in range(15):
                 with transaction.atomic():  # held a moment, so the others wait on the lock
-                    audit_record(actor=None, action="test.concurrent", object_id=f"{n}-{i}")
+                    audit_record(actor=None, action=AuditAction.REMINDERS_RUN, object_id=f"{n}-{i}")
         except Exception as exc:  # reported below; a thread's exception is otherwise lost
             errors.append(exc)
         finally:
@@ -139,7 +141,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(django_db_blocker):
     for thread in threads:
         thread.join()
     assert errors == []
-    events = list(AuditEvent.objects.filter(action="test.concurrent").order_by("id"))
+    events = list(AuditEvent.objects.filter(action=AuditAction.REMINDERS_RUN).order_by("id"))
     assert len(events) == 60
     assert len({event.prev_hash for event in events}) == 60  # no two share a predecessor
     assert verify_chain() is None

@@ -81,7 +81,7 @@ def test_an_invitation_already_answered_says_so(demo, people, client_as):
 
     group = yamada_group()
     admin = people["mcs_admin"]  # 高田's MCS administrator, invited by the demo
-    group_services.invitation_accept(actor=admin, membership=membership(group, admin.email))
+    group_services.group_invitation_accept(actor=admin, membership=membership(group, admin.email))
     url = reverse("groups:invitation", args=[group.pk])
     assert admin.notifications.filter(url=url).exists()
     body = client_as("mcs_admin").get(url).content.decode()

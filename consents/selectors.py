@@ -13,7 +13,7 @@ from django.http import Http404
 
 from facilities.models import Facility
 from facilities.permissions import facility_ids_with
-from groups.models import Group, GroupUserObjectPermission
+from groups.models import Group, GroupUserObjectPermission, Membership
 from mcnet.text import nfkc, normalize_kana
 
 from .models import (
@@ -215,9 +215,7 @@ def patient_list_for(
     return (
         patients.select_related("facility")
         .annotate(
-            has_active_consent=Exists(
-                Consent.objects.active().filter(patient=OuterRef("pk"))
-            ),
+            has_active_consent=Exists(Consent.objects.active().filter(patient=OuterRef("pk"))),
             in_care=~out_of_care_q(),
         )
         .order_by(*PATIENT_SORTS.get(sort, PATIENT_SORTS["kana"]))
@@ -273,15 +271,22 @@ def explainer_facilities_for(user, patient: Patient) -> QuerySet[Facility]:
 def facilities_in_care_of(patient: Patient) -> QuerySet[Facility]:
     """The facilities a new consent (別紙7) covers unless unticked: those already in the
     patient's care — the facility holding the record, those covered by the patient's earlier
-    consents and signed addenda. Active ones only; any other is found by search."""
+    consents and signed addenda, and those through which the people of the patient's care team
+    (its groups not archived, members and invitees) came. With no care team, the facility
+    holding the record alone. Active ones only; any other is found by search."""
     consents = Consent.objects.filter(patient=patient)
     earlier = Q(pk__in=consents.values("covered_facilities")) | Q(
         pk__in=ConsentAddendum.objects.filter(
             consent__patient=patient, state=ConsentAddendum.State.SIGNED
         ).values("facilities")
     )
+    team = Membership.objects.filter(
+        group__patient=patient, state__in=Membership.OPEN_STATES, via_facility__isnull=False
+    ).exclude(group__state=Group.State.ARCHIVED)
     return (
-        Facility.objects.filter(earlier | Q(pk=patient.facility_id))
+        Facility.objects.filter(
+            earlier | Q(pk=patient.facility_id) | Q(pk__in=team.values("via_facility"))
+        )
         .filter(state=Facility.State.ACTIVE)
         .distinct()
         .order_by("name")

@@ -13,18 +13,10 @@ from facilities.models import Facility, Gender
 from facilities.selectors import directory_facilities
 from mcnet.forms import JapaneseDateField, KanaField, PhoneField
 from mcnet.picker import PICKER_RESULTS, search_query, show_choices
-from mcnet.text import normalize_phone
 from mcnet.uploads import scan_upload
 
 from .models import Consent, PatientRequest
 from .permissions import OpeningPurpose
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 def _not_future(value: dt.date, label: str) -> dt.date:
@@ -211,13 +203,10 @@ class CoveredFacilitiesForm(forms.Form):
 class WithdrawalForm(forms.Form):
     """別紙5: withdrawal at any time, without disadvantage — date, who reported it, how."""
 
-    withdrawn_on = forms.DateField(
+    withdrawn_on = JapaneseDateField(
         label=_("撤回日"),
-        widget=DateInput(),
-        error_messages={
-            "required": _("撤回日を入力してください。"),
-            "invalid": _("撤回日は 2026-04-01 の形で入力してください。"),
-        },
+        picker=True,
+        error_messages={"required": _("撤回日を入力してください。")},
     )
     reported_by = forms.CharField(
         label=_("撤回を申し出た人"),
@@ -270,13 +259,10 @@ class SignedPaperForm(forms.Form):
     """That a separately signed page (addendum, academic-use consent) is here: its date and
     its scan, or that the original is kept at the facility."""
 
-    signed_on = forms.DateField(
+    signed_on = JapaneseDateField(
         label=_("署名日"),
-        widget=DateInput(),
-        error_messages={
-            "required": _("署名日を入力してください。"),
-            "invalid": _("署名日は 2026-04-01 の形で入力してください。"),
-        },
+        picker=True,
+        error_messages={"required": _("署名日を入力してください。")},
     )
     scan = forms.FileField(label=_("署名済みの書面の画像（PDF・JPEG・PNG）"), required=False)
     paper_kept_at_facility = forms.BooleanField(label=_("原本を事業所で保管"), required=False)
@@ -316,15 +302,6 @@ class AcademicWithdrawalForm(forms.Form):
 # --- 別紙6 ご本人の照会: the patient's own requests ---------------------------------------------
 
 
-class TypedDateField(forms.DateField):
-    """A date as a Japanese keyboard types it: ２０２６－１２－０１ is 2026-12-01."""
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = normalize_phone(value)  # NFKC, and every dash an IME makes becomes "-"
-        return super().to_python(value)
-
-
 class PatientRequestForm(forms.Form):
     """Who asked, for what, how and when (個人情報保護法 §33–35)."""
 
@@ -347,13 +324,10 @@ class PatientRequestForm(forms.Form):
         label=_("回答の送り先（住所・電話）"), max_length=300, required=False
     )
     channel = forms.ChoiceField(label=_("受付の方法"), choices=PatientRequest.Channel.choices)
-    received_on = TypedDateField(
+    received_on = JapaneseDateField(
         label=_("受付日"),
-        widget=DateInput(),
-        error_messages={
-            "required": _("受付日を入力してください。"),
-            "invalid": _("受付日は 2026-12-01 の形で入力してください。"),
-        },
+        picker=True,
+        error_messages={"required": _("受付日を入力してください。")},
     )
     details = forms.CharField(
         label=_("請求の内容"),
@@ -394,22 +368,15 @@ class RequestCloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"required": _("対応の結果（却下の場合はその理由）を入力してください。")},
     )
-    replied_on = TypedDateField(
+    replied_on = JapaneseDateField(
         label=_("回答日"),
-        widget=DateInput(),
-        error_messages={
-            "required": _("回答日を入力してください。"),
-            "invalid": _("回答日は 2026-12-01 の形で入力してください。"),
-        },
+        picker=True,
+        error_messages={"required": _("回答日を入力してください。")},
     )
 
 
 class RequestStopUseForm(forms.Form):
-    withdrawn_on = TypedDateField(
-        label=_("利用停止（同意の撤回）の日"),
-        widget=DateInput(),
-        error_messages={"invalid": _("日付は 2026-12-01 の形で入力してください。")},
-    )
+    withdrawn_on = JapaneseDateField(label=_("利用停止（同意の撤回）の日"), picker=True)
     note = forms.CharField(
         label=_("記録"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

@@ -65,6 +65,8 @@ class PatientGroups:
     groups_of_patient_for: Callable[..., QuerySet]
     # patient ids -> {patient id: ids of the active managers of the patient's groups}
     group_manager_ids_of_patients: Callable[..., dict]
+    # patient -> ids of the facilities its care team (groups not archived) came through
+    care_team_facility_ids: Callable[..., QuerySet]
 
 
 _patient_groups: PatientGroups | None = None

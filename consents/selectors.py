@@ -27,6 +27,7 @@ from .permissions import (
     care_ended_q,
     custodian_q,
     out_of_care_q,
+    patient_groups,
     patients_managed_q,
     patients_visible_q,
     registering_facility_ids,
@@ -223,15 +224,18 @@ def explainer_facilities_for(user, patient: Patient) -> QuerySet[Facility]:
 def facilities_in_care_of(patient: Patient) -> QuerySet[Facility]:
     """The facilities a new consent (別紙7) covers unless unticked: those already in the
     patient's care — the facility holding the record, those covered by the patient's earlier
-    consents and signed addenda. Active ones only; any other is found by search."""
+    consents and signed addenda, and those through which the people of the patient's care team
+    (its groups not archived, members and invitees) came. With no care team, the facility
+    holding the record alone. Active ones only; any other is found by search."""
     consents = Consent.objects.filter(patient=patient)
     earlier = Q(pk__in=consents.values("covered_facilities")) | Q(
         pk__in=ConsentAddendum.objects.filter(
             consent__patient=patient, state=ConsentAddendum.State.SIGNED
         ).values("facilities")
     )
+    team = patient_groups().care_team_facility_ids(patient)
     return (
-        Facility.objects.filter(earlier | Q(pk=patient.facility_id))
+        Facility.objects.filter(earlier | Q(pk=patient.facility_id) | Q(pk__in=team))
         .filter(state=Facility.State.ACTIVE)
         .distinct()
         .order_by("name")

@@ -6,17 +6,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mcnet.forms import DatePickerInput, JapaneseDateField
+
 from .models import CHECKLIST_FIELDS, Device, IncidentReport, LossReport, TakeoutRequest
 from .selectors import leak_group_label
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%d", **kwargs)
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -27,13 +22,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
 
 def _date_field(label, required=False, help_text=""):
-    return forms.DateField(
-        label=label,
-        required=required,
-        widget=DateInput(),
-        help_text=help_text,
-        error_messages={"invalid": _("日付を正しく入力してください（例: 2026-11-23）。")},
-    )
+    return JapaneseDateField(label=label, required=required, picker=True, help_text=help_text)
 
 
 def _datetime_field(label):
@@ -92,8 +81,10 @@ class DeviceForm(FacilityFieldMixin, forms.ModelForm):
             "kind": forms.RadioSelect,
             "ownership": forms.RadioSelect,
             "note": forms.Textarea(attrs={"rows": 3}),
-            **{name: DateInput() for name, _label in Device.CHECKLIST},
+            **{name: DatePickerInput() for name, _label in Device.CHECKLIST},
         }
+        # Read in 和暦 or 西暦 too, where a browser shows a plain box for the picker.
+        field_classes = {name: JapaneseDateField for name, _label in Device.CHECKLIST}
         help_texts = {"label": _("例: 訪問用スマホ1号、PC-003")}
 
     def __init__(self, *args, facilities, members, **kwargs):

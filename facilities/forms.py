@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mcnet.forms import (
+    JapaneseDateField,
     KanaField,
     NormalizedEmailField,
     PhoneField,
@@ -69,8 +70,6 @@ class ResetPasswordKeyForm(allauth_forms.ResetPasswordKeyForm):
 
 
 # --- the facility's own pages (第6条) -----------------------------------------------------------
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class FacilityEditForm(forms.ModelForm):
@@ -165,8 +164,8 @@ class RestrictForm(ReasonForm):
 
 
 class PledgeForm(forms.Form):
-    signed_on = forms.DateField(
-        label=_("誓約日（省略のときは既存の誓約書の日付）"), required=False, widget=DATE_WIDGET
+    signed_on = JapaneseDateField(
+        label=_("誓約日（省略のときは既存の誓約書の日付）"), required=False, picker=True
     )
     waived = forms.BooleanField(
         label=_("省略: 既存の守秘義務の誓約書あり（第7条 なお書き）"), required=False
@@ -194,12 +193,12 @@ class PledgeConfirmForm(forms.Form):
 class FacilityRulesForm(RuleTextForm):
     """第14条: what the facility manager sets for the facility's staff."""
 
-    approved_on = forms.DateField(label=_("事業所管理者が定めた日"), widget=DATE_WIDGET)
+    approved_on = JapaneseDateField(label=_("事業所管理者が定めた日"), picker=True)
     field_order = ("source", "summary", "approved_on", "effective_on")
 
 
 class EducationForm(forms.Form):
-    held_on = forms.DateField(label=_("実施日"), widget=DATE_WIDGET)
+    held_on = JapaneseDateField(label=_("実施日"), picker=True)
     topic = forms.CharField(label=_("内容"), max_length=200)
     notes = forms.CharField(
         label=_("備考"), required=False, widget=forms.Textarea(attrs={"rows": 3})

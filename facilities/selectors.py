@@ -163,12 +163,13 @@ STAFF_STATUSES = ("active", "ended", "all")
 
 def staff_list(
     facility: Facility, *, today: dt.date | None = None, query: str = "", status: str = "all"
-) -> list[FacilityMembership]:
+) -> QuerySet[FacilityMembership]:
     """Every membership of the facility with what the MCS administrator needs to see: roles,
     occupation, last login, MFA, pledge, this 年度's education, measure in force, state.
     `query` finds staff by name, kana or MCS ID; `status` keeps those in post or ended only.
 
-    Two queries whatever the number of staff (annotations and one prefetch)."""
+    Two queries whatever the number of staff (annotations and one prefetch); ordered, so a
+    page of it is read with LIMIT (mcnet.pagination.uncounted_page)."""
     today = today or timezone.localdate()
     year_start = fiscal_year_start(today)
     pledges = StaffPledge.objects.filter(user=OuterRef("user_id"), facility=facility)
@@ -214,9 +215,9 @@ def staff_list(
                 to_attr="roles_here",
             )
         )
-        .order_by("-is_active", "user__kana", "user__email")
+        .order_by("-is_active", "user__kana", "user__email", "pk")
     )
-    return list(memberships)
+    return memberships
 
 
 @dataclass

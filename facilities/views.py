@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from mcnet.confirm import confirm_page
 from mcnet.forms import add_refusal
 from mcnet.models import NetworkSettings
+from mcnet.pagination import page_number, uncounted_page
 from mcnet.picker import PICKER_RESULTS, search_query
 from mcnet.rulebook import text as rule_text
 from mcnet.uploads import (
@@ -52,6 +54,7 @@ Role = FacilityRole.Role
 # Who may open which page of a facility (guardian codenames on that facility).
 STAFF_ADMIN = ("manage_staff",)  # the MCS administrator (第6条(3)(4), 留意事項 2)
 EDUCATION = ("manage_education",)  # the facility manager (第7条)
+STAFF_PER_PAGE = 100
 # Education sessions: the facility manager runs them (第7条); the MCS administrator, who
 # oversees the staff's use of MCS (第6条), records them as well.
 EDUCATION_SESSIONS = ("manage_education", "manage_staff")
@@ -263,12 +266,19 @@ def staff_page(request, pk):
     status = request.GET.get("status", "all")
     if status not in selectors.STAFF_STATUSES:
         status = "all"
+    page = uncounted_page(
+        selectors.staff_list(facility, query=query, status=status),
+        page_number(request.GET.get("page")),
+        STAFF_PER_PAGE,
+    )
     return render(
         request,
         "facilities/staff.html",
         {
             "facility": facility,
-            "memberships": selectors.staff_list(facility, query=query, status=status),
+            "memberships": page,
+            "page": page,
+            "pager_query": urlencode({"q": query, "status": status}),
             "query": query,
             "status": status,
             "grants": selectors.grants_on(request.user, facility),

@@ -24,5 +24,6 @@ class GroupsConfig(AppConfig):
                 patient_ids_managed_by=permissions.patient_ids_managed_by,
                 groups_of_patient_for=selectors.groups_of_patient_for,
                 group_manager_ids_of_patients=selectors.group_manager_ids_of_patients,
+                care_team_facility_ids=selectors.care_team_facility_ids,
             )
         )

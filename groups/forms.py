@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from facilities.models import Facility, Occupation, User
+from mcnet.forms import JapaneseDateField
 
 from .models import Group, PostDeletion, StaffAttestationLine
 
@@ -240,10 +241,7 @@ class AnnouncementMailForm(forms.Form):
 class PostDeletionForm(forms.Form):
     """第8条(1): a post deleted in MCS — when, why, and a short note without patient details."""
 
-    deleted_on = forms.DateField(
-        label=_("MCSで削除した日"),
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
+    deleted_on = JapaneseDateField(label=_("MCSで削除した日"), picker=True)
     category = forms.ChoiceField(
         label=_("削除の理由"), choices=PostDeletion.Category.choices, widget=forms.RadioSelect
     )

@@ -258,21 +258,64 @@ def _attach_review_status(groups) -> list[Group]:
     return groups
 
 
-def working_groups_of(user) -> list[Group]:
-    """The user's working list: accepted groups that are not archived, with member counts,
-    whether the user manages each, and the review status (留意事項 1)."""
+# The orders the group list offers (a whitelist: `sort` comes from the address).
+GROUP_SORTS = {
+    "name": ("kind", "name", "pk"),
+    "-name": ("kind", "-name", "-pk"),
+    "newest": ("-created_at", "-pk"),
+    "oldest": ("created_at", "pk"),
+}
+# The archive's "newest" is the latest archived: what was just closed is looked for first.
+ARCHIVED_SORTS = {**GROUP_SORTS, "newest": ("-archived_at", "-pk"), "oldest": ("archived_at", "pk")}
+WORKING, ARCHIVED = "working", "archived"
+
+
+def group_number(query: str) -> int | None:
+    """A group's number as typed: 「No.123」, 「#123」, 「123」 (a patient group's neutral label)."""
+    number = nfkc(query).strip().upper().removeprefix("NO.").removeprefix("NO")
+    number = number.removeprefix("#").strip()
+    return int(number) if number.isdigit() and len(number) < 10 else None
+
+
+def member_search_q(query: str) -> Q:
+    """What a member finds their groups by: the name they see, or the number of the label."""
+    found = Q(name__icontains=nfkc(query).strip())
+    number = group_number(query)
+    if number is not None:
+        found |= Q(pk=number)
+    return found
+
+
+def working_groups_query(user, *, query: str = "", sort: str = "name") -> QuerySet[Group]:
+    """The user's working list: accepted groups that are not archived, with member counts and
+    whether the user manages each; `query` searches only these (nothing else is found)."""
     if not _signed_in(user):
-        return []
-    groups = (
-        Group.objects.filter(pk__in=group_ids_granted(user, "access_group"))
-        .exclude(state=Group.State.ARCHIVED)
+        return Group.objects.none()
+    groups = Group.objects.filter(pk__in=group_ids_granted(user, "access_group")).exclude(
+        state=Group.State.ARCHIVED
+    )
+    if query:
+        groups = groups.filter(member_search_q(query))
+    return _with_member_count(
         # What the list shows and the review status needs, nothing more (the most
         # used page; building three model objects a row was a third of its time).
-        .only("kind", "name", "state", "last_reviewed_at", "created_at")
+        groups.only("kind", "name", "state", "last_reviewed_at", "created_at")
         .annotate(is_managed=_managed_by(user))
-        .order_by("kind", "name", "pk")
+        .order_by(*GROUP_SORTS.get(sort, GROUP_SORTS["name"]))
     )
-    return _attach_review_status(_with_member_count(groups))
+
+
+def working_groups_of(user) -> list[Group]:
+    """The whole working list with the review status (留意事項 1)."""
+    return _attach_review_status(working_groups_query(user))
+
+
+def working_groups_page(user, *, number: int, per_page: int, **filters) -> UncountedPage:
+    """One page of the working list, with each row's review status; never counted, so a page
+    costs the same queries however many groups the user is in."""
+    page = uncounted_page(working_groups_query(user, **filters), number, per_page)
+    page.object_list = _attach_review_status(page.object_list)
+    return page
 
 
 def working_list_shows(groups: list[Group], all_users_group: Group | None) -> tuple:
@@ -552,7 +595,9 @@ def group_for_archiver(user, pk: int) -> Group:
     return group
 
 
-def archived_groups_for(user, *, query: str = "", reason: str = "") -> QuerySet[Group]:
+def archived_groups_for(
+    user, *, query: str = "", reason: str = "", sort: str = "newest"
+) -> QuerySet[Group]:
     """The archive (アーカイブ機能): archived free groups the user was a member of, and the
     archived groups the user holds in custody — those of the facilities where the user
     archives, and the patient groups they manage (留意事項 医療介護情報の取り扱い (2)). A
@@ -567,7 +612,7 @@ def archived_groups_for(user, *, query: str = "", reason: str = "") -> QuerySet[
         Q(pk__in=group_ids_granted(user, "access_group")) | custody
     )
     if query:
-        groups = groups.filter(name__icontains=nfkc(query))
+        groups = groups.filter(member_search_q(query))
     if reason:
         groups = groups.filter(end_reason=reason)
     return _with_member_count(
@@ -586,7 +631,7 @@ def archived_groups_for(user, *, query: str = "", reason: str = "") -> QuerySet[
                 output_field=BooleanField(),
             )
         )
-        .order_by("-archived_at", "-pk")
+        .order_by(*ARCHIVED_SORTS.get(sort, ARCHIVED_SORTS["newest"]))
     )
 
 
@@ -679,11 +724,10 @@ def groups_for_center(*, query: str = "", kind: str = "", state: str = "") -> Qu
 def center_search_q(query: str) -> Q:
     """What the center may search groups by: a group's number (「No.123」, 「123」), the name of
     a free or all-users group — never a patient group's name, the patient's (別紙5 (2))."""
-    query = nfkc(query).strip()
-    number = query.upper().removeprefix("NO.").removeprefix("NO").removeprefix("#").strip()
-    found = Q(name__icontains=query) & ~Q(kind=Group.Kind.PATIENT)
-    if number.isdigit():
-        found |= Q(pk=int(number))
+    found = Q(name__icontains=nfkc(query).strip()) & ~Q(kind=Group.Kind.PATIENT)
+    number = group_number(query)
+    if number is not None:
+        found |= Q(pk=number)
     return found
 
 
@@ -1060,6 +1104,18 @@ def groups_of_patient_for(user, patient: Patient) -> QuerySet[Group]:
             )
         )
         .order_by("-created_at")
+    )
+
+
+def care_team_facility_ids(patient) -> QuerySet:
+    """The facilities through which the people of the patient's care team (members and
+    invitees of its groups not archived) came: a new consent covers them unless unticked."""
+    return (
+        Membership.objects.filter(
+            group__patient=patient, state__in=Membership.OPEN_STATES, via_facility__isnull=False
+        )
+        .exclude(group__state=Group.State.ARCHIVED)
+        .values("via_facility")
     )
 
 

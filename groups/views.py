@@ -26,7 +26,7 @@ from mcnet.forms import add_refusal, posted
 from mcnet.fragments import render_fragment
 from mcnet.models import NetworkSettings
 from mcnet.notifications import mail_body_of
-from mcnet.pagination import page_number
+from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
 
 from . import permissions, selectors, services
@@ -54,27 +54,63 @@ from .models import Group, Membership, PostDeletion
 # --- lists -------------------------------------------------------------------------------------
 
 
+GROUPS_PER_PAGE = 100
+
+
 @login_required
 @require_GET
 def group_list(request):
-    """The working list: groups the user accepted, invitations, review status (留意事項 1)."""
-    groups = selectors.working_groups_of(request.user)
-    all_users_group = selectors.all_users_group_for(request.user)
-    rows = {"groups": groups, "all_users_group": all_users_group}
+    """The user's groups: working (accepted, not archived, with invitations and the review
+    status, 留意事項 1) or archived (the archive's own rule), searched by name or number,
+    sorted by a whitelisted order and paged without a count."""
+    query = request.GET.get("q", "")[:100].strip()
+    state = request.GET.get("state", selectors.WORKING)
+    if state not in (selectors.WORKING, selectors.ARCHIVED):
+        state = selectors.WORKING
+    sort = request.GET.get("sort", "name")
+    if sort not in selectors.GROUP_SORTS:
+        sort = "name"
+    number = page_number(request.GET.get("page"))
+    context = {
+        "query": query,
+        "state": state,
+        "sort": sort,
+        "pager_query": urlencode({"state": state, "q": query, "sort": sort}),
+        "can_create_patient_group": consent_selectors.registering_facilities_of(
+            request.user
+        ).exists(),
+        "awaiting_archive_count": selectors.groups_awaiting_archive_for(request.user).count(),
+    }
+    if state == selectors.ARCHIVED:
+        page = uncounted_page(
+            selectors.archived_groups_for(request.user, query=query, sort=sort),
+            number,
+            GROUPS_PER_PAGE,
+        )
+        return render(request, "groups/list.html", {**context, "page": page})
+    page = selectors.working_groups_page(
+        request.user, number=number, per_page=GROUPS_PER_PAGE, query=query, sort=sort
+    )
+    # The all-users group heads the first page of the unsearched list (everyone is in it).
+    all_users_group = (
+        selectors.all_users_group_for(request.user) if number == 1 and not query else None
+    )
+    rows = {"groups": page.object_list, "all_users_group": all_users_group, "searched": bool(query)}
     return render(
         request,
         "groups/list.html",
         {
+            **context,
+            "page": page,
             "working_rows": render_fragment(
                 "groups/_working_rows.html",
                 rows,
-                shows=selectors.working_list_shows(groups, all_users_group),
+                shows=(
+                    bool(query),
+                    selectors.working_list_shows(page.object_list, all_users_group),
+                ),
             ),
             "invitations": list(selectors.invitations_for(request.user)),
-            "can_create_patient_group": consent_selectors.registering_facilities_of(
-                request.user
-            ).exists(),
-            "awaiting_archive_count": selectors.groups_awaiting_archive_for(request.user).count(),
         },
     )
 

@@ -104,23 +104,38 @@ def posted(request, *, files: bool = False):
     return request.FILES if files else request.POST
 
 
+class DatePickerInput(forms.DateInput):
+    """The browser's date picker (type=date), easiest on a phone for a recent date; it sends
+    1942-09-03. A browser without one shows a plain box, read by JapaneseDateField."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
 class JapaneseDateField(forms.DateField):
     """A date typed in 和暦 or 西暦 (昭和17年9月3日, S17.9.3, 1942-09-03), any width.
 
-    A text input: a browser's type=date input cannot take 和暦.
+    A text input by default: a browser's type=date input cannot take 和暦 (a birth date is
+    told in 和暦). `picker=True` shows the date picker for dates near today (signed, held,
+    reported on); whatever reaches the field is still read in 和暦 or 西暦.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, picker: bool = False, **kwargs):
+        if picker:
+            kwargs.setdefault("widget", DatePickerInput())
         kwargs.setdefault(
             "widget",
             forms.TextInput(
                 attrs={"placeholder": _("例: 昭和17年9月3日 / 1942-09-03"), "autocomplete": "off"}
             ),
         )
-        kwargs.setdefault(
-            "help_text",
-            _("和暦（昭和17年9月3日、S17.9.3）でも西暦（1942-09-03）でも入力できます。"),
-        )
+        if not picker:
+            kwargs.setdefault(
+                "help_text",
+                _("和暦（昭和17年9月3日、S17.9.3）でも西暦（1942-09-03）でも入力できます。"),
+            )
         super().__init__(**kwargs)
 
     def prepare_value(self, value):

@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from mcnet.forms import JapaneseDateField
+
 from .selectors import AuditFilters
 
 
@@ -24,12 +26,8 @@ class AuditSearchForm(forms.Form):
         help_text=_("例: consents.patient、groups.group、facilities.user"),
     )
     object_id = forms.CharField(label=_("対象ID"), required=False, max_length=64)
-    date_from = forms.DateField(
-        label=_("期間（開始日）"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("期間（終了日）"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = JapaneseDateField(label=_("期間（開始日）"), required=False, picker=True)
+    date_to = JapaneseDateField(label=_("期間（終了日）"), required=False, picker=True)
 
     def clean(self):
         data = super().clean()

@@ -6,6 +6,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mcnet.forms import JapaneseDateField
+
 from .exports import FORMATS, REPORTS, Period
 from .selectors import parse_month
 
@@ -87,12 +89,8 @@ def _fiscal_year_bounds(today: dt.date) -> tuple[dt.date, dt.date]:
 
 class ReportForm(forms.Form):
     report = forms.ChoiceField(label=_("出力する内容"), choices=list(REPORTS.items()))
-    date_from = forms.DateField(
-        label=_("期間（開始日）"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("期間（終了日）"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = JapaneseDateField(label=_("期間（開始日）"), picker=True)
+    date_to = JapaneseDateField(label=_("期間（終了日）"), picker=True)
     format = forms.ChoiceField(
         label=_("形式"), choices=list(FORMATS.items()), widget=forms.RadioSelect, initial="xlsx"
     )

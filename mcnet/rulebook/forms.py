@@ -4,10 +4,10 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mcnet.forms import JapaneseDateField
+
 from . import text
 from .models import NETWORK_DOCUMENTS
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class RuleTextForm(forms.Form):
@@ -21,8 +21,8 @@ class RuleTextForm(forms.Form):
             "HTMLは使えません（書いたとおりの文字で表示されます）。"
         ),
     )
-    approved_on = forms.DateField(label=_("承認日"), widget=DATE_WIDGET)
-    effective_on = forms.DateField(label=_("施行日"), widget=DATE_WIDGET)
+    approved_on = JapaneseDateField(label=_("承認日"), picker=True)
+    effective_on = JapaneseDateField(label=_("施行日"), picker=True)
     summary = forms.CharField(label=_("改定の概要"), max_length=300, required=False)
 
     def clean_source(self):
@@ -43,7 +43,7 @@ class RuleTextForm(forms.Form):
 class RulePublishForm(RuleTextForm):
     """第15条: the council discussed it and the 医師会 approved it; the center records it."""
 
-    approved_on = forms.DateField(label=_("上越医師会の承認日"), widget=DATE_WIDGET)
+    approved_on = JapaneseDateField(label=_("上越医師会の承認日"), picker=True)
     confirm = forms.BooleanField(
         label=_(
             "運営会議で協議され、医師会の承認を得た内容であることを確認しました（第15条）。"

@@ -8,11 +8,14 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from consents.models import Consent
 from facilities.models import Facility
 from facilities.search import search_key
-from tests.groups.factories import new_patient
+from groups import services as group_services
+from groups.models import Group, Membership
+from tests.groups.factories import new_consent, new_patient
 
 from .test_consents import consent_form as signed_form
 
@@ -165,3 +168,40 @@ def test_a_hostile_search_is_answered_not_crashed(demo, client_as, patient):
     assert client.post(url, data).status_code == 200
     search = reverse("facilities:facility_picker_search")
     assert client.get(search, {"q": "高\x00田"}).status_code == 200
+
+
+def checked(html: str) -> set[int]:
+    return {
+        int(pk) for pk in re.findall(r'name="covered_facilities" value="(\d+)"[^>]*checked', html)
+    }
+
+
+def test_with_no_care_team_the_registering_facility_alone_is_covered(demo, client_as, patient):
+    html = client_as("group_manager").get(reverse("consents:consent_create", args=[patient.pk]))
+    assert checked(html.content.decode()) == {demo["kasugano"].pk}
+
+
+def test_the_facilities_of_the_care_team_are_covered_unless_unticked(
+    demo, people, client_as, patient
+):
+    """The people already caring for the patient keep seeing them under the new consent: the
+    facilities they came through are ticked (an archived group's are not: its care ended)."""
+    new_consent(manager=people["group_manager"], patient=patient, covered=[demo["kasugano"]])
+    group = group_services.group_create_for_patient(actor=people["group_manager"], patient=patient)
+    # A team member who came through 高田 (recorded before this consent: the demo's own rows).
+    Membership.objects.create(
+        group=group, user=people["user"], state="accepted", via_facility=demo["takada"]
+    )
+    ended = Group.objects.create(
+        kind="patient",
+        name="old",
+        patient=patient,
+        facility=demo["abc"],
+        state="archived",
+        archived_at=timezone.now(),
+    )
+    Membership.objects.create(
+        group=ended, user=people["other_facility_user"], state="accepted", via_facility=demo["abc"]
+    )
+    html = client_as("group_manager").get(reverse("consents:consent_create", args=[patient.pk]))
+    assert checked(html.content.decode()) == {demo["kasugano"].pk, demo["takada"].pk}

@@ -83,7 +83,7 @@ def test_a_byod_request_names_the_personal_device(client_as, people):
             {"period_end": (dt.date.today() - dt.timedelta(days=30)).isoformat()},
             "終了日は開始日以降の日付にしてください",
         ),
-        ({"period_end": "来週"}, "日付を正しく入力してください"),
+        ({"period_end": "来週"}, "の形で入力してください"),
         ({"medium": ""}, "このフィールドは必須です"),
     ],
 )

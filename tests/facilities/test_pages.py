@@ -22,6 +22,7 @@ from facilities.models import (
     fiscal_year_start,
 )
 from facilities.selectors import staff_gaps, staff_list
+from facilities.views import STAFF_PER_PAGE
 from mcnet.models import AuditEvent
 from tests.conftest import activate_totp
 
@@ -72,8 +73,26 @@ def test_staff_list_runs_the_same_queries_for_2_or_200_staff(client_as, demo):
     with CaptureQueriesContext(connection) as many:
         response = client.get(url)
     assert response.status_code == 200
-    assert response.content.decode().count("<tr>") == 202 + 1  # the header row
+    body = response.content.decode()
+    assert body.count("<tr>") == STAFF_PER_PAGE + 1  # the header row
+    assert "page=2" in body and "status=all" in body  # the pager keeps the filters
     assert len(many) == len(few), [q["sql"][:100] for q in many]
+    with CaptureQueriesContext(connection) as last:
+        response = client.get(url, {"page": 3})
+    assert response.content.decode().count("<tr>") == 202 - 2 * STAFF_PER_PAGE + 1
+    assert len(last) == len(few)
+
+
+def test_staff_list_pages_keep_the_search(client_as, demo):
+    _hire(demo["takada"], STAFF_PER_PAGE + 1)
+    client = client_as("mcs_admin")
+    url = reverse("facilities:staff", args=[demo["takada"].pk])
+    search = {"q": "職員", "status": "active"}
+    first = client.get(url, search).content.decode()
+    assert "page=2" in first and "q=%E8%81%B7" in first and "status=active" in first
+    second = client.get(url, {**search, "page": 2}).content.decode()
+    assert second.split("<tbody>")[1].count("<tr>") == 1
+    assert "前へ" in second and "次へ" not in second
 
 
 def test_staff_list_marks_who_left_and_who_is_restricted(client_as, demo, people):

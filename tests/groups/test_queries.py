@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from groups import services
 
@@ -99,3 +100,27 @@ def test_the_archive_queue_runs_constant_queries(
     with django_assert_max_num_queries(five):
         page = client.get(url)
     assert page.content.decode().count("患者0") >= 50
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"q": "患者"}, {"q": "患者", "sort": "newest"}, {"state": "archived", "sort": "-name"}],
+)
+def test_the_searched_and_archived_list_runs_constant_queries(
+    demo, people, login_as, params, django_assert_max_num_queries
+):
+    cm = people["group_manager"]
+    url = f"{reverse('groups:list')}?{urlencode(params)}"
+    for group in make_groups(demo, people, 5, 0):
+        services.group_archive(actor=cm, group=group, reason="care_ended")
+    make_groups(demo, people, 5, 100)
+    five = queries(login_as("group_manager"), url)
+    for group in make_groups(demo, people, 45, 5):
+        services.group_archive(actor=cm, group=group, reason="care_ended")
+    make_groups(demo, people, 45, 105)
+    client = login_as("group_manager")
+    client.get(url)
+    with django_assert_max_num_queries(five):
+        page = client.get(url)
+    assert page.status_code == 200
+    assert page.content.decode().count("患者") >= 50

@@ -18,7 +18,7 @@ from groups.models import Group, Membership
 from mcnet.models import AuditEvent, NetworkSettings
 from mcnet.printing import contexts, registry, sources
 from mcnet.printing.renderer import render_pdf
-from tests.groups.factories import joetsu_group
+from tests.demo_objects import joetsu_group
 from tests.printing import pdf
 
 SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -4,7 +4,6 @@ without JavaScript (mcnet.picker) and as one types (facilities:facility_picker_s
 
 import re
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,7 +11,6 @@ from django.urls import reverse
 from consents.models import Consent
 from facilities.models import Facility
 from facilities.search import search_key
-from tests.groups.factories import new_patient
 
 from .test_consents import consent_form as signed_form
 
@@ -33,11 +31,6 @@ def many_facilities(n: int = MANY) -> list[Facility]:
 
 def checkboxes(html: str) -> list[str]:
     return re.findall(r'<input type="checkbox" name="covered_facilities" value="(\d+)"', html)
-
-
-@pytest.fixture
-def patient(demo, people):
-    return new_patient(manager=people["group_manager"], facility=demo["kasugano"])
 
 
 def test_the_form_at_two_thousand_facilities_shows_fewer_than_a_hundred_checkboxes(

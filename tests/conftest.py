@@ -1,10 +1,14 @@
-"""Fixtures every test area shares: the demo network and its people by role."""
+"""Fixtures every test area shares: the demo network, its people by role and its facilities,
+and the one way a test signs a client in (`log_in`, and `client_as` for a demo role).
+
+A directory's conftest.py holds only the fixtures of that area alone; objects a test makes are
+in tests/factories.py, the demo's objects found by name in tests/demo_objects.py."""
 
 import pytest
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from facilities.models import User
+from facilities.models import Facility, User
 from mcnet.demo import DEMO_PASSWORD
 from tests.demo_snapshot import demo_network
 
@@ -61,6 +65,28 @@ def people(demo) -> dict[str, User]:
 
 
 @pytest.fixture
+def takada(demo) -> Facility:
+    return demo["takada"]
+
+
+@pytest.fixture
+def abc(demo) -> Facility:
+    return demo["abc"]
+
+
+@pytest.fixture
+def kasugano(demo) -> Facility:
+    return demo["kasugano"]
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploads and printed forms in this test's own directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
 def password() -> str:
     return DEMO_PASSWORD
 
@@ -72,22 +98,30 @@ def activate_totp(user: User) -> str:
     return secret
 
 
+def log_in(client, user: User, *, mfa: bool):
+    """The one way a test signs a Django test client in: as `user` as the account is now (a
+    measure or role change since the object was read ended the sessions of the older
+    User.session_epoch, facilities.services.sessions_end), with a TOTP authenticator set up
+    first when `mfa` (administrators are otherwise sent to set one up). Returns the client.
+    Like Django's login, it keeps the session of the same user (what it kept survives) and
+    starts a new one for another."""
+    user.refresh_from_db()
+    if mfa and not Authenticator.objects.filter(user=user).exists():
+        activate_totp(user)
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def client_as(client, people):
-    """A test client logged in as one of the demo roles (administrators with MFA set up)."""
+    """The test client logged in as one of the demo roles (administrators with MFA set up);
+    may be called again, for the same role or another, within one test."""
 
     def login(role: str | None):
         client.logout()
         if role in (None, "anonymous"):
             return client
-        # The account as it is now: a measure or role change since the fixture was read ended
-        # the sessions of the older User.session_epoch (facilities.services.sessions_end).
-        user = people[role]
-        user.refresh_from_db()
-        if role in ADMINISTRATOR_ROLES and not Authenticator.objects.filter(user=user).exists():
-            activate_totp(user)
-        client.force_login(user)
-        return client
+        return log_in(client, people[role], mfa=role in ADMINISTRATOR_ROLES)
 
     return login
 

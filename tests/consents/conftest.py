@@ -1,3 +1,11 @@
-"""Fixtures of the consents tests (shared with the groups tests)."""
+"""Fixtures of the consents tests."""
 
-from tests.groups.conftest import login_as  # noqa: F401
+import pytest
+
+from tests.factories import made_patient
+
+
+@pytest.fixture
+def patient(demo, people):
+    """A new patient of 春日野, registered by its care manager (no consent yet)."""
+    return made_patient(manager=people["group_manager"], facility=demo["kasugano"])

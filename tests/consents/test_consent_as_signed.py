@@ -19,7 +19,7 @@ from mcnet.models import AuditEvent, NetworkSettings
 from mcnet.printing import registry
 from mcnet.printing.forms import academic_use, base, besshi7, besshi7_addendum
 from mcnet.printing.renderer import render_pdf
-from tests.groups.factories import joetsu_group
+from tests.demo_objects import joetsu_group
 from tests.printing import pdf
 
 SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -14,7 +14,7 @@ from PIL import Image
 from consents import services
 from consents.models import Consent, Patient
 from mcnet.models import AuditEvent
-from tests.groups.factories import JOETSU_DETAILS, new_patient, shown
+from tests.demo_objects import JOETSU_DETAILS, shown
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -36,11 +36,6 @@ def consent_form(demo, **overrides) -> dict:
         "academic_use": "on",
     }
     return {**data, **overrides}
-
-
-@pytest.fixture
-def patient(demo, people):
-    return new_patient(manager=people["group_manager"], facility=demo["kasugano"])
 
 
 def test_recording_a_consent_with_a_scan(demo, people, client_as, patient):
@@ -124,10 +119,10 @@ def test_the_scan_is_streamed_only_to_those_who_handle_the_paper(demo, people, c
         scan=SimpleUploadedFile("scan.png", png(), content_type="image/png"),
     )
     from groups import services as group_services
-    from tests.groups.factories import add_member
+    from tests.factories import made_membership
 
     group = group_services.group_create_for_patient(actor=cm, patient=patient)
-    add_member(group, cm, people["user"])  # a supporter: sees the patient, not the paper
+    made_membership(group, cm, people["user"])  # a supporter: sees the patient, not the paper
     url = reverse("consents:consent_scan", args=[consent.pk])
     response = client_as("group_manager").get(url)
     assert response.status_code == 200
@@ -198,9 +193,9 @@ def test_only_the_manager_withdraws_or_marks_an_error(demo, people, role):
         services.consent_mark_entered_in_error(actor=people[role], consent=consent, reason="x")
 
 
-def test_entered_in_error_is_a_state(demo, people, login_as):
+def test_entered_in_error_is_a_state(demo, people, client_as):
     consent = Consent.objects.get(patient__name="山田太郎")
-    response = login_as("group_manager").post(
+    response = client_as("group_manager").post(
         reverse("consents:consent_error", args=[consent.pk]), {"reason": "別人の同意書"}
     )
     assert response.status_code == 302
@@ -208,7 +203,7 @@ def test_entered_in_error_is_a_state(demo, people, login_as):
     assert consent.status == "entered-in-error" and consent.error_reason == "別人の同意書"
     # A new consent can be recorded now, by a custodian who states why they open the record
     # (its care ended with the consent, 別紙5 (2)).
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     create = reverse("consents:consent_create", args=[consent.patient_id])
     assert client.get(create).status_code == 404
     client.post(reverse("consents:record_open", args=[consent.patient_id]), {"purpose": "restart"})

@@ -29,7 +29,8 @@ from mcnet.models import AuditEvent, GeneratedDocument, NetworkSettings, Notific
 from mcnet.notifications import notifications_scrub, notify
 from mcnet.printing import registry
 from mcnet.printing import services as printing
-from tests.groups.factories import add_member, new_consent
+from tests.conftest import log_in
+from tests.factories import made_consent, made_membership
 from tests.trace import traces_of
 
 RETENTION_DAYS = 30
@@ -73,12 +74,6 @@ def network(demo):
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def cm(people):
     """春日野's care manager: patient-group manager and MCS administrator (the custodian)."""
     return people["group_manager"]
@@ -103,7 +98,7 @@ def consent_with_scan_and_family(cm, patient, demo) -> Consent:
     """A 別紙7 signed by the wife, scanned, with the separate academic-use choice ticked; it
     covers 春日野 and 高田 (ABC joins later by an addendum)."""
     scan = ContentFile(f"%scan of the signed 別紙7: {NAME} {ADDRESS}".encode(), name="scan.txt")
-    consent = new_consent(
+    consent = made_consent(
         manager=cm,
         patient=patient,
         covered=[demo["kasugano"], demo["takada"]],
@@ -177,9 +172,9 @@ def group_with_history(cm, people, patient, demo) -> Group:
     that quotes the patient, a review note, a description, a cached list fragment."""
     group = group_services.group_create_for_patient(actor=cm, patient=patient)
     Group.objects.filter(pk=group.pk).update(description=f"{NAME}さん、{ADDRESS}")
-    nurse = add_member(group, cm, people["user"])
+    nurse = made_membership(group, cm, people["user"])
     addendum_signed(cm, patient.consents.get(), demo)
-    doctor = add_member(group, cm, people["other_facility_user"])
+    doctor = made_membership(group, cm, people["other_facility_user"])
     group_services.membership_remove(
         actor=cm, membership=doctor, reason=f"{NAME}さんの担当を外れたため"
     )
@@ -193,7 +188,7 @@ def group_with_history(cm, people, patient, demo) -> Group:
 
 
 def cache_the_group_list(client, people) -> None:
-    client.force_login(people["user"])
+    log_in(client, people["user"], mfa=False)
     page = client.get(reverse("groups:list"))
     assert NAME in page.content.decode()
 
@@ -376,9 +371,9 @@ def test_a_patient_with_a_consent_or_a_working_group_is_kept(
     start = timezone.now()
     with time_machine.travel(start, tick=False):
         consented = register(cm, demo)
-        new_consent(manager=cm, patient=consented)
+        made_consent(manager=cm, patient=consented)
         working = register(cm, demo)
-        consent = new_consent(manager=cm, patient=working)
+        consent = made_consent(manager=cm, patient=working)
         group_services.group_create_for_patient(actor=cm, patient=working)
         # Withdrawn: its group waits for the archive — still working, still needed.
         consent_services.consent_withdraw(

@@ -4,7 +4,6 @@ without JavaScript (mcnet.picker) and as one types (facilities:facility_picker_s
 
 import re
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -15,7 +14,7 @@ from facilities.models import Facility
 from facilities.search import search_key
 from groups import services as group_services
 from groups.models import Group, Membership
-from tests.groups.factories import new_consent, new_patient
+from tests.factories import made_consent
 
 from .test_consents import consent_form as signed_form
 
@@ -36,11 +35,6 @@ def many_facilities(n: int = MANY) -> list[Facility]:
 
 def checkboxes(html: str) -> list[str]:
     return re.findall(r'<input type="checkbox" name="covered_facilities" value="(\d+)"', html)
-
-
-@pytest.fixture
-def patient(demo, people):
-    return new_patient(manager=people["group_manager"], facility=demo["kasugano"])
 
 
 def test_the_form_at_two_thousand_facilities_shows_fewer_than_a_hundred_checkboxes(
@@ -186,7 +180,7 @@ def test_the_facilities_of_the_care_team_are_covered_unless_unticked(
 ):
     """The people already caring for the patient keep seeing them under the new consent: the
     facilities they came through are ticked (an archived group's are not: its care ended)."""
-    new_consent(manager=people["group_manager"], patient=patient, covered=[demo["kasugano"]])
+    made_consent(manager=people["group_manager"], patient=patient, covered=[demo["kasugano"]])
     group = group_services.group_create_for_patient(actor=people["group_manager"], patient=patient)
     # A team member who came through 高田 (recorded before this consent: the demo's own rows).
     Membership.objects.create(

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from consents import selectors
 from groups import services as group_services
-from tests.groups.factories import joetsu_group
+from tests.demo_objects import joetsu_group
 
 
 def rows(page: str) -> str:

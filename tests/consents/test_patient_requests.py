@@ -8,7 +8,6 @@ import zoneinfo
 
 import pytest
 import time_machine
-from allauth.mfa.models import Authenticator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +19,6 @@ from facilities.models import Facility, FacilityRole, Occupation, User
 from groups.models import Group, Membership
 from mcnet.models import AuditEvent, GeneratedDocument, NetworkSettings, Notification
 from mcnet.printing import services as printing_services
-from tests.conftest import activate_totp
 from tests.printing import pdf
 
 State = PatientRequest.State
@@ -60,27 +58,6 @@ def verified(people, patient, kind="disclosure", **extra):
         document="my_number_card",
         note="顔写真で確認",
     )
-
-
-@pytest.fixture
-def login_as(client, people):
-    """A client signed in as a demo role, with MFA set up for anyone whose role asks for it."""
-
-    def login(role: str):
-        client.logout()
-        user = people[role]
-        if not Authenticator.objects.filter(user=user).exists():
-            activate_totp(user)
-        client.force_login(user)
-        return client
-
-    return login
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def render_queued():
@@ -267,17 +244,17 @@ def test_the_wrong_step_for_the_kind_is_refused(people, yamada):
 # --- §33 開示: the package ---------------------------------------------------------------------
 
 
-def _open_pages(login_as, yamada):
+def _open_pages(client_as, yamada):
     """Accesses to record: the nurse of 高田 and the doctor of ABC open 山田太郎's pages."""
     group = Group.objects.get(patient=yamada, state="active")
-    login_as("user").get(reverse("consents:patient_detail", args=[yamada.pk]))
-    login_as("other_facility_user").get(reverse("groups:detail", args=[group.pk]))
-    login_as("user").get(reverse("groups:detail", args=[group.pk]))
+    client_as("user").get(reverse("consents:patient_detail", args=[yamada.pk]))
+    client_as("other_facility_user").get(reverse("groups:detail", args=[group.pk]))
+    client_as("user").get(reverse("groups:detail", args=[group.pk]))
 
 
-def _package(login_as, people, yamada):
+def _package(client_as, people, yamada):
     patient_request = verified(people, yamada)
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     response = client.post(
         reverse("documents:patient_request_disclosure", args=[patient_request.pk])
     )
@@ -291,10 +268,10 @@ def _package(login_as, people, yamada):
 
 
 def test_disclosure_package_lists_exactly_the_facilities_and_accesses_recorded(
-    login_as, people, yamada, media
+    client_as, people, yamada, media
 ):
-    _open_pages(login_as, yamada)
-    patient_request, document, client = _package(login_as, people, yamada)
+    _open_pages(client_as, yamada)
+    patient_request, document, client = _package(client_as, people, yamada)
     patient_request.refresh_from_db()
     assert patient_request.state == State.IN_PROGRESS
 
@@ -373,10 +350,10 @@ def test_disclosure_package_lists_exactly_the_facilities_and_accesses_recorded(
     "role", ["user", "other_facility_user", "mcs_admin", "other_mcs_admin", "center"]
 )
 def test_nobody_but_the_custodians_gets_the_package_or_the_request(
-    login_as, people, yamada, media, role
+    client_as, people, yamada, media, role
 ):
-    patient_request, document, _client = _package(login_as, people, yamada)
-    client = login_as(role)
+    patient_request, document, _client = _package(client_as, people, yamada)
+    client = client_as(role)
     for url in (
         reverse("documents:data", args=[document.pk]),
         reverse("documents:download", args=[document.pk]),
@@ -397,7 +374,7 @@ def test_nobody_but_the_custodians_gets_the_package_or_the_request(
 
 
 def test_reply_letter_prints_the_wareki_date_the_facility_and_the_network_contact(
-    login_as, people, yamada, media
+    client_as, people, yamada, media
 ):
     patient_request = verified(people, yamada, received_on=dt.date(2026, 12, 1))
     services.patient_request_close(
@@ -407,7 +384,7 @@ def test_reply_letter_prints_the_wareki_date_the_facility_and_the_network_contac
         outcome="開示資料を郵送しました。",
         replied_on=dt.date(2026, 12, 3),
     )
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     response = client.post(
         reverse("documents:request_for", args=["request_reply", patient_request.pk]),
         {"model": "consents.PatientRequest"},
@@ -431,7 +408,7 @@ def test_reply_letter_prints_the_wareki_date_the_facility_and_the_network_contac
     ):
         assert pdf.normalize(expected) in text, expected
     # Another facility's administrator cannot print it.
-    response = login_as("mcs_admin").post(
+    response = client_as("mcs_admin").post(
         reverse("documents:request_for", args=["request_reply", patient_request.pk]),
         {"model": "consents.PatientRequest"},
     )
@@ -481,12 +458,12 @@ def test_overdue_requests_remind_the_custodians_once_per_due_date(people, hanako
 # --- the center: numbers only -------------------------------------------------------------------
 
 
-def test_the_center_sees_counts_and_overdue_numbers_never_content(login_as, people, hanako):
+def test_the_center_sees_counts_and_overdue_numbers_never_content(client_as, people, hanako):
     demo_request = PatientRequest.objects.get(patient=hanako)
     PatientRequest.objects.filter(pk=demo_request.pk).update(
         due_on=timezone.localdate() - dt.timedelta(days=1)
     )
-    body = login_as("center").get(reverse("dashboard:index")).content.decode()
+    body = client_as("center").get(reverse("dashboard:index")).content.decode()
     assert 'data-count="open">1<' in body
     assert 'data-count="overdue">1<' in body
     assert "春日野居宅介護支援事業所" in body  # which facility has requests waiting
@@ -497,10 +474,10 @@ def test_the_center_sees_counts_and_overdue_numbers_never_content(login_as, peop
         reverse("consents:patient_request_detail", args=[demo_request.pk]),
         reverse("consents:patient_request_create", args=[hanako.pk]),
     ):
-        response = login_as("center").get(url)
+        response = client_as("center").get(url)
         assert response.status_code == 404
         assert "上越花子" not in response.content.decode()
-    listed = login_as("center").get(reverse("consents:patient_request_list") + "?state=all")
+    listed = client_as("center").get(reverse("consents:patient_request_list") + "?state=all")
     assert "上越花子" not in listed.content.decode()
 
 
@@ -510,10 +487,10 @@ def full_width_today() -> str:
     )
 
 
-def test_custodian_pages_walk(login_as, people, hanako):
+def test_custodian_pages_walk(client_as, people, hanako):
     """The care manager sees the request on the patient's page, checks identity, answers."""
     demo_request = PatientRequest.objects.get(patient=hanako)
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     page = client.get(reverse("consents:patient_detail", args=[hanako.pk])).content.decode()
     assert reverse("consents:patient_request_detail", args=[demo_request.pk]) in page
     response = client.post(
@@ -540,12 +517,12 @@ def test_custodian_pages_walk(login_as, people, hanako):
     assert "上越花子" in listed
 
 
-def test_the_request_forms_are_not_offered_blank(login_as):
+def test_the_request_forms_are_not_offered_blank(client_as):
     """The package and the reply letter are printed for a recorded request only."""
-    body = login_as("group_manager").get(reverse("documents:index")).content.decode()
+    body = client_as("group_manager").get(reverse("documents:index")).content.decode()
     assert reverse("documents:request", args=["besshi6"]) in body
     assert "保有個人データの開示" not in body and "回答書" not in body
-    response = login_as("group_manager").post(reverse("documents:request", args=["disclosure"]))
+    response = client_as("group_manager").post(reverse("documents:request", args=["disclosure"]))
     assert response.status_code == 404
 
 
@@ -566,7 +543,7 @@ def test_a_custodians_opening_of_a_closed_record_is_in_the_access_log(people, ya
 
 
 def test_after_the_stop_of_use_the_request_page_opens_the_record_with_its_purpose(
-    login_as, people, yamada
+    client_as, people, yamada
 ):
     """Access ends with care: once the consent is withdrawn the custodian still answers the
     request, and each opening of its page is logged as a closed record's, purpose 別紙6."""
@@ -577,11 +554,11 @@ def test_after_the_stop_of_use_the_request_page_opens_the_record_with_its_purpos
         withdrawn_on=timezone.localdate(),
     )
     url = reverse("consents:patient_request_detail", args=[patient_request.pk])
-    response = login_as("group_manager").get(url)
+    response = client_as("group_manager").get(url)
     assert response.status_code == 200 and "山田太郎" in response.content.decode()
     opening = AuditEvent.objects.filter(action="patient.open_record").latest("id")
     assert opening.changes == {"purpose": "patient_request"}
     assert opening.object_id == str(yamada.pk)
     for role in ("user", "other_facility_user", "mcs_admin", "center"):
-        response = login_as(role).get(url)
+        response = client_as(role).get(url)
         assert response.status_code == 404 and "山田太郎" not in response.content.decode()

@@ -13,7 +13,7 @@ from consents.models import Patient
 from facilities.models import User
 from mcnet.demo import load_demo
 from mcnet.models import GeneratedDocument
-from tests.conftest import activate_totp
+from tests.conftest import log_in
 from tests.printing import pdf
 from tests.worker import wait_for
 
@@ -24,7 +24,6 @@ State = GeneratedDocument.State
 def test_a_real_worker_makes_the_disclosure_package(celery_worker, client):
     load_demo()
     cm = User.objects.get(email="cm@kasugano.example.jp")
-    activate_totp(cm)
     patient_request = services.patient_request_receive(
         actor=cm,
         patient=Patient.objects.get(name="山田太郎"),
@@ -36,7 +35,7 @@ def test_a_real_worker_makes_the_disclosure_package(celery_worker, client):
     services.patient_request_verify_identity(
         actor=cm, patient_request=patient_request, document="drivers_license"
     )
-    client.force_login(cm)
+    log_in(client, cm, mfa=True)
     response = client.post(
         reverse("documents:patient_request_disclosure", args=[patient_request.pk])
     )

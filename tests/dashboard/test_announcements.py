@@ -29,13 +29,13 @@ def _post(client, *, title: str, audience: str, publish_at: dt.datetime):
     )
 
 
-def test_the_dashboard_links_to_writing_announcements(login_as):
-    page = login_as("center").get(reverse("dashboard:index")).content.decode()
+def test_the_dashboard_links_to_writing_announcements(client_as):
+    page = client_as("center").get(reverse("dashboard:index")).content.decode()
     assert ADD in page and reverse("admin:groups_announcement_changelist") in page
 
 
-def test_announcements_by_audience_and_publish_date_on_the_home_page(login_as):
-    center = login_as("center")
+def test_announcements_by_audience_and_publish_date_on_the_home_page(client_as):
+    center = client_as("center")
     later = timezone.now() + dt.timedelta(days=3)
     now = _post(center, title="全員へ今日から", audience="all_users", publish_at=timezone.now())
     assert now.status_code == 302
@@ -45,24 +45,24 @@ def test_announcements_by_audience_and_publish_date_on_the_home_page(login_as):
     assert created.audience == "mcs_admins" and created.created_by.email == "center@example.jp"
     assert AuditEvent.objects.filter(action="announcement.create", object_id=str(created.pk))
 
-    nurse_home = login_as("user").get(HOME).content.decode()
+    nurse_home = client_as("user").get(HOME).content.decode()
     assert "全員へ今日から" in nurse_home and "管理者へ三日後" not in nurse_home
-    admin_home = login_as("mcs_admin").get(HOME).content.decode()
+    admin_home = client_as("mcs_admin").get(HOME).content.decode()
     assert "全員へ今日から" in admin_home and "管理者へ三日後" not in admin_home  # not yet
 
     with time_machine.travel(later + dt.timedelta(minutes=1)):
-        admin = login_as("mcs_admin")
+        admin = client_as("mcs_admin")
         assert "管理者へ三日後" in admin.get(HOME).content.decode()
-        assert "管理者へ三日後" not in login_as("user").get(HOME).content.decode()
+        assert "管理者へ三日後" not in client_as("user").get(HOME).content.decode()
         # Read: gone from the home page, still in the list of announcements.
-        admin = login_as("mcs_admin")
+        admin = client_as("mcs_admin")
         admin.post(reverse("groups:announcement_read", args=[created.pk]), {"next": HOME})
         assert "管理者へ三日後" not in admin.get(HOME).content.decode()
         assert "管理者へ三日後" in admin.get(reverse("groups:announcements")).content.decode()
 
 
-def test_only_the_center_writes_announcements(login_as):
+def test_only_the_center_writes_announcements(client_as):
     for role in ("user", "mcs_admin", "group_manager"):
-        response = login_as(role).get(ADD)
+        response = client_as(role).get(ADD)
         assert response.status_code in (302, 403), role
         assert response.status_code != 200

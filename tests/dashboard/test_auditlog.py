@@ -31,11 +31,11 @@ def yamada_group(demo):
 
 
 @pytest.fixture
-def opened(login_as, yamada_group):
+def opened(client_as, yamada_group):
     """The 高田 nurse and the ABC doctor, members of 山田太郎's group (a 春日野 patient), open
     its page: two entries in the access log of patient data."""
     for role in ("user", "other_facility_user"):
-        response = login_as(role).get(reverse("groups:detail", args=[yamada_group.pk]))
+        response = client_as(role).get(reverse("groups:detail", args=[yamada_group.pk]))
         assert response.status_code == 200
     return AuditEvent.objects.filter(action="patient.view", object_id=str(yamada_group.patient_id))
 
@@ -44,9 +44,9 @@ def _rows(response):
     return response.context["rows"]
 
 
-def test_the_center_sees_who_opened_which_patients_page(login_as, opened, yamada_group):
+def test_the_center_sees_who_opened_which_patients_page(client_as, opened, yamada_group):
     assert opened.count() == 2
-    client = login_as("center")
+    client = client_as("center")
     rows = _rows(client.get(URL, {"action": "patient.view"}))
     actors = {row.actor for row in rows}
     assert {"nurse@takada.example.jp", "doctor@abc.example.jp"} <= actors
@@ -59,7 +59,7 @@ def test_the_center_sees_who_opened_which_patients_page(login_as, opened, yamada
     assert "山田太郎" not in page and "1938" not in page
 
 
-def test_a_patient_label_never_reaches_the_center(login_as, yamada_group, demo):
+def test_a_patient_label_never_reaches_the_center(client_as, yamada_group, demo):
     """Should a service ever store a patient's name in the label or the changes, the center
     still sees only the type and id (the facility's own MCS administrator sees it as stored)."""
     kasugano = demo["kasugano"]
@@ -73,19 +73,19 @@ def test_a_patient_label_never_reaches_the_center(login_as, yamada_group, demo):
         changes={"name": "山田太郎", "fields": ["name"]},
     )
     event.save()
-    center = login_as("center").get(URL, {"object_id": event.object_id})
+    center = client_as("center").get(URL, {"object_id": event.object_id})
     row = next(r for r in _rows(center) if r.id == event.pk)
     assert row.object_label == f"consents.patient #{event.object_id}"
     assert "山田太郎" not in row.changes and "name: 非表示" in row.changes
     assert "山田太郎" not in center.content.decode()
-    own = login_as("group_manager").get(URL, {"object_id": event.object_id})
+    own = client_as("group_manager").get(URL, {"object_id": event.object_id})
     row = next(r for r in _rows(own) if r.id == event.pk)
     assert row.object_label == "山田太郎" and not row.masked
 
 
-def test_an_mcs_administrator_sees_their_facility_and_their_staff_only(login_as, opened, demo):
+def test_an_mcs_administrator_sees_their_facility_and_their_staff_only(client_as, opened, demo):
     takada, abc = demo["takada"], demo["abc"]
-    rows = _rows(login_as("mcs_admin").get(URL))
+    rows = _rows(client_as("mcs_admin").get(URL))
     assert rows
     takada_staff = set(
         FacilityMembership.objects.filter(facility=takada, is_active=True).values_list(
@@ -107,7 +107,7 @@ def test_an_mcs_administrator_sees_their_facility_and_their_staff_only(login_as,
         facility_id=takada.pk
     )
     # 春日野's administrator sees both openings of their patient's page, as stored.
-    kasugano_rows = _rows(login_as("group_manager").get(URL, {"action": "patient.view"}))
+    kasugano_rows = _rows(client_as("group_manager").get(URL, {"action": "patient.view"}))
     assert {r.actor for r in kasugano_rows} == {
         "nurse@takada.example.jp",
         "doctor@abc.example.jp",
@@ -115,7 +115,7 @@ def test_an_mcs_administrator_sees_their_facility_and_their_staff_only(login_as,
     assert not any(r.masked for r in kasugano_rows)
 
 
-def test_staff_who_left_are_no_longer_followed(login_as, demo):
+def test_staff_who_left_are_no_longer_followed(client_as, demo):
     takada, abc = demo["takada"], demo["abc"]
     leaver = User.objects.create_user("leaver@example.jp", "pw-leaver-2026", name="退職 者")
     FacilityMembership.objects.create(user=leaver, facility=takada, is_active=False)
@@ -143,17 +143,17 @@ def test_who_reads_the_trail():
         ("center", True),
     ],
 )
-def test_access_by_role(login_as, people, role, allowed):
-    assert login_as(role).get(URL).status_code == (200 if allowed else 403)
+def test_access_by_role(client_as, people, role, allowed):
+    assert client_as(role).get(URL).status_code == (200 if allowed else 403)
     scope = audit_scope(people[role])
     assert (scope is not None) == allowed
     if role == "center":
         assert scope == AuditScope(True, frozenset())
 
 
-def test_search_by_actor_facility_object_action_and_days(login_as, demo):
+def test_search_by_actor_facility_object_action_and_days(client_as, demo):
     takada = demo["takada"]
-    client = login_as("center")
+    client = client_as("center")
     base = AuditEvent.objects.count()
     assert base > 20
     by_email = _rows(client.get(URL, {"actor": "CM@KASUGANO"}))
@@ -179,16 +179,16 @@ def test_search_by_actor_facility_object_action_and_days(login_as, demo):
     assert "終了日は開始日と同じか、それより後にしてください。" in bad.content.decode()
 
 
-def test_pages_of_fifty(login_as, demo):
-    client = login_as("center")
+def test_pages_of_fifty(client_as, demo):
+    client = client_as("center")
     first = client.get(URL)
     assert len(_rows(first)) == 50 and first.context["has_next"]
     second = client.get(URL, {"page": 2})
     assert not {r.id for r in _rows(first)} & {r.id for r in _rows(second)}
 
 
-def test_export_as_csv_and_xlsx(login_as, opened):
-    client = login_as("center")
+def test_export_as_csv_and_xlsx(client_as, opened):
+    client = client_as("center")
     response = client.get(EXPORT, {"action": "patient.view", "format": "csv"})
     assert response["Content-Disposition"].endswith('.csv"')
     body = b"".join(response.streaming_content)
@@ -207,8 +207,8 @@ def test_export_as_csv_and_xlsx(login_as, opened):
     assert exported[0].changes["scope"] == "center"
 
 
-def test_an_administrators_export_is_their_scope(login_as, opened, demo):
-    client = login_as("mcs_admin")
+def test_an_administrators_export_is_their_scope(client_as, opened, demo):
+    client = client_as("mcs_admin")
     body = b"".join(client.get(EXPORT, {"format": "csv"}).streaming_content)
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[1:]
     takada = demo["takada"]
@@ -216,4 +216,4 @@ def test_an_administrators_export_is_their_scope(login_as, opened, demo):
     assert rows
     for row in rows:
         assert row[6] == str(takada.pk) or row[1] in staff, row
-    assert login_as("user").get(EXPORT, {"format": "csv"}).status_code == 403
+    assert client_as("user").get(EXPORT, {"format": "csv"}).status_code == 403

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from enrollment import services as enrollment_services
 from mcnet.dashboard import selectors
-
-from . import factories as f
+from tests import factories as f
 
 URL = reverse("dashboard:index")
 
@@ -31,9 +30,9 @@ def test_the_page_says_when_its_figures_were_computed(center_client):
 
 
 def test_the_figures_are_kept_until_they_are_computed_again(center_client):
-    f.facility()
+    f.row_facility()
     first = center_client.get(URL).context["d"]
-    f.facility()
+    f.row_facility()
     kept = center_client.get(URL).context["d"]
     assert kept.facilities.total == first.facilities.total == 1
     assert kept.now == first.now
@@ -42,7 +41,7 @@ def test_the_figures_are_kept_until_they_are_computed_again(center_client):
 
 
 def test_an_application_the_clerk_has_decided_no_longer_waits(center, center_client):
-    application = f.application()
+    application = f.row_application()
     before = center_client.get(URL).context["d"]
     assert before.work.applications == 1
     enrollment_services.application_reject(
@@ -56,9 +55,9 @@ def test_an_application_the_clerk_has_decided_no_longer_waits(center, center_cli
 
 
 def test_a_facility_given_its_mcs_administrator_no_longer_waits(center_client):
-    facility = f.facility()
+    facility = f.row_facility()
     assert center_client.get(URL).context["d"].work.no_mcs_admin == 1
-    f.role(f.staff(facility), facility)
+    f.row_role(f.row_staff(facility), facility)
     assert center_client.get(URL).context["d"].work.no_mcs_admin == 0
-    f.role(f.staff(facility), facility)
+    f.row_role(f.row_staff(facility), facility)
     assert center_client.get(URL).context["d"].work.several_mcs_admins == 1

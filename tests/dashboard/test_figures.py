@@ -9,9 +9,8 @@ import time_machine
 
 from groups.selectors import review_status
 from mcnet.dashboard import selectors
-
-from . import factories as f
-from .factories import at
+from tests import factories as f
+from tests.factories import at
 
 NOW = at(2026, 3, 15, 10)
 pytestmark = pytest.mark.django_db
@@ -68,16 +67,20 @@ def test_an_empty_network_shows_zero_everywhere(center):
 
 
 def test_a_network_with_only_archived_groups():
-    a, b = f.facility(), f.facility()
+    a, b = f.row_facility(), f.row_facility()
     archived = [
-        f.patient_group(a, created_at=at(2025, 6, 1), state="archived", archived_at=at(2026, 1, 5)),
-        f.patient_group(
+        f.row_patient_group(
+            a, created_at=at(2025, 6, 1), state="archived", archived_at=at(2026, 1, 5)
+        ),
+        f.row_patient_group(
             a, created_at=at(2025, 7, 1), state="archived", archived_at=at(2026, 1, 20)
         ),
-        f.patient_group(a, created_at=at(2024, 1, 1), state="archived", archived_at=at(2026, 2, 1)),
+        f.row_patient_group(
+            a, created_at=at(2024, 1, 1), state="archived", archived_at=at(2026, 2, 1)
+        ),
     ]
-    f.free_group(b, created_at=at(2025, 7, 9), state="archived", archived_at=at(2026, 3, 1))
-    f.review(archived[0], at(2025, 9, 1))  # reviewed on time before it ended
+    f.row_free_group(b, created_at=at(2025, 7, 9), state="archived", archived_at=at(2026, 3, 1))
+    f.row_review(archived[0], at(2025, 9, 1))  # reviewed on time before it ended
 
     d = selectors.dashboard(now=NOW)
     assert vars(d.groups) == {
@@ -101,10 +104,10 @@ def test_a_network_with_only_archived_groups():
 
 def test_facilities_by_kind_and_state():
     for _ in range(2):
-        f.facility(kind="hospital", state="active")
-    f.facility(kind="hospital", state="applying")
-    f.facility(kind="pharmacy", state="withdrawn")
-    f.facility(kind="municipality", state="suspended")
+        f.row_facility(kind="hospital", state="active")
+    f.row_facility(kind="hospital", state="applying")
+    f.row_facility(kind="pharmacy", state="withdrawn")
+    f.row_facility(kind="municipality", state="suspended")
     m = selectors.facilities_by_kind_and_state()
     assert _cell(m, "hospital", "active") == 2
     assert _cell(m, "hospital", "applying") == 1
@@ -118,11 +121,11 @@ def test_facilities_by_kind_and_state():
 
 
 def test_users_by_occupation(center):
-    f.user(occupation="doctor")
-    f.user(occupation="doctor")
-    f.user(occupation="doctor", state="left")
-    f.user(occupation="nurse", state="restricted")
-    f.user(occupation="care_manager", state="banned")
+    f.row_user(occupation="doctor")
+    f.row_user(occupation="doctor")
+    f.row_user(occupation="doctor", state="left")
+    f.row_user(occupation="nurse", state="restricted")
+    f.row_user(occupation="care_manager", state="banned")
     m = selectors.users_by_occupation()
     assert _cell(m, "doctor", "active") == 2
     assert _cell(m, "doctor", "left") == 1
@@ -133,12 +136,12 @@ def test_users_by_occupation(center):
 
 
 def test_new_facilities_and_users_per_month_in_japanese_time():
-    f.facility(created_at=at(2026, 3, 1, 0))  # 00:00 JST on 1 March is still February in UTC
-    f.facility(created_at=at(2026, 3, 10))
-    f.facility(created_at=at(2026, 2, 28, 23))
-    f.facility(created_at=at(2025, 4, 1, 0))  # the first month shown
-    f.facility(created_at=at(2025, 3, 31, 23))  # before it
-    f.user(
+    f.row_facility(created_at=at(2026, 3, 1, 0))  # 00:00 JST on 1 March is still February in UTC
+    f.row_facility(created_at=at(2026, 3, 10))
+    f.row_facility(created_at=at(2026, 2, 28, 23))
+    f.row_facility(created_at=at(2025, 4, 1, 0))  # the first month shown
+    f.row_facility(created_at=at(2025, 3, 31, 23))  # before it
+    f.row_user(
         date_joined=at(
             2026,
             1,
@@ -146,8 +149,8 @@ def test_new_facilities_and_users_per_month_in_japanese_time():
             23,
         )
     )
-    f.user(date_joined=at(2026, 2, 1, 0))
-    f.user(date_joined=at(2024, 12, 1))
+    f.row_user(date_joined=at(2026, 2, 1, 0))
+    f.row_user(date_joined=at(2024, 12, 1))
     series = selectors.new_facilities_and_users(selectors.last_months(NOW))
     assert _month(series, "facilities", 2026, 3) == 2
     assert _month(series, "facilities", 2026, 2) == 1
@@ -159,15 +162,15 @@ def test_new_facilities_and_users_per_month_in_japanese_time():
 
 
 def test_groups_now_and_per_month():
-    a = f.facility()
-    f.patient_group(a, created_at=at(2026, 3, 2))
-    f.patient_group(a, created_at=at(2026, 2, 2))
-    f.patient_group(
+    a = f.row_facility()
+    f.row_patient_group(a, created_at=at(2026, 3, 2))
+    f.row_patient_group(a, created_at=at(2026, 2, 2))
+    f.row_patient_group(
         a, created_at=at(2026, 2, 3), state="to_be_archived", end_reported_at=at(2026, 3, 1)
     )
-    f.patient_group(a, created_at=at(2025, 5, 3), state="archived", archived_at=at(2026, 2, 10))
-    f.free_group(a, created_at=at(2026, 3, 3))
-    f.free_group(a, created_at=at(2025, 12, 3), state="archived", archived_at=at(2026, 3, 3))
+    f.row_patient_group(a, created_at=at(2025, 5, 3), state="archived", archived_at=at(2026, 2, 10))
+    f.row_free_group(a, created_at=at(2026, 3, 3))
+    f.row_free_group(a, created_at=at(2025, 12, 3), state="archived", archived_at=at(2026, 3, 3))
     counts = selectors.group_counts()
     assert vars(counts) == {
         "patient_active": 2,
@@ -185,12 +188,18 @@ def test_groups_now_and_per_month():
 
 
 def test_consents_recorded_and_withdrawn_per_month():
-    a = f.facility()
-    f.consent(a, recorded_at=at(2026, 3, 2))
-    f.consent(a, recorded_at=at(2026, 3, 3), status="entered-in-error")  # recorded all the same
-    f.consent(a, recorded_at=at(2026, 2, 3), status="inactive", withdrawn_on=dt.date(2026, 3, 2))
-    f.consent(a, recorded_at=at(2024, 2, 3), status="inactive", withdrawn_on=dt.date(2025, 4, 1))
-    f.consent(a, recorded_at=at(2024, 2, 3), status="inactive", withdrawn_on=dt.date(2025, 3, 31))
+    a = f.row_facility()
+    f.row_consent(a, recorded_at=at(2026, 3, 2))
+    f.row_consent(a, recorded_at=at(2026, 3, 3), status="entered-in-error")  # recorded all the same
+    f.row_consent(
+        a, recorded_at=at(2026, 2, 3), status="inactive", withdrawn_on=dt.date(2026, 3, 2)
+    )
+    f.row_consent(
+        a, recorded_at=at(2024, 2, 3), status="inactive", withdrawn_on=dt.date(2025, 4, 1)
+    )
+    f.row_consent(
+        a, recorded_at=at(2024, 2, 3), status="inactive", withdrawn_on=dt.date(2025, 3, 31)
+    )
     series = selectors.consents_per_month(selectors.last_months(NOW))
     assert _month(series, "recorded", 2026, 3) == 2
     assert _month(series, "recorded", 2026, 2) == 1
@@ -207,24 +216,24 @@ def test_consents_recorded_and_withdrawn_per_month():
 
 
 def test_supporter_review_compliance_per_facility():
-    a, b = f.facility(name="A事業所"), f.facility(name="B事業所")
-    ok = f.patient_group(a, created_at=NOW - 10 * DAY)
-    due = f.patient_group(a, created_at=NOW - 360 * DAY)
-    f.review(due, NOW - 340 * DAY)  # deadline: creation + 180 days → on time
-    f.review(due, NOW - 170 * DAY)  # deadline: previous review + 180 days → on time
-    overdue = f.patient_group(a, created_at=NOW - 400 * DAY)
-    f.review(overdue, NOW - 200 * DAY)  # deadline was creation + 180 = 220 days ago → late
-    never = f.patient_group(a, created_at=NOW - 181 * DAY)
-    f.patient_group(a, created_at=NOW - 400 * DAY, state="archived")
-    f.patient_group(
+    a, b = f.row_facility(name="A事業所"), f.row_facility(name="B事業所")
+    ok = f.row_patient_group(a, created_at=NOW - 10 * DAY)
+    due = f.row_patient_group(a, created_at=NOW - 360 * DAY)
+    f.row_review(due, NOW - 340 * DAY)  # deadline: creation + 180 days → on time
+    f.row_review(due, NOW - 170 * DAY)  # deadline: previous review + 180 days → on time
+    overdue = f.row_patient_group(a, created_at=NOW - 400 * DAY)
+    f.row_review(overdue, NOW - 200 * DAY)  # deadline was creation + 180 = 220 days ago → late
+    never = f.row_patient_group(a, created_at=NOW - 181 * DAY)
+    f.row_patient_group(a, created_at=NOW - 400 * DAY, state="archived")
+    f.row_patient_group(
         a, created_at=NOW - 400 * DAY, state="to_be_archived", end_reported_at=NOW - DAY
     )
-    f.free_group(a, created_at=NOW - 400 * DAY)
-    recent = f.patient_group(b, created_at=NOW - 100 * DAY)
-    f.review(recent, NOW - DAY)
-    old = f.patient_group(b, created_at=NOW - 700 * DAY)
-    f.review(old, NOW - 500 * DAY)  # before the twelve months: not counted as done
-    f.review(old, NOW - 100 * DAY)  # previous review + 180 = 320 days ago → late
+    f.row_free_group(a, created_at=NOW - 400 * DAY)
+    recent = f.row_patient_group(b, created_at=NOW - 100 * DAY)
+    f.row_review(recent, NOW - DAY)
+    old = f.row_patient_group(b, created_at=NOW - 700 * DAY)
+    f.row_review(old, NOW - 500 * DAY)  # before the twelve months: not counted as done
+    f.row_review(old, NOW - 100 * DAY)  # previous review + 180 = 320 days ago → late
 
     c = selectors.review_compliance(now=NOW)
     by_name = {e.name: e for e in c.facilities}
@@ -253,24 +262,24 @@ def test_supporter_review_compliance_per_facility():
 
 def test_work_waiting_for_the_center():
     for state in ("submitted", "submitted", "returned", "unconfirmed", "accepted"):
-        f.application(state)
-    a = f.facility()
-    f.roster(a)
-    f.roster(a, "registered")
-    f.notice(a)
-    f.notice(a, "confirmed")
-    f.notice(a, "returned")
-    reporter = f.staff(a)
-    f.incident(a, reporter)
-    f.incident(a, reporter, state="acknowledged")
-    f.incident(a, reporter, state="closed")
-    f.incident(a, reporter, escalated=False)
+        f.row_application(state)
+    a = f.row_facility()
+    f.row_roster(a)
+    f.row_roster(a, "registered")
+    f.row_notice(a)
+    f.row_notice(a, "confirmed")
+    f.row_notice(a, "returned")
+    reporter = f.row_staff(a)
+    f.row_incident(a, reporter)
+    f.row_incident(a, reporter, state="acknowledged")
+    f.row_incident(a, reporter, state="closed")
+    f.row_incident(a, reporter, escalated=False)
     # a: no MCS administrator; one with one; one with two; an applying one without (not yet).
-    one, two = f.facility(), f.facility()
-    f.role(f.staff(one), one)
-    f.role(f.staff(two), two)
-    f.role(f.staff(two), two)
-    f.facility(state="applying")
+    one, two = f.row_facility(), f.row_facility()
+    f.row_role(f.row_staff(one), one)
+    f.row_role(f.row_staff(two), two)
+    f.row_role(f.row_staff(two), two)
+    f.row_facility(state="applying")
     work = selectors.center_work()
     assert vars(work) == {
         "applications": 2,
@@ -284,23 +293,25 @@ def test_work_waiting_for_the_center():
 
 
 def test_facilities_at_risk():
-    a, b = f.facility(name="A事業所"), f.facility(name="B事業所")
-    done = f.staff(a)
-    f.pledge(done, a)
-    last_year = f.staff(a)  # no pledge; education only in the previous 年度
-    no_education = f.staff(a)
-    f.pledge(no_education, a)
-    f.education(a, dt.date(2025, 5, 1), done)
-    f.education(a, dt.date(2025, 3, 31), last_year)
-    f.staff(a, active=False)  # left the facility: not counted
-    f.staff(a, user_active=False)  # account closed: not counted
-    withdrawn = f.facility(state="withdrawn")
-    f.staff(withdrawn)  # a withdrawn facility is not followed up
-    f.device(a, confirmed_on=dt.date(2025, 3, 1))  # older than a year: to confirm
-    f.device(a, confirmed_on=dt.date(2026, 1, 5))
-    f.device(a, confirmed_on=dt.date(2020, 1, 5), state="disposed")
-    f.patient_group(b, state="to_be_archived", end_reported_at=NOW - 20 * DAY)  # deadline 14 days
-    f.patient_group(b, state="to_be_archived", end_reported_at=NOW - 3 * DAY)
+    a, b = f.row_facility(name="A事業所"), f.row_facility(name="B事業所")
+    done = f.row_staff(a)
+    f.row_pledge(done, a)
+    last_year = f.row_staff(a)  # no pledge; education only in the previous 年度
+    no_education = f.row_staff(a)
+    f.row_pledge(no_education, a)
+    f.row_education(a, dt.date(2025, 5, 1), done)
+    f.row_education(a, dt.date(2025, 3, 31), last_year)
+    f.row_staff(a, active=False)  # left the facility: not counted
+    f.row_staff(a, user_active=False)  # account closed: not counted
+    withdrawn = f.row_facility(state="withdrawn")
+    f.row_staff(withdrawn)  # a withdrawn facility is not followed up
+    f.row_device(a, confirmed_on=dt.date(2025, 3, 1))  # older than a year: to confirm
+    f.row_device(a, confirmed_on=dt.date(2026, 1, 5))
+    f.row_device(a, confirmed_on=dt.date(2020, 1, 5), state="disposed")
+    f.row_patient_group(
+        b, state="to_be_archived", end_reported_at=NOW - 20 * DAY
+    )  # deadline 14 days
+    f.row_patient_group(b, state="to_be_archived", end_reported_at=NOW - 3 * DAY)
 
     risks = selectors.facilities_at_risk(now=NOW)
     assert risks.year_start == dt.date(2025, 4, 1)

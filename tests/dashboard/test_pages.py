@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mcnet.dashboard import selectors
-
-from . import factories as f
+from tests import factories as f
 
 COUNT_LINK = re.compile(r'<a href="([^"]+)" class="count">([\d,]+)</a>')
 DAY = dt.timedelta(days=1)
@@ -21,33 +20,35 @@ def _a_busy_network():
     """Something in every figure: the queues, the risks, groups in every state, consents,
     reviews on time and late, over several months."""
     now = timezone.now()
-    a = f.facility(kind="hospital", name="A病院", created_at=now - 40 * DAY)
-    b = f.facility(kind="pharmacy", name="B薬局", created_at=now - 70 * DAY)
-    f.facility(kind="clinic", state="applying")
-    f.facility(kind="clinic", state="withdrawn")
-    admin, nurse, clerk = f.staff(a), f.staff(a, occupation="doctor"), f.staff(b)
-    f.role(admin, a)
-    f.role(clerk, b)
-    f.role(f.staff(b), b)
-    f.pledge(admin, a)
-    f.education(a, timezone.localdate(), admin)
-    f.user(occupation="nurse", state="left", date_joined=now - 100 * DAY)
-    f.application()
-    f.roster(a)
-    f.notice(b)
-    f.incident(a, nurse)
-    f.device(a, confirmed_on=timezone.localdate() - 800 * DAY)
-    f.patient_group(b, state="to_be_archived", end_reported_at=now - 30 * DAY)
-    f.patient_group(a, created_at=now - 10 * DAY)
-    due = f.patient_group(a, created_at=now - 171 * DAY)
-    late = f.patient_group(b, created_at=now - 300 * DAY)
-    f.review(late, now - 60 * DAY)
-    f.review(due, now - 170 * DAY)
-    f.patient_group(a, created_at=now - 200 * DAY)
-    f.patient_group(a, created_at=now - 80 * DAY, state="archived", archived_at=now - 35 * DAY)
-    f.free_group(b, created_at=now - 50 * DAY)
-    f.consent(a, recorded_at=now - 45 * DAY)
-    f.consent(b, recorded_at=now - 2 * DAY, status="inactive", withdrawn_on=timezone.localdate())
+    a = f.row_facility(kind="hospital", name="A病院", created_at=now - 40 * DAY)
+    b = f.row_facility(kind="pharmacy", name="B薬局", created_at=now - 70 * DAY)
+    f.row_facility(kind="clinic", state="applying")
+    f.row_facility(kind="clinic", state="withdrawn")
+    admin, nurse, clerk = f.row_staff(a), f.row_staff(a, occupation="doctor"), f.row_staff(b)
+    f.row_role(admin, a)
+    f.row_role(clerk, b)
+    f.row_role(f.row_staff(b), b)
+    f.row_pledge(admin, a)
+    f.row_education(a, timezone.localdate(), admin)
+    f.row_user(occupation="nurse", state="left", date_joined=now - 100 * DAY)
+    f.row_application()
+    f.row_roster(a)
+    f.row_notice(b)
+    f.row_incident(a, nurse)
+    f.row_device(a, confirmed_on=timezone.localdate() - 800 * DAY)
+    f.row_patient_group(b, state="to_be_archived", end_reported_at=now - 30 * DAY)
+    f.row_patient_group(a, created_at=now - 10 * DAY)
+    due = f.row_patient_group(a, created_at=now - 171 * DAY)
+    late = f.row_patient_group(b, created_at=now - 300 * DAY)
+    f.row_review(late, now - 60 * DAY)
+    f.row_review(due, now - 170 * DAY)
+    f.row_patient_group(a, created_at=now - 200 * DAY)
+    f.row_patient_group(a, created_at=now - 80 * DAY, state="archived", archived_at=now - 35 * DAY)
+    f.row_free_group(b, created_at=now - 50 * DAY)
+    f.row_consent(a, recorded_at=now - 45 * DAY)
+    f.row_consent(
+        b, recorded_at=now - 2 * DAY, status="inactive", withdrawn_on=timezone.localdate()
+    )
 
 
 def _listed(client, url: str) -> int | None:
@@ -133,9 +134,9 @@ def test_an_empty_network_renders(center_client):
 
 
 def test_a_network_with_only_archived_groups_renders(center_client):
-    a = f.facility()
+    a = f.row_facility()
     for _ in range(3):
-        f.patient_group(a, state="archived")
+        f.row_patient_group(a, state="archived")
     response = center_client.get(reverse("dashboard:index"))
     assert response.status_code == 200
     assert response.context["d"].groups.archived == 3
@@ -145,15 +146,15 @@ def test_a_network_with_only_archived_groups_renders(center_client):
 @pytest.mark.parametrize(
     "role", ["user", "other_facility_user", "mcs_admin", "other_mcs_admin", "group_manager"]
 )
-def test_nobody_but_the_center_gets_the_dashboard(login_as, role):
-    client = login_as(role)
+def test_nobody_but_the_center_gets_the_dashboard(client_as, role):
+    client = client_as(role)
     for name in ("dashboard:index", "dashboard:compliance", "dashboard:reports"):
         assert client.get(reverse(name)).status_code == 403
 
 
-def test_the_demo_center_gets_it_and_anonymous_is_sent_to_login(client, login_as):
+def test_the_demo_center_gets_it_and_anonymous_is_sent_to_login(client, client_as):
     assert client.get(reverse("dashboard:index")).status_code == 302
-    assert login_as("center").get(reverse("dashboard:index")).status_code == 200
+    assert client_as("center").get(reverse("dashboard:index")).status_code == 200
 
 
 def test_bad_filters_are_named_in_japanese(center_client):
@@ -164,9 +165,9 @@ def test_bad_filters_are_named_in_japanese(center_client):
 
 
 def test_the_lists_behind_numbers_page_through_many_rows(center_client):
-    a = f.facility()
+    a = f.row_facility()
     for _ in range(120):
-        f.staff(a)
+        f.row_staff(a)
     url = reverse("dashboard:staff_gaps") + f"?gap=pledge&facility={a.pk}"
     first = center_client.get(url)
     assert first.context["page"].paginator.count == 120

@@ -14,21 +14,20 @@ from consents.models import Consent
 from facilities.models import Facility, User
 from groups.models import Group, SupporterReview
 from mcnet.dashboard import selectors
-
-from . import factories as f
+from tests import factories as f
 
 URL = reverse("dashboard:index")
 
 
 def _tiny_network():
-    a, b, c = f.facility(), f.facility(kind="pharmacy"), f.facility(state="applying")
-    nurse = f.staff(a)
-    f.role(nurse, a)
-    group = f.patient_group(a)
-    f.review(group, group.created_at)
-    f.free_group(b)
-    f.consent(b, recorded_at=group.created_at)
-    f.device(c, confirmed_on=None)
+    a, b, c = f.row_facility(), f.row_facility(kind="pharmacy"), f.row_facility(state="applying")
+    nurse = f.row_staff(a)
+    f.row_role(nurse, a)
+    group = f.row_patient_group(a)
+    f.row_review(group, group.created_at)
+    f.row_free_group(b)
+    f.row_consent(b, recorded_at=group.created_at)
+    f.row_device(c, confirmed_on=None)
 
 
 # The page budget (8 queries) holds when the figures come from the cache; computing them is about
@@ -58,7 +57,7 @@ def test_the_dashboard_runs_as_many_queries_for_2000_facilities_as_for_3(
     print(f"\nqueries: {tiny} on a cache miss, {warm} from the cache")
 
     started = time.monotonic()
-    f.build_network(facilities=2000, groups=100_000)
+    f.row_network(facilities=2000, groups=100_000)
     built = time.monotonic() - started
     assert Facility.objects.count() == 2003
     assert Group.objects.count() == 100_002

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mcnet.dashboard import selectors, tasks
+from tests import factories as f
 
-from . import factories as f
 from .test_queries import WARM_BUDGET
 
 URL = reverse("dashboard:index")
@@ -40,7 +40,7 @@ def computing_forbidden():
 
 
 def test_the_task_computes_every_language_and_the_next_view_only_reads_them(settled):
-    f.facility(kind="pharmacy")
+    f.row_facility(kind="pharmacy")
     assert tasks.refresh_dashboard_figures() == [code for code, _name in settings.LANGUAGES]
     with (
         computing_forbidden(),
@@ -108,7 +108,7 @@ def test_stale_figures_are_computed_again_by_one_view_the_others_show_them(settl
     computed = timezone.now().replace(microsecond=0)
     with time_machine.travel(computed, tick=False):
         tasks.refresh_dashboard_figures()
-    f.facility()
+    f.row_facility()
     later = computed + dt.timedelta(seconds=selectors.FIGURES_FRESH - 60)
     with time_machine.travel(later, tick=False):  # one run of beat late: still shown
         assert settled.get(URL).context["d"].now == computed

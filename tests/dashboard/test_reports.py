@@ -12,9 +12,8 @@ from openpyxl import load_workbook
 
 from mcnet.dashboard import exports, selectors
 from mcnet.models import AuditEvent
-
-from . import factories as f
-from .factories import at
+from tests import factories as f
+from tests.factories import at
 
 FISCAL_2025 = {"date_from": "2025-04-01", "date_to": "2026-03-31"}
 pytestmark = pytest.mark.django_db
@@ -53,12 +52,12 @@ def test_the_form_proposes_last_fiscal_year_and_names_bad_fields(center_client):
 
 
 def test_facilities_report_as_csv(center_client):
-    a = f.facility(kind="hospital", name="A病院", created_at=at(2024, 5, 1))
-    f.facility(kind="pharmacy", name="B薬局", created_at=at(2025, 6, 1))
-    f.facility(kind="clinic", name="後から", created_at=at(2026, 4, 1, 0))  # after the period
-    f.role(f.staff(a), a)
-    f.staff(a)
-    f.staff(a, active=False)
+    a = f.row_facility(kind="hospital", name="A病院", created_at=at(2024, 5, 1))
+    f.row_facility(kind="pharmacy", name="B薬局", created_at=at(2025, 6, 1))
+    f.row_facility(kind="clinic", name="後から", created_at=at(2026, 4, 1, 0))  # after the period
+    f.row_role(f.row_staff(a), a)
+    f.row_staff(a)
+    f.row_staff(a, active=False)
     response = _get(center_client, "facilities", "csv")
     assert response["Content-Disposition"] == (
         'attachment; filename="mcnet-facilities-20250401-20260331.csv"'
@@ -74,9 +73,9 @@ def test_facilities_report_as_csv(center_client):
 
 
 def test_users_report_as_xlsx(center_client):
-    a = f.facility(name="A病院")
-    early = f.staff(a, occupation="doctor", date_joined=at(2025, 4, 1, 0), name="早い 医師")
-    f.user(occupation="nurse", date_joined=at(2026, 4, 2), name="遅い 看護師")
+    a = f.row_facility(name="A病院")
+    early = f.row_staff(a, occupation="doctor", date_joined=at(2025, 4, 1, 0), name="早い 医師")
+    f.row_user(occupation="nurse", date_joined=at(2026, 4, 2), name="遅い 看護師")
     rows = _xlsx(_get(center_client, "users", "xlsx"))
     assert rows[0][1] == "氏名"
     names = {row[1]: row for row in rows[1:]}
@@ -88,17 +87,17 @@ def test_users_report_as_xlsx(center_client):
 
 
 def test_groups_report_counts_per_facility(center_client):
-    a, b = f.facility(name="A病院"), f.facility(name="B薬局")
-    f.patient_group(a, created_at=at(2025, 1, 1))  # working all along
-    f.patient_group(a, created_at=at(2025, 6, 1))  # new
-    f.patient_group(  # new, archived in the period
+    a, b = f.row_facility(name="A病院"), f.row_facility(name="B薬局")
+    f.row_patient_group(a, created_at=at(2025, 1, 1))  # working all along
+    f.row_patient_group(a, created_at=at(2025, 6, 1))  # new
+    f.row_patient_group(  # new, archived in the period
         a, created_at=at(2025, 7, 1), state="archived", archived_at=at(2026, 2, 1)
     )
-    f.patient_group(  # reported ended in the period, still waiting at its end
+    f.row_patient_group(  # reported ended in the period, still waiting at its end
         b, created_at=at(2024, 7, 1), state="to_be_archived", end_reported_at=at(2026, 3, 20)
     )
-    f.patient_group(b, created_at=at(2026, 4, 5))  # after the period
-    f.free_group(b, created_at=at(2025, 9, 1))
+    f.row_patient_group(b, created_at=at(2026, 4, 5))  # after the period
+    f.row_free_group(b, created_at=at(2025, 9, 1))
     rows = _csv(_get(center_client, "groups", "csv"))
     header, *body = rows
     assert header[3:] == [
@@ -115,14 +114,14 @@ def test_groups_report_counts_per_facility(center_client):
 
 
 def test_reviews_report_on_time_late_and_the_state_at_the_end(center_client):
-    a = f.facility(name="A病院")
-    g = f.patient_group(a, created_at=at(2025, 1, 1))
-    f.review(g, at(2025, 5, 1))  # deadline 2025-06-30: on time; next due 2025-10-28: overdue
-    h = f.patient_group(a, created_at=at(2024, 1, 1))
-    f.review(h, at(2025, 12, 1))  # deadline 2024-06-29: late; next due 2026-05-30
-    f.patient_group(a, created_at=at(2026, 3, 1))  # fine at the end
-    f.patient_group(a, created_at=at(2025, 3, 1), state="archived", archived_at=at(2026, 2, 1))
-    f.patient_group(a, created_at=at(2026, 5, 1))  # after the period
+    a = f.row_facility(name="A病院")
+    g = f.row_patient_group(a, created_at=at(2025, 1, 1))
+    f.row_review(g, at(2025, 5, 1))  # deadline 2025-06-30: on time; next due 2025-10-28: overdue
+    h = f.row_patient_group(a, created_at=at(2024, 1, 1))
+    f.row_review(h, at(2025, 12, 1))  # deadline 2024-06-29: late; next due 2026-05-30
+    f.row_patient_group(a, created_at=at(2026, 3, 1))  # fine at the end
+    f.row_patient_group(a, created_at=at(2025, 3, 1), state="archived", archived_at=at(2026, 2, 1))
+    f.row_patient_group(a, created_at=at(2026, 5, 1))  # after the period
     rows = _xlsx(_get(center_client, "reviews", "xlsx"))
     header, *body = rows
     assert header[3:] == [
@@ -139,12 +138,12 @@ def test_reviews_report_on_time_late_and_the_state_at_the_end(center_client):
 
 
 def test_the_state_now_agrees_with_the_dashboard():
-    a = f.facility()
+    a = f.row_facility()
     now = timezone.now()
     for days in (5, 170, 175, 200, 400):
-        g = f.patient_group(a, created_at=now - dt.timedelta(days=days + 30))
-        f.review(g, now - dt.timedelta(days=days))
-    f.patient_group(
+        g = f.row_patient_group(a, created_at=now - dt.timedelta(days=days + 30))
+        f.row_review(g, now - dt.timedelta(days=days))
+    f.row_patient_group(
         a,
         created_at=now - dt.timedelta(days=500),
         state="to_be_archived",
@@ -157,7 +156,7 @@ def test_the_state_now_agrees_with_the_dashboard():
 
 
 def test_text_that_excel_would_run_stays_text(center_client):
-    f.facility(name='=HYPERLINK("http://evil.example")', created_at=at(2025, 5, 1))
+    f.row_facility(name='=HYPERLINK("http://evil.example")', created_at=at(2025, 5, 1))
     rows = _csv(_get(center_client, "facilities", "csv"))
     assert rows[1][1].startswith("'=")
     response = _get(center_client, "facilities", "xlsx")
@@ -173,8 +172,8 @@ def test_period_bounds_are_days_in_japan():
 
 
 @pytest.mark.parametrize("role", ["user", "mcs_admin", "group_manager"])
-def test_only_the_center_exports(login_as, role):
-    response = login_as(role).get(
+def test_only_the_center_exports(client_as, role):
+    response = client_as(role).get(
         reverse("dashboard:reports"), {"report": "users", "format": "csv", **FISCAL_2025}
     )
     assert response.status_code == 403

@@ -10,11 +10,6 @@ from devices.models import Device, IncidentReport, LossReport, TakeoutRequest
 
 
 @pytest.fixture
-def takada(demo):
-    return demo["takada"]
-
-
-@pytest.fixture
 def tablet(takada):
     return Device.objects.get(facility=takada, label="訪問用タブレット1号")
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from devices import selectors, services
 from devices.models import Device, IncidentEvent, IncidentReport, LossReport
 from mcnet.models import AuditEvent, Notification
+from tests.conftest import log_in
 
 from .conftest import refresh
 
@@ -248,7 +249,7 @@ def test_the_administrator_works_the_report_and_the_timeline_shows_who_did_what(
     assert client.post(url("incident_escalate"), {"note": "MCS側の調査を依頼"}).status_code == 302
     center = client_as("center")
     assert center.post(url("incident_note"), {"note": "MCS運営会社へ照会中"}).status_code == 302
-    center.force_login(people["mcs_admin"])  # TOTP is set up already (client_as above)
+    log_in(center, people["mcs_admin"], mfa=True)  # TOTP is set up already (client_as above)
     assert (
         center.post(url("incident_close"), {"outcome": "画面表示の不具合と判明"}).status_code == 302
     )

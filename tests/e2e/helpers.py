@@ -1,18 +1,15 @@
-"""Helpers the browser tests share: logging in, accessibility checks, a ready TOTP factor."""
+"""Helpers the browser tests share: the one browser login (`login`, and `login_with_totp` for
+administrators, with the TOTP factor of tests/conftest.py), accessibility checks."""
 
 import re
 import time
 
-from allauth.mfa.totp.internal.auth import (
-    TOTP,
-    format_hotp_value,
-    generate_totp_secret,
-    hotp_value,
-)
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from mcnet.demo import DEMO_PASSWORD
+from tests.conftest import activate_totp  # the same TOTP factor the test client's log_in sets up
 
 LOGIN_PATH = "/accounts/login/"
 MAX_TARGETS = 3
@@ -52,13 +49,6 @@ def assert_accessible(page: Page) -> None:
         raise AssertionError(
             f"{results.violations_count} accessibility violation(s) on {page.url}:\n{lines}"
         )
-
-
-def activate_totp(user) -> str:
-    """Give `user` a TOTP authenticator, as if they had set it up; returns the secret."""
-    secret = generate_totp_secret()
-    TOTP.activate(user, secret)
-    return secret
 
 
 def totp_code(secret: str, at: float | None = None) -> str:

@@ -13,7 +13,7 @@ from consents.models import Consent
 from facilities.models import Facility, User
 from facilities.search import search_key
 from groups.models import Group, Membership
-from tests.groups.factories import new_patient, new_patient_group
+from tests.factories import made_patient, made_patient_group
 
 from .helpers import assert_accessible, login, login_with_totp, path_re
 
@@ -50,7 +50,9 @@ def test_a_consent_among_two_thousand_facilities_on_a_tablet(page, demo_live):
         for name in names
     )
     cm_user = User.objects.get(email=CM)
-    patient = new_patient(manager=cm_user, facility=Facility.objects.get(name__startswith="春日野"))
+    patient = made_patient(
+        manager=cm_user, facility=Facility.objects.get(name__startswith="春日野")
+    )
     page.set_viewport_size(TABLET)
     login_with_totp(page, demo_live, cm_user)
     page.goto(demo_live + reverse("consents:consent_create", args=[patient.pk]))
@@ -73,7 +75,7 @@ def test_a_consent_among_two_thousand_facilities_on_a_tablet(page, demo_live):
 
 def test_three_supporters_invited_in_one_go_on_a_tablet(page, demo_live):
     cm_user = User.objects.get(email=CM)
-    group = new_patient_group(
+    group = made_patient_group(
         manager=cm_user, facility=Facility.objects.get(name__startswith="春日野")
     )
     page.set_viewport_size(TABLET)

@@ -5,8 +5,6 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from facilities.models import Facility
-
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_CSV = FIXTURES / "besshi3_example.csv"
 
@@ -30,21 +28,6 @@ def seed_xlsx_bytes() -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
-
-@pytest.fixture
-def abc(demo) -> Facility:
-    return demo["abc"]
-
-
-@pytest.fixture
-def takada(demo) -> Facility:
-    return demo["takada"]
-
-
-@pytest.fixture
-def kasugano(demo) -> Facility:
-    return demo["kasugano"]
 
 
 @pytest.fixture

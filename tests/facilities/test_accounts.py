@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from facilities.models import User
 from mcnet.models import AuditEvent, NetworkSettings
+from tests.conftest import log_in
 
 LOGIN = "/accounts/login/"
 
@@ -80,7 +81,7 @@ def test_no_self_sign_up(client, db):
 @pytest.mark.parametrize("role", ["mcs_admin", "center"])
 def test_administrators_without_mfa_are_sent_to_set_it_up(client, people, settings, role):
     settings.MCNET_REQUIRE_MFA = True
-    client.force_login(people[role])
+    log_in(client, people[role], mfa=False)
     response = client.get("/")
     assert response.status_code == 302
     assert response.url.startswith(reverse("mfa_index"))
@@ -94,13 +95,13 @@ def test_administrator_with_mfa_gets_in(client_as, settings):
 
 def test_ordinary_user_needs_no_mfa(client, people, settings):
     settings.MCNET_REQUIRE_MFA = True
-    client.force_login(people["user"])
+    log_in(client, people["user"], mfa=False)
     assert client.get("/").status_code == 200
 
 
 def test_mfa_requirement_can_be_switched_off_for_the_demo(client, people, settings):
     settings.MCNET_REQUIRE_MFA = False
-    client.force_login(people["mcs_admin"])
+    log_in(client, people["mcs_admin"], mfa=False)
     assert client.get("/").status_code == 200
 
 

@@ -10,15 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from facilities import services
-from facilities.models import EducationSession, Facility, User
+from facilities.models import EducationSession, User
 from mcnet.models import AuditEvent
-
-ABC = "ABCクリニック"
-
-
-@pytest.fixture
-def abc(demo) -> Facility:
-    return Facility.objects.get(name=ABC)
 
 
 def _abc_staff(abc) -> list[User]:

@@ -24,7 +24,7 @@ from facilities.models import (
 from facilities.selectors import staff_gaps, staff_list
 from facilities.views import STAFF_PER_PAGE
 from mcnet.models import AuditEvent
-from tests.conftest import activate_totp
+from tests.conftest import log_in
 
 Role = FacilityRole.Role
 
@@ -422,7 +422,7 @@ def test_existing_account_is_asked_to_sign_in_then_confirms(client, demo, people
     assert "ログインしてから招待を受けてください" in client.get(url).content.decode()
     assert client.post(url).status_code == 200
     assert not people["user"].memberships.filter(facility=demo["abc"]).exists()
-    client.force_login(people["user"])
+    log_in(client, people["user"], mfa=False)
     assert "招待を受ける" in client.get(url).content.decode()
     assert client.post(url).status_code == 302
     assert people["user"].memberships.filter(facility=demo["abc"], is_active=True).exists()
@@ -430,8 +430,7 @@ def test_existing_account_is_asked_to_sign_in_then_confirms(client, demo, people
 
 def test_someone_else_signed_in_cannot_use_the_link(client, demo, people):
     invitation = Invitation.objects.get(facility=demo["takada"])
-    activate_totp(people["other_facility_user"])  # a facility manager: MFA (第5条)
-    client.force_login(people["other_facility_user"])
+    log_in(client, people["other_facility_user"], mfa=True)  # a facility manager: MFA (第5条)
     response = client.post(
         invitation.get_accept_url(),
         {
@@ -516,7 +515,7 @@ def test_a_banned_user_cannot_see_photos(demo, people, client):
         level="restricted",
         reason="確認中",
     )
-    client.force_login(User.objects.get(pk=people["user"].pk))
+    log_in(client, User.objects.get(pk=people["user"].pk), mfa=False)
     admin_photo = User.objects.get(email="admin@takada.example.jp").photo_url
     assert admin_photo and client.get(admin_photo).status_code == 404
 

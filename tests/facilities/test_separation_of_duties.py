@@ -19,6 +19,7 @@ from facilities import services
 from facilities.models import Facility, FacilityRole, User
 from groups.models import Group
 from mcnet.models import AuditEvent, Notification
+from tests.conftest import log_in
 
 Role = FacilityRole.Role
 LOGIN = "/accounts/login/"
@@ -343,7 +344,7 @@ def test_a_facility_manager_without_mfa_is_sent_to_set_it_up(client, people, set
     assert set(FacilityRole.objects.filter(user=doctor).values_list("role", flat=True)) == {
         Role.FACILITY_MANAGER
     }
-    client.force_login(doctor)
+    log_in(client, doctor, mfa=False)
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert response.url == reverse("mfa_index") + "?required=1"

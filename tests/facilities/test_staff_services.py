@@ -19,6 +19,7 @@ from facilities.models import (
 )
 from facilities.tasks import send_invitation_email
 from mcnet.models import AuditEvent, NetworkSettings, Notification
+from tests.conftest import log_in
 
 Role = FacilityRole.Role
 
@@ -221,7 +222,7 @@ def test_deactivating_stops_login_ends_membership_and_every_group(demo, people, 
 
 def test_deactivating_an_open_session_signs_her_out(demo, people, client):
     nurse = people["user"]
-    client.force_login(nurse)
+    log_in(client, nurse, mfa=False)
     assert client.get("/").status_code == 200
     services.staff_deactivate(
         actor=people["mcs_admin"], user=nurse, facility=demo["takada"], reason="退職"

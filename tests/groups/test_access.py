@@ -7,8 +7,7 @@ from django.urls import URLPattern, get_resolver, reverse
 from consents.models import Consent
 from groups.models import Announcement, GroupAttestation, Membership, StaffAttestationLine
 from mcnet.models import AuditEvent
-
-from .factories import (
+from tests.demo_objects import (
     JOETSU_DETAILS,
     YAMADA_DOB_TEXTS,
     joetsu_group,

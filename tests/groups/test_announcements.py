@@ -13,8 +13,8 @@ from groups.models import Announcement, AnnouncementRead
 from mcnet.models import AuditEvent
 
 
-def test_the_center_posts_through_the_admin(demo, people, login_as):
-    client = login_as("center")
+def test_the_center_posts_through_the_admin(demo, people, client_as):
+    client = client_as("center")
     response = client.post(
         "/admin/groups/announcement/add/",
         {
@@ -29,7 +29,7 @@ def test_the_center_posts_through_the_admin(demo, people, login_as):
     announcement = Announcement.objects.get(title="システム停止のお知らせ")
     assert announcement.created_by == people["center"]
     assert AuditEvent.objects.filter(action="announcement.create", actor=people["center"]).exists()
-    home = login_as("user").get(reverse("home")).content.decode()
+    home = client_as("user").get(reverse("home")).content.decode()
     assert "システム停止のお知らせ" in home
 
 
@@ -39,8 +39,8 @@ def test_only_the_center_posts(demo, people, role):
         services.announcement_create(actor=people[role], title="x", body="y")
 
 
-def test_users_cannot_reach_the_announcement_admin(demo, login_as):
-    response = login_as("mcs_admin").get("/admin/groups/announcement/add/")
+def test_users_cannot_reach_the_announcement_admin(demo, client_as):
+    response = client_as("mcs_admin").get("/admin/groups/announcement/add/")
     assert response.status_code in (302, 403)
 
 
@@ -66,8 +66,8 @@ def test_an_announcement_appears_from_its_publish_date(demo, people):
     assert selectors.unread_announcements_for(people["user"]).filter(pk=later.pk).exists()
 
 
-def test_reading_removes_it_from_the_home_page(demo, people, login_as):
-    client = login_as("user")
+def test_reading_removes_it_from_the_home_page(demo, people, client_as):
+    client = client_as("user")
     welcome = Announcement.objects.get(title="MC ネットへようこそ")
     assert "MC ネットへようこそ" in client.get(reverse("home")).content.decode()
     response = client.post(
@@ -83,7 +83,7 @@ def test_reading_removes_it_from_the_home_page(demo, people, login_as):
     assert AnnouncementRead.objects.filter(user=people["user"]).count() == 1
 
 
-def test_an_admins_only_announcement_cannot_be_marked_by_others(demo, login_as):
+def test_an_admins_only_announcement_cannot_be_marked_by_others(demo, client_as):
     admins_only = Announcement.objects.get(audience="mcs_admins")
-    response = login_as("user").post(reverse("groups:announcement_read", args=[admins_only.pk]))
+    response = client_as("user").post(reverse("groups:announcement_read", args=[admins_only.pk]))
     assert response.status_code == 404

@@ -16,8 +16,7 @@ from groups import selectors, services
 from groups.models import GroupAttestation, StaffAttestation, StaffAttestationLine
 from mcnet.demo import load_demo
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-
-from .factories import JOETSU_DETAILS, joetsu_group, shown, yamada_group
+from tests.demo_objects import JOETSU_DETAILS, joetsu_group, shown, yamada_group
 
 DAY = dt.timedelta(days=1)
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)

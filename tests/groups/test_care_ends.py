@@ -22,9 +22,9 @@ from groups import services
 from groups.models import Group, GroupUserObjectPermission
 from mcnet.audit import AuditAction
 from mcnet.models import AuditEvent, Notification
-from tests.conftest import activate_totp
+from tests.conftest import log_in
+from tests.demo_objects import membership, yamada_group
 
-from .factories import membership, yamada_group
 from .test_access import walk
 
 # Everything of 山田太郎 that identifies him: name, kana (as typed and as stored), birth date,
@@ -159,7 +159,7 @@ def test_the_registering_facilitys_other_managers_lose_the_record_too(demo, peop
         actor=None, user=colleague, facility=kasugano, role=FacilityRole.Role.GROUP_MANAGER
     )
     client = client_as(None)
-    client.force_login(colleague)
+    log_in(client, colleague, mfa=False)
     patient_url = reverse("consents:patient_detail", args=[yamada_group().patient_id])
     assert "山田太郎" in client.get(patient_url).content.decode()
     _withdraw(people["group_manager"])
@@ -201,8 +201,7 @@ def test_a_custodian_opens_the_record_with_a_purpose_and_the_log_keeps_it(
     ENDINGS[ending](people["group_manager"])
     client = client_as(None)
     actor = people["group_manager"] if custodian == "group_manager" else admin
-    activate_totp(actor)  # an administrator signs in with a second factor
-    client.force_login(actor)
+    log_in(client, actor, mfa=True)  # an administrator signs in with a second factor
 
     for url in (
         reverse("consents:patient_detail", args=[patient_id]),

@@ -10,13 +10,13 @@ from consents import services as consent_services
 from groups import permissions, selectors, services
 from groups.models import Group, Membership
 from mcnet.models import AuditEvent
-
-from .factories import new_consent, new_patient, new_patient_group, patient_named, yamada_group
+from tests.demo_objects import patient_named, yamada_group
+from tests.factories import made_consent, made_patient, made_patient_group
 
 
 def test_creating_a_group_without_consent_fails_and_says_why(demo, people):
     cm = people["group_manager"]
-    patient = new_patient(manager=cm, facility=demo["kasugano"])
+    patient = made_patient(manager=cm, facility=demo["kasugano"])
     with pytest.raises(ValidationError) as exc:
         services.group_create_for_patient(actor=cm, patient=patient)
     assert exc.value.code == "no_consent"
@@ -26,7 +26,7 @@ def test_creating_a_group_without_consent_fails_and_says_why(demo, people):
 
 def test_the_form_refuses_a_patient_without_consent_and_names_the_rule(demo, people, client_as):
     cm = people["group_manager"]
-    patient = new_patient(manager=cm, facility=demo["kasugano"])
+    patient = made_patient(manager=cm, facility=demo["kasugano"])
     response = client_as("group_manager").post(
         reverse("groups:create_patient_group"), {"patient": patient.pk}
     )
@@ -37,8 +37,8 @@ def test_the_form_refuses_a_patient_without_consent_and_names_the_rule(demo, peo
 
 def test_a_withdrawn_consent_is_no_consent(demo, people):
     cm = people["group_manager"]
-    patient = new_patient(manager=cm, facility=demo["kasugano"])
-    consent = new_consent(manager=cm, patient=patient)
+    patient = made_patient(manager=cm, facility=demo["kasugano"])
+    consent = made_consent(manager=cm, patient=patient)
     consent_services.consent_withdraw(
         actor=cm,
         consent=consent,
@@ -87,7 +87,7 @@ def test_after_archiving_a_new_group_may_be_made_for_the_patient(demo, people):
 
 def test_the_group_is_named_after_the_patient_and_its_creator_manages_it(demo, people):
     cm = people["group_manager"]
-    group = new_patient_group(manager=cm, facility=demo["kasugano"], name="新潟三郎")
+    group = made_patient_group(manager=cm, facility=demo["kasugano"], name="新潟三郎")
     assert group.name == "新潟三郎さんのグループ"
     assert group.manager == cm and group.facility == demo["kasugano"]
     assert group.memberships.get().state == Membership.State.ACCEPTED
@@ -112,8 +112,8 @@ def yamada_group_by_patient(patient):
 )
 def test_only_a_patient_group_manager_of_the_facility_creates_patient_groups(demo, people, role):
     cm = people["group_manager"]
-    patient = new_patient(manager=cm, facility=demo["kasugano"])
-    new_consent(manager=cm, patient=patient)
+    patient = made_patient(manager=cm, facility=demo["kasugano"])
+    made_consent(manager=cm, patient=patient)
     with pytest.raises(PermissionDenied):
         services.group_create_for_patient(actor=people[role], patient=patient)
 

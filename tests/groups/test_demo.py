@@ -4,8 +4,7 @@ from consents.models import Consent, Patient
 from groups.models import Group, Membership
 from mcnet.demo import load_demo
 from mcnet.models import AuditEvent
-
-from .factories import joetsu_group, yamada_group
+from tests.demo_objects import joetsu_group, yamada_group
 
 
 def accepted(group) -> set[str]:

@@ -7,8 +7,8 @@ from consents import services as consent_services
 from groups import services
 from groups.models import Group, GroupUserObjectPermission, Membership
 from groups.permissions import grants_for
-
-from .factories import add_member, joetsu_group, membership, new_patient_group, yamada_group
+from tests.demo_objects import joetsu_group, membership, yamada_group
+from tests.factories import made_membership, made_patient_group
 
 
 def held_grants() -> set[tuple[int, int, str]]:
@@ -58,10 +58,10 @@ def test_grants_rebuilt_from_membership_rows_equal_those_held(demo, people):
         method="phone",
     )
     services.group_archive(actor=cm, group=joetsu)
-    fresh = new_patient_group(manager=cm, facility=demo["kasugano"])
-    add_member(fresh, cm, nurse)
+    fresh = made_patient_group(manager=cm, facility=demo["kasugano"])
+    made_membership(fresh, cm, nurse)
     free = services.group_create_free(actor=nurse, name="看護師の会")
-    add_member(free, nurse, doctor)
+    made_membership(free, nurse, doctor)
     services.group_handover(actor=nurse, group=free, new_manager=doctor)
     services.memberships_end_for_user(user=nurse, actor=admin_takada, reason="退職")
 

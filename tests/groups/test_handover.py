@@ -10,8 +10,8 @@ from facilities import services as facility_services
 from facilities.models import FacilityRole
 from groups import services
 from mcnet.models import AuditEvent
-
-from .factories import yamada_group
+from tests.conftest import log_in
+from tests.demo_objects import yamada_group
 
 Role = FacilityRole.Role
 
@@ -117,11 +117,8 @@ def test_another_facilitys_administrator_never_hands_over(demo, people, kasugano
 def test_the_handover_page_says_why_the_administrator_is_refused(
     client, demo, people, kasugano_staff
 ):
-    from tests.conftest import activate_totp
-
     yamada, admin, second = yamada_group(), kasugano_staff["admin"], kasugano_staff["second"]
-    activate_totp(admin)
-    client.force_login(admin)
+    log_in(client, admin, mfa=True)
     url = reverse("groups:handover", args=[yamada.pk])
     response = client.post(url, {"new_manager": second.pk, "reason": "人事異動"})
     assert response.status_code == 200

@@ -9,15 +9,15 @@ from django.urls import reverse
 from groups import services
 from groups.models import Membership
 from mcnet.models import AuditEvent, Notification
-
-from .factories import new_consent, new_patient, new_patient_group, user
+from tests.demo_objects import user
+from tests.factories import made_consent, made_patient, made_patient_group
 
 THREE = ("nurse@takada.example.jp", "doctor@abc.example.jp", "admin@abc.example.jp")
 
 
 @pytest.fixture
 def group(demo, people):
-    return new_patient_group(manager=people["group_manager"], facility=demo["kasugano"])
+    return made_patient_group(manager=people["group_manager"], facility=demo["kasugano"])
 
 
 def chosen_in(html: str) -> set[int]:
@@ -66,8 +66,8 @@ def test_three_supporters_are_invited_in_one_go(demo, people, client_as, group):
 def narrow_group(demo, people):
     """A patient group whose consent covers 春日野 and 高田 only."""
     manager = people["group_manager"]
-    patient = new_patient(manager=manager, facility=demo["kasugano"], name="妙高四郎")
-    new_consent(manager=manager, patient=patient, covered=[demo["kasugano"], demo["takada"]])
+    patient = made_patient(manager=manager, facility=demo["kasugano"], name="妙高四郎")
+    made_consent(manager=manager, patient=patient, covered=[demo["kasugano"], demo["takada"]])
     return services.group_create_for_patient(actor=manager, patient=patient)
 
 

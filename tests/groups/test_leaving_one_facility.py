@@ -6,8 +6,7 @@ from facilities import services as facility_services
 from facilities.models import User
 from groups.models import Membership
 from mcnet.models import Notification
-
-from .factories import membership, yamada_group
+from tests.demo_objects import membership, yamada_group
 
 
 def test_leaving_the_facility_one_joined_through_ends_that_membership_only(demo, people):

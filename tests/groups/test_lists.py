@@ -50,16 +50,15 @@ def _rendered(response) -> list[str]:
 
 
 def test_the_rows_are_rendered_once_for_what_they_show_and_anew_when_it_changes(
-    demo, people, login_as
+    demo, people, client_as
 ):
     """The working list's rows are kept rendered for exactly what they show (mcnet.fragments:
     rendering them was most of the page's time): the same data is served without rendering, a
     change is shown at once."""
     from groups import services
+    from tests.demo_objects import membership, yamada_group
 
-    from .factories import membership, yamada_group
-
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     url = reverse("groups:list")
     first = client.get(url)
     assert "groups/_working_rows.html" in _rendered(first)
@@ -77,5 +76,5 @@ def test_the_rows_are_rendered_once_for_what_they_show_and_anew_when_it_changes(
     assert f"<td>{members_before + 1}</td>" in row
 
     # Another member sees the same group, but not as its manager: their own rows.
-    other = login_as("other_facility_user").get(url)
+    other = client_as("other_facility_user").get(url)
     assert "管理者" not in next(r for r in _rows_of(other).split("<tr>") if YAMADA in r)

@@ -12,8 +12,7 @@ from consents import services as consent_services
 from groups import selectors, services
 from groups.models import Group, GroupUserObjectPermission, Membership
 from mcnet.models import AuditEvent, Notification
-
-from .factories import (
+from tests.demo_objects import (
     JOETSU_DETAILS,
     YAMADA_DOB_TEXTS,
     joetsu_group,

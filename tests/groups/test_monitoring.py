@@ -12,8 +12,7 @@ from django.utils import timezone
 from groups import services
 from groups.models import PostDeletion, SupporterReview
 from mcnet.models import AuditEvent
-
-from .factories import yamada_group
+from tests.demo_objects import yamada_group
 
 PATIENT_TEXTS = ("山田太郎", "やまだ たろう")
 

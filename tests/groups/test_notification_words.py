@@ -13,8 +13,7 @@ from mcnet.models import Notification
 from mcnet.printing import registry
 from mcnet.printing.services import document_request_for
 from mcnet.tasks import deliver_notification_emails
-
-from .factories import membership, yamada_group
+from tests.demo_objects import membership, yamada_group
 
 ID_LIKE = re.compile(r"#\s*\d")
 

@@ -7,16 +7,15 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from groups import services
-
-from .factories import add_member, new_patient_group
+from tests.factories import made_membership, made_patient_group
 
 
 def make_groups(demo, people, count: int, start: int) -> list:
     cm, doctor = people["group_manager"], people["other_facility_user"]
     groups = []
     for i in range(start, start + count):
-        group = new_patient_group(manager=cm, facility=demo["kasugano"], name=f"患者{i:03d}")
-        add_member(group, cm, doctor)
+        group = made_patient_group(manager=cm, facility=demo["kasugano"], name=f"患者{i:03d}")
+        made_membership(group, cm, doctor)
         groups.append(group)
     return groups
 
@@ -41,15 +40,15 @@ PAGES = [
 
 
 def test_working_pages_run_constant_queries_for_5_and_50_groups(
-    demo, people, login_as, django_assert_max_num_queries
+    demo, people, client_as, django_assert_max_num_queries
 ):
     make_groups(demo, people, 5, 0)
     counts = {}
     for role, name in PAGES:
-        counts[(role, name)] = queries(login_as(role), reverse(name))
+        counts[(role, name)] = queries(client_as(role), reverse(name))
     make_groups(demo, people, 45, 5)
     for role, name in PAGES:
-        client = login_as(role)
+        client = client_as(role)
         client.get(reverse(name))
         with django_assert_max_num_queries(counts[(role, name)]):
             response = client.get(reverse(name))
@@ -63,17 +62,17 @@ def test_working_pages_run_constant_queries_for_5_and_50_groups(
 
 @pytest.mark.parametrize("role", ["other_facility_user", "group_manager"])
 def test_the_archive_runs_constant_queries_for_5_and_50_groups(
-    demo, people, login_as, role, django_assert_max_num_queries
+    demo, people, client_as, role, django_assert_max_num_queries
 ):
     cm = people["group_manager"]
     first = make_groups(demo, people, 5, 0)
     for group in first:
         services.group_archive(actor=cm, group=group, reason="care_ended")
     url = reverse("groups:archive")
-    five = queries(login_as(role), url)
+    five = queries(client_as(role), url)
     for group in make_groups(demo, people, 45, 5):
         services.group_archive(actor=cm, group=group, reason="care_ended")
-    client = login_as(role)
+    client = client_as(role)
     client.get(url)
     with django_assert_max_num_queries(five):
         page = client.get(url)
@@ -86,16 +85,16 @@ def test_the_archive_runs_constant_queries_for_5_and_50_groups(
 
 
 def test_the_archive_queue_runs_constant_queries(
-    demo, people, login_as, django_assert_max_num_queries
+    demo, people, client_as, django_assert_max_num_queries
 ):
     cm = people["group_manager"]
     for group in make_groups(demo, people, 5, 0):
         services.group_report_end(actor=cm, group=group, reason="moved")
     url = reverse("groups:archive_queue")
-    five = queries(login_as("group_manager"), url)
+    five = queries(client_as("group_manager"), url)
     for group in make_groups(demo, people, 45, 5):
         services.group_report_end(actor=cm, group=group, reason="moved")
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     client.get(url)
     with django_assert_max_num_queries(five):
         page = client.get(url)
@@ -107,18 +106,18 @@ def test_the_archive_queue_runs_constant_queries(
     [{"q": "患者"}, {"q": "患者", "sort": "newest"}, {"state": "archived", "sort": "-name"}],
 )
 def test_the_searched_and_archived_list_runs_constant_queries(
-    demo, people, login_as, params, django_assert_max_num_queries
+    demo, people, client_as, params, django_assert_max_num_queries
 ):
     cm = people["group_manager"]
     url = f"{reverse('groups:list')}?{urlencode(params)}"
     for group in make_groups(demo, people, 5, 0):
         services.group_archive(actor=cm, group=group, reason="care_ended")
     make_groups(demo, people, 5, 100)
-    five = queries(login_as("group_manager"), url)
+    five = queries(client_as("group_manager"), url)
     for group in make_groups(demo, people, 45, 5):
         services.group_archive(actor=cm, group=group, reason="care_ended")
     make_groups(demo, people, 45, 105)
-    client = login_as("group_manager")
+    client = client_as("group_manager")
     client.get(url)
     with django_assert_max_num_queries(five):
         page = client.get(url)

@@ -18,7 +18,14 @@ from groups.models import Group
 from groups.selectors import mcs_admins_of
 from groups.services import REVIEW_ESCALATION_DAYS, _name_of
 from mcnet.models import NetworkSettings, Notification
-from tests.dashboard.factories import facility, free_group, patient_group, role, staff, user
+from tests.factories import (
+    row_facility,
+    row_free_group,
+    row_patient_group,
+    row_role,
+    row_staff,
+    row_user,
+)
 
 NOW = timezone.now().replace(microsecond=0)
 DAY = dt.timedelta(days=1)
@@ -91,7 +98,7 @@ def overdue_group(fac, manager, *, days_late: int, reviewed: bool = True) -> Gro
     """A working patient group whose review is `days_late` days past its deadline."""
     interval = dt.timedelta(days=NetworkSettings.load().review_interval_days)
     base = NOW - interval - days_late * DAY
-    group = patient_group(
+    group = row_patient_group(
         fac,
         created_at=base if not reviewed else base - 400 * DAY,
         last_reviewed_at=base if reviewed else None,
@@ -104,18 +111,18 @@ def overdue_group(fac, manager, *, days_late: int, reviewed: bool = True) -> Gro
 def network(db):
     """Two facilities, their MCS administrators (one of them inactive), two group managers
     (one inactive), and groups in every situation the sweep tells apart."""
-    kasugano, takada = facility(name="春日野"), facility(name="高田")
-    admin = staff(kasugano, name="春日野 管理者")
-    role(admin, kasugano)
-    gone_admin = staff(kasugano, user_active=False)
-    role(gone_admin, kasugano)
-    role(staff(kasugano), kasugano, "facility_manager")  # not an MCS administrator
-    takada_admin = staff(takada)
-    role(takada_admin, takada)
-    manager = staff(kasugano)
+    kasugano, takada = row_facility(name="春日野"), row_facility(name="高田")
+    admin = row_staff(kasugano, name="春日野 管理者")
+    row_role(admin, kasugano)
+    gone_admin = row_staff(kasugano, user_active=False)
+    row_role(gone_admin, kasugano)
+    row_role(row_staff(kasugano), kasugano, "facility_manager")  # not an MCS administrator
+    takada_admin = row_staff(takada)
+    row_role(takada_admin, takada)
+    manager = row_staff(kasugano)
     User.objects.filter(pk=manager.pk).update(name="")  # the escalation names them by e-mail
     manager.refresh_from_db()
-    gone_manager = staff(kasugano, user_active=False)
+    gone_manager = row_staff(kasugano, user_active=False)
     groups = {
         "late": overdue_group(kasugano, manager, days_late=5),
         "very_late": overdue_group(kasugano, manager, days_late=REVIEW_ESCALATION_DAYS + 10),
@@ -125,16 +132,16 @@ def network(db):
         "manager_gone": overdue_group(kasugano, gone_manager, days_late=REVIEW_ESCALATION_DAYS + 2),
         "on_time": overdue_group(kasugano, manager, days_late=-3),
         "no_manager": overdue_group(kasugano, None, days_late=REVIEW_ESCALATION_DAYS + 3),
-        "waiting_long": patient_group(
+        "waiting_long": row_patient_group(
             takada, state="to_be_archived", end_reported_at=NOW - 20 * DAY
         ),
-        "waiting_short": patient_group(
+        "waiting_short": row_patient_group(
             kasugano, state="to_be_archived", end_reported_at=NOW - 3 * DAY
         ),
-        "archived": patient_group(
+        "archived": row_patient_group(
             kasugano, state="archived", end_reported_at=NOW - 300 * DAY, archived_at=NOW
         ),
-        "free": free_group(kasugano, created_at=NOW - 900 * DAY),
+        "free": row_free_group(kasugano, created_at=NOW - 900 * DAY),
     }
     Group.objects.filter(pk=groups["archived"].pk).update(manager=manager)
     return {
@@ -229,17 +236,17 @@ def test_a_review_recorded_moves_the_deadline_and_a_new_reminder_comes_when_it_p
 
 def test_queries_do_not_grow_with_the_overdue_groups(network):
     kasugano, takada = network["kasugano"], network["takada"]
-    others = [user() for _ in range(3)]
+    others = [row_user() for _ in range(3)]
     for i in range(3):
         overdue_group(kasugano, others[i % 3], days_late=REVIEW_ESCALATION_DAYS + 5 + i)
     with CaptureQueriesContext(connection) as few:
         first = services.reminders_send(now=NOW)
     assert first["reviews"] == 6 and first["escalations"] == 6
-    more_managers = [user() for _ in range(10)]
+    more_managers = [row_user() for _ in range(10)]
     for i in range(30):
         fac = kasugano if i % 2 else takada
         overdue_group(fac, more_managers[i % 10], days_late=REVIEW_ESCALATION_DAYS + 5 + i)
-        patient_group(fac, state="to_be_archived", end_reported_at=NOW - (20 + i) * DAY)
+        row_patient_group(fac, state="to_be_archived", end_reported_at=NOW - (20 + i) * DAY)
     with CaptureQueriesContext(connection) as many:
         second = services.reminders_send(now=NOW)
     assert second == {"reviews": 30, "escalations": 30, "archives": 30}

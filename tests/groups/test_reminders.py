@@ -23,7 +23,7 @@ from groups.jobs import send_reminders
 from groups.models import Group, Membership
 from mcnet.demo import load_demo
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-from tests.dashboard.factories import patient_group
+from tests.factories import row_patient_group
 
 DAY = dt.timedelta(days=1)
 
@@ -208,7 +208,9 @@ def test_queries_do_not_grow_with_the_reminders_due(start, people):
 
     def groups_due(count: int) -> None:
         for i in range(count):
-            group = patient_group(kasugano, last_reviewed_at=moment - interval + (5 + i % 7) * DAY)
+            group = row_patient_group(
+                kasugano, last_reviewed_at=moment - interval + (5 + i % 7) * DAY
+            )
             Group.objects.filter(pk=group.pk).update(manager=managers[i % 3])
 
     groups_due(3)

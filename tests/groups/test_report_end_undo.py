@@ -11,8 +11,7 @@ from django.utils import timezone
 from groups import services
 from groups.models import Group
 from mcnet.models import AuditEvent, Notification
-
-from .factories import yamada_group
+from tests.demo_objects import yamada_group
 
 State = Group.State
 

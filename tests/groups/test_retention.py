@@ -13,9 +13,9 @@ from facilities.models import User
 from groups import services, tasks
 from groups.models import Group, Membership, SupporterReview
 from mcnet.models import AuditEvent, NetworkSettings, Notification
+from tests.demo_objects import patient_named, yamada_group
+from tests.factories import made_consent, made_patient
 from tests.worker import wait_for
-
-from .factories import new_consent, new_patient, patient_named, yamada_group
 
 RETENTION_DAYS = 30
 
@@ -120,20 +120,20 @@ def test_the_job_leaves_everyone_else_alone(expired, people, demo):
     joetsu_before = snapshot(patient_named("上越花子"))
     # Archived, but not long enough ago.
     cm = people["group_manager"]
-    recent = new_patient(manager=cm, facility=demo["kasugano"], name="最近次郎")
-    new_consent(manager=cm, patient=recent)
+    recent = made_patient(manager=cm, facility=demo["kasugano"], name="最近次郎")
+    made_consent(manager=cm, patient=recent)
     recent_group = services.group_create_for_patient(actor=cm, patient=recent)
     services.group_archive(actor=cm, group=recent_group, reason="moved")
     archived_days_ago(recent_group, RETENTION_DAYS - 1)
     # Archived long ago, but back in care with a new working group: still needed.
-    back = new_patient(manager=cm, facility=demo["kasugano"], name="再開三郎")
-    new_consent(manager=cm, patient=back)
+    back = made_patient(manager=cm, facility=demo["kasugano"], name="再開三郎")
+    made_consent(manager=cm, patient=back)
     old = services.group_create_for_patient(actor=cm, patient=back)
     services.group_archive(actor=cm, group=old, reason="care_ended")
     archived_days_ago(old, RETENTION_DAYS + 100)
     services.group_create_for_patient(actor=cm, patient=back)
     # A patient without any group yet.
-    lone = new_patient(manager=cm, facility=demo["kasugano"], name="未作成四郎")
+    lone = made_patient(manager=cm, facility=demo["kasugano"], name="未作成四郎")
 
     assert services.retention_erase_expired()["patients"] == 1
     assert snapshot(patient_named("山田太郎")) == yamada_before

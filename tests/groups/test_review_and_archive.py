@@ -13,8 +13,8 @@ from facilities.models import FacilityMembership
 from groups import selectors, services
 from groups.models import Group, Membership, SupporterReview
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-
-from .factories import joetsu_group, membership, yamada_group
+from tests.conftest import log_in
+from tests.demo_objects import joetsu_group, membership, yamada_group
 
 State = Group.State
 
@@ -236,7 +236,7 @@ def test_the_mcs_administrator_archives_and_the_group_becomes_read_only(demo, pe
     for name in ("groups:invite", "groups:review", "groups:report_end", "groups:handover"):
         assert client.get(reverse(name, args=[yamada.pk])).status_code == 404
     assert client_as("user").get(reverse("groups:detail", args=[yamada.pk])).status_code == 404
-    client.force_login(cm)  # (its second factor is set up already)
+    log_in(client, cm, mfa=True)  # (its second factor is set up already)
     client.post(
         reverse("consents:record_open", args=[yamada.patient_id]), {"purpose": "correction"}
     )

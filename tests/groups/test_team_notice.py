@@ -12,7 +12,8 @@ from mcnet.models import AuditEvent, GeneratedDocument, NetworkSettings
 from mcnet.printing import registry
 from mcnet.printing.forms import team_notice
 from mcnet.printing.renderer import render_pdf
-from tests.groups.factories import add_member, user, yamada_group
+from tests.demo_objects import user, yamada_group
+from tests.factories import made_membership
 from tests.printing import pdf
 
 REQUEST = "documents:request_for"
@@ -83,7 +84,7 @@ def test_printing_records_the_team_and_the_page_flags_a_change(demo, people, cli
 def test_a_new_facility_joining_changes_the_team(demo, people):
     group = yamada_group()
     services.team_notice_record(actor=people["group_manager"], group=group)
-    add_member(group, people["group_manager"], user("admin@abc.example.jp"))  # ABC, a nurse
+    made_membership(group, people["group_manager"], user("admin@abc.example.jp"))  # ABC, a nurse
     assert selectors.team_notice_status(group)["changed"]
 
 
@@ -100,6 +101,6 @@ def test_only_the_groups_manager_prints_the_notice(demo, client_as):
 
 def test_a_free_group_has_no_team_notice(demo, people, client_as):
     group = services.group_create_free(actor=people["group_manager"], name="勉強会")
-    add_member(group, people["group_manager"], people["user"])
+    made_membership(group, people["group_manager"], people["user"])
     assert selectors.team_notice_status(group) is None
     assert print_notice(client_as("group_manager"), group).status_code == 404

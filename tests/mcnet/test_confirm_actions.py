@@ -10,7 +10,7 @@ from django.urls import reverse
 from devices.models import TakeoutRequest
 from facilities.models import FacilityRole, Invitation
 from groups.models import Membership
-from tests.groups.factories import yamada_group
+from tests.demo_objects import yamada_group
 
 NOBODY_ELSE = ["other_facility_user", "other_mcs_admin", "center"]
 

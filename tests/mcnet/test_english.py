@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 
-from tests.groups.factories import yamada_group
+from tests.demo_objects import yamada_group
 
 JAPANESE_DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from groups import services as group_services
 from mcnet.models import NetworkSettings
-from tests.groups.factories import YAMADA_DOB_TEXTS, shown, yamada_group
+from tests.demo_objects import YAMADA_DOB_TEXTS, shown, yamada_group
 
 MENU = 'aria-label="メインメニュー"'
 
@@ -77,7 +77,7 @@ def test_an_old_archive_link_says_the_group_was_archived_and_names_no_patient(
 
 
 def test_an_invitation_already_answered_says_so(demo, people, client_as):
-    from tests.groups.factories import membership
+    from tests.demo_objects import membership
 
     group = yamada_group()
     admin = people["mcs_admin"]  # 高田's MCS administrator, invited by the demo

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from consents import services as consent_services
 from groups.models import Group
-from tests.groups.factories import new_patient_group, patient_named, yamada_group
+from tests.demo_objects import patient_named, yamada_group
+from tests.factories import made_patient_group
 
 
 def section(html: str, heading_id: str) -> str:
@@ -62,7 +63,7 @@ def test_the_home_reads_as_many_queries_at_twelve_groups_as_at_two(demo, people,
     with CaptureQueriesContext(connection) as few:
         client.get(reverse("home"))
     for i in range(10):
-        new_patient_group(
+        made_patient_group(
             manager=people["group_manager"], facility=demo["kasugano"], name=f"妙高{i}郎"
         )
     with CaptureQueriesContext(connection) as many:

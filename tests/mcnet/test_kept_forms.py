@@ -10,6 +10,7 @@ from django.urls import reverse
 from consents.models import Patient
 from mcnet.keptforms import KEPT, WHO
 from mcnet.models import KeptForm
+from tests.conftest import log_in
 
 TYPED = {
     "name": "新潟三郎",
@@ -63,7 +64,7 @@ def test_a_form_posted_after_the_timeout_is_restored_after_signing_in_again(
     login_page = client.get(response["Location"])
     assert "入力内容を復元" in login_page.content.decode()
 
-    client.force_login(people["group_manager"])
+    log_in(client, people["group_manager"], mfa=True)
     page = client.get(reverse("consents:patient_create"))
     assert page.status_code == 200
     fields = _kept_fields(page)
@@ -82,7 +83,7 @@ def test_someone_else_signing_in_on_that_browser_gets_nothing(demo, people, clie
     _post_after_timeout(client, demo)
     assert KeptForm.objects.count() == 1
 
-    client.force_login(people["user"])  # another staff member, on the same browser
+    log_in(client, people["user"], mfa=False)  # another staff member, on the same browser
     page = client.get(reverse("consents:patient_create"))
     body = page.content.decode()
     assert _kept_fields(page) is None

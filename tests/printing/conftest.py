@@ -2,6 +2,8 @@
 
 import pytest
 
+from consents.models import Consent
+
 
 @pytest.fixture
 def published(monkeypatch):
@@ -41,25 +43,8 @@ def broker_down():
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def as_role(client_as, client, people):
-    """client_as, callable more than once per role (it sets up an administrator's TOTP once)."""
-    seen = set()
-
-    def login(role):
-        if role in seen and role != "anonymous":
-            client.logout()
-            client.force_login(people[role])
-            return client
-        seen.add(role)
-        return client_as(role)
-
-    return login
+def yamada_consent(demo):
+    return Consent.objects.get(patient__name="山田太郎", status="active")
 
 
 @pytest.fixture

@@ -6,19 +6,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from consents.models import Consent
 from mcnet.models import GeneratedDocument
 
 LABEL = "同意書（別紙7）を印刷する（事業所控え・本人控え）"
 
 
-@pytest.fixture
-def yamada_consent(demo):
-    return Consent.objects.get(patient__name="山田太郎", status="active")
-
-
-def test_the_patient_page_prints_the_consent_and_comes_back(as_role, published, yamada_consent):
-    client = as_role("group_manager")
+def test_the_patient_page_prints_the_consent_and_comes_back(client_as, published, yamada_consent):
+    client = client_as("group_manager")
     patient_url = reverse("consents:patient_detail", args=[yamada_consent.patient_id])
     page = client.get(patient_url).content.decode()
     action = reverse("documents:request_for", args=["besshi7", yamada_consent.pk])
@@ -38,8 +32,8 @@ def test_the_patient_page_prints_the_consent_and_comes_back(as_role, published, 
 @pytest.mark.parametrize(
     "back", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "groups/"]
 )
-def test_back_goes_only_to_a_page_of_this_site(as_role, published, yamada_consent, back):
-    client = as_role("group_manager")
+def test_back_goes_only_to_a_page_of_this_site(client_as, published, yamada_consent, back):
+    client = client_as("group_manager")
     action = reverse("documents:request_for", args=["besshi7", yamada_consent.pk])
     response = client.post(action, {"model": "consents.Consent", "back": back})
     assert response.status_code == 302 and "?" not in response.headers["Location"]
@@ -51,6 +45,8 @@ def test_back_goes_only_to_a_page_of_this_site(as_role, published, yamada_consen
     assert f'href="{back}"' not in detail and "元のページに戻る" not in detail
 
 
-def test_a_member_who_does_not_manage_the_consent_sees_no_print_button(as_role, yamada_consent):
-    page = as_role("user").get(reverse("consents:patient_detail", args=[yamada_consent.patient_id]))
+def test_a_member_who_does_not_manage_the_consent_sees_no_print_button(client_as, yamada_consent):
+    page = client_as("user").get(
+        reverse("consents:patient_detail", args=[yamada_consent.patient_id])
+    )
     assert LABEL not in page.content.decode()

@@ -95,8 +95,8 @@ def expected_glyph(cluster: str) -> tuple[str, int]:
     raise AssertionError(f"no TrueType font of the chain has {base!r}")
 
 
-def test_every_real_name_prints_with_real_glyphs(as_role, roster, published, media):
-    client = as_role("other_facility_user")  # ABC's facility manager, who filed it
+def test_every_real_name_prints_with_real_glyphs(client_as, roster, published, media):
+    client = client_as("other_facility_user")  # ABC's facility manager, who filed it
     document, content = print_besshi3(client, roster)
     assert document.message == ""  # nothing had to be replaced
     assert pdf.font_problems(content) == []  # all embedded subsets, no .notdef anywhere
@@ -116,11 +116,11 @@ def test_every_real_name_prints_with_real_glyphs(as_role, roster, published, med
     assert expected_glyph(IVS_KATSURAGI[:2]) != plain
 
 
-def test_a_character_no_font_has_prints_as_geta_with_a_warning(as_role, roster, published, media):
+def test_a_character_no_font_has_prints_as_geta_with_a_warning(client_as, roster, published, media):
     row = roster.rows.get(name="髙橋一郎")
     row.name = "髙橋\ue000郎"  # a private-use character: in no font of the chain
     row.save()
-    client = as_role("other_facility_user")
+    client = client_as("other_facility_user")
     document, content = print_besshi3(client, roster)
     assert pdf.font_problems(content) == []
     assert "髙橋〓郎" in pdf.text(content)

@@ -23,9 +23,9 @@ def _batch_of_three(people):
     )
 
 
-def test_a_render_whose_claim_lapsed_shows_waiting_to_resume(as_role, people, published):
+def test_a_render_whose_claim_lapsed_shows_waiting_to_resume(client_as, people, published):
     document = _batch_of_three(people)
-    client = as_role("center")
+    client = client_as("center")
     status_url = reverse("documents:status", args=[document.pk])
     # Claimed (the first attempt), heartbeat fresh: the count, no 「再開待ち」.
     GeneratedDocument.objects.filter(pk=document.pk).update(
@@ -54,14 +54,14 @@ def test_a_render_whose_claim_lapsed_shows_waiting_to_resume(as_role, people, pu
     assert client.get(status_url).json()["waiting_to_resume"] is False
 
 
-def test_a_queued_document_never_started_is_just_waiting(as_role, people, published):
+def test_a_queued_document_never_started_is_just_waiting(client_as, people, published):
     document = _batch_of_three(people)
-    status = as_role("center").get(reverse("documents:status", args=[document.pk])).json()
+    status = client_as("center").get(reverse("documents:status", args=[document.pk])).json()
     assert status["label"] == "待機中" and status["waiting_to_resume"] is False
 
 
 def test_a_pdf_request_while_the_broker_hangs_is_answered_within_two_seconds(
-    as_role, broker_hung, settings, hung_redis_url, media, django_capture_on_commit_callbacks
+    client_as, broker_hung, settings, hung_redis_url, media, django_capture_on_commit_callbacks
 ):
     """Broker and cache on a Redis that accepts connections and never answers (SIGSTOP): the
     request is recorded, the page says it waits, and the next requests do not wait at all
@@ -69,7 +69,7 @@ def test_a_pdf_request_while_the_broker_hangs_is_answered_within_two_seconds(
     settings.CACHES = {
         "default": {"BACKEND": "mcnet.cache.ResilientRedisCache", "LOCATION": hung_redis_url}
     }
-    client = as_role("user")
+    client = client_as("user")
     took = []
     for code in ("besshi5", "besshi6"):
         started = time.monotonic()

@@ -7,18 +7,13 @@ import time_machine
 from django.conf import settings
 from django.utils import timezone
 
-from facilities.models import Facility, User
+from facilities.models import User
 from mcnet.models import AuditEvent, GeneratedDocument
 from mcnet.printing import batches, registry, services
 
 from . import pdf
 
 State = GeneratedDocument.State
-
-
-@pytest.fixture
-def takada(demo):
-    return Facility.objects.get(name="高田訪問看護ステーション")
 
 
 def facility_target():

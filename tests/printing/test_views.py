@@ -1,7 +1,6 @@
 """The pages of the printed forms: ask, watch the progress, download — with the object's own
 permission, and without JavaScript."""
 
-import pytest
 from django.urls import reverse
 
 from consents.models import Consent
@@ -27,18 +26,8 @@ def ask(client, url, data=None):
     return GeneratedDocument.objects.get(pk=pk), response.headers["Location"]
 
 
-@pytest.fixture
-def takada(demo):
-    return Facility.objects.get(name="高田訪問看護ステーション")
-
-
-@pytest.fixture
-def yamada_consent(demo):
-    return Consent.objects.get(patient__name="山田太郎", status="active")
-
-
-def test_forms_page_lists_every_form(as_role, published):
-    response = as_role("user").get(reverse("documents:index"))
+def test_forms_page_lists_every_form(client_as, published):
+    response = client_as("user").get(reverse("documents:index"))
     assert response.status_code == 200
     body = response.content.decode()
     for code in (
@@ -56,8 +45,8 @@ def test_forms_page_lists_every_form(as_role, published):
     assert "事業所の情報を記入した帳票" not in body
 
 
-def test_blank_form_progress_without_javascript_then_download(as_role, published, media):
-    client = as_role("user")
+def test_blank_form_progress_without_javascript_then_download(client_as, published, media):
+    client = client_as("user")
     document, location = ask(client, reverse("documents:request", args=["besshi7"]))
     page = client.get(location)
     body = page.content.decode()
@@ -90,34 +79,36 @@ def test_blank_form_progress_without_javascript_then_download(as_role, published
     ).exists()
 
 
-def test_facility_papers_only_for_who_signs_or_keeps_them(as_role, takada, published, media):
+def test_facility_papers_only_for_who_signs_or_keeps_them(client_as, takada, published, media):
     url = reverse("documents:request_for", args=["besshi3", takada.pk])
     facility = {"model": "facilities.Facility"}
     for role in ("user", "other_facility_user", "other_mcs_admin", "group_manager"):
-        assert as_role(role).post(url, facility).status_code == 404, role
-    document, _ = ask(as_role("mcs_admin"), url, facility)
+        assert client_as(role).post(url, facility).status_code == 404, role
+    document, _ = ask(client_as("mcs_admin"), url, facility)
     render_queued()
     download = reverse("documents:download", args=[document.pk])
     # The document follows the facility's permission, whoever asked for it.
     for role in ("user", "other_facility_user", "other_mcs_admin", "group_manager"):
-        client = as_role(role)
+        client = client_as(role)
         assert client.get(download).status_code == 404, role
         assert client.get(reverse("documents:detail", args=[document.pk])).status_code == 404
         assert client.get(reverse("documents:status", args=[document.pk])).status_code == 404
-    assert as_role("center").get(download).status_code == 200
-    response = as_role("mcs_admin").get(download)
+    assert client_as("center").get(download).status_code == 200
+    response = client_as("mcs_admin").get(download)
     text = pdf.text(b"".join(response.streaming_content))
     assert "nurse@takada.example.jp" in text and "高田訪問看護ステーション" in text
-    assert as_role("anonymous").get(download).status_code == 302
+    assert client_as("anonymous").get(download).status_code == 302
 
 
-def test_consent_prints_two_copies_for_its_managers_only(as_role, yamada_consent, published, media):
+def test_consent_prints_two_copies_for_its_managers_only(
+    client_as, yamada_consent, published, media
+):
     url = reverse("documents:request_for", args=["besshi7", yamada_consent.pk])
     data = {"model": "consents.Consent"}
     # The center never sees a patient's details (別紙5 (2)); nor do the group's supporters.
     for role in ("center", "user", "other_facility_user", "mcs_admin", "other_mcs_admin"):
-        assert as_role(role).post(url, data).status_code == 404, role
-    client = as_role("group_manager")
+        assert client_as(role).post(url, data).status_code == 404, role
+    client = client_as("group_manager")
     document, _ = ask(client, url, data)
     assert "山田太郎" not in document.title  # titles end up in the audit trail
     render_queued()
@@ -140,10 +131,10 @@ def test_consent_prints_two_copies_for_its_managers_only(as_role, yamada_consent
     assert pdf.font_problems(content) == []
 
 
-def test_proxy_signature_fills_the_family_part(as_role, demo, published, media):
+def test_proxy_signature_fills_the_family_part(client_as, demo, published, media):
     consent = Consent.objects.get(patient__name="上越花子", status="active")
     document, _ = ask(
-        as_role("group_manager"),
+        client_as("group_manager"),
         reverse("documents:request_for", args=["besshi7", consent.pk]),
         {"model": "consents.Consent"},
     )
@@ -154,7 +145,7 @@ def test_proxy_signature_fills_the_family_part(as_role, demo, published, media):
     assert pdf.normalize("上越一郎") in text and pdf.normalize("(続柄:長男)") in text
 
 
-def test_pending_consents_of_a_facility_as_one_batch(as_role, people, demo, published, media):
+def test_pending_consents_of_a_facility_as_one_batch(client_as, people, demo, published, media):
     from consents import services as consent_services
 
     kasugano = Facility.objects.get(name="春日野居宅介護支援事業所")
@@ -168,8 +159,8 @@ def test_pending_consents_of_a_facility_as_one_batch(as_role, people, demo, publ
         )
     url = reverse("documents:batch_for", args=["besshi7-pending", kasugano.pk])
     for role in ("center", "user", "mcs_admin", "other_mcs_admin"):
-        assert as_role(role).post(url).status_code == 404, role
-    client = as_role("group_manager")
+        assert client_as(role).post(url).status_code == 404, role
+    client = client_as("group_manager")
     document, location = ask(client, url)
     assert document.is_batch and document.progress_total == 2
     assert len(document.items) == 2
@@ -185,20 +176,20 @@ def test_pending_consents_of_a_facility_as_one_batch(as_role, people, demo, publ
     assert "未同意二" in pages[0] and "未同意二" in pages[1]
     assert "未同意一" in pages[2] and "未同意一" in pages[3]
     # Someone who may no longer see one of the patients cannot download the batch.
-    assert as_role("other_mcs_admin").get(status["download_url"]).status_code == 404
+    assert client_as("other_mcs_admin").get(status["download_url"]).status_code == 404
 
 
-def test_batch_of_every_facility_for_the_center(as_role, published, media):
+def test_batch_of_every_facility_for_the_center(client_as, published, media):
     url = reverse("documents:batch", args=["besshi3-all"])
-    assert as_role("mcs_admin").post(url).status_code == 404
-    client = as_role("center")
+    assert client_as("mcs_admin").post(url).status_code == 404
+    client = client_as("center")
     assert "besshi3-all" in client.get(reverse("documents:index")).content.decode()
     document, _ = ask(client, url)
     assert document.progress_total == Facility.objects.count()
 
 
-def test_failed_render_shows_why_and_offers_a_retry(as_role, published, media):
-    client = as_role("user")
+def test_failed_render_shows_why_and_offers_a_retry(client_as, published, media):
+    client = client_as("user")
     document, location = ask(client, reverse("documents:request", args=["besshi1"]))
     services.document_fail(document_id=document.pk, message="フォントに無い文字があります: 「X」")
     page = client.get(location).content.decode()
@@ -211,8 +202,8 @@ def test_failed_render_shows_why_and_offers_a_retry(as_role, published, media):
     assert document.state == State.QUEUED
 
 
-def test_post_only_actions_reject_get(as_role, takada):
-    client = as_role("mcs_admin")
+def test_post_only_actions_reject_get(client_as, takada):
+    client = client_as("mcs_admin")
     for url in (
         reverse("documents:request", args=["besshi1"]),
         reverse("documents:request_for", args=["besshi1", takada.pk]),
@@ -221,8 +212,8 @@ def test_post_only_actions_reject_get(as_role, takada):
         assert client.get(url).status_code == 405
 
 
-def test_unknown_form_or_object_is_not_found(as_role, published):
-    client = as_role("mcs_admin")
+def test_unknown_form_or_object_is_not_found(client_as, published):
+    client = client_as("mcs_admin")
     assert client.post(reverse("documents:request", args=["besshi9"])).status_code == 404
     assert client.post(reverse("documents:request_for", args=["besshi5", 1])).status_code == 404
     assert (
@@ -231,8 +222,8 @@ def test_unknown_form_or_object_is_not_found(as_role, published):
     assert client.get(reverse("documents:detail", args=[999999])).status_code == 404
 
 
-def test_redis_down_the_page_still_answers_and_shows_the_job_waiting(as_role, broker_down, media):
-    client = as_role("user")
+def test_redis_down_the_page_still_answers_and_shows_the_job_waiting(client_as, broker_down, media):
+    client = client_as("user")
     response = client.post(reverse("documents:request", args=["besshi6"]))
     assert response.status_code == 302
     document = GeneratedDocument.objects.get()
@@ -243,16 +234,16 @@ def test_redis_down_the_page_still_answers_and_shows_the_job_waiting(as_role, br
     assert client.get(reverse("documents:status", args=[document.pk])).json()["waiting_for_worker"]
 
 
-def test_consent_page_offers_the_pdf(as_role, yamada_consent):
+def test_consent_page_offers_the_pdf(client_as, yamada_consent):
     body = (
-        as_role("group_manager")
+        client_as("group_manager")
         .get(reverse("consents:consent_detail", args=[yamada_consent.pk]))
         .content.decode()
     )
     assert reverse("documents:request_for", args=["besshi7", yamada_consent.pk]) in body
 
 
-def test_pending_patient_prints_a_consent_to_sign(as_role, people, demo, published, media):
+def test_pending_patient_prints_a_consent_to_sign(client_as, people, demo, published, media):
     from consents import services as consent_services
 
     kasugano = Facility.objects.get(name="春日野居宅介護支援事業所")
@@ -262,7 +253,7 @@ def test_pending_patient_prints_a_consent_to_sign(as_role, people, demo, publish
         name="署名前花子",
         kana="しょめいまえ はなこ",
     )
-    client = as_role("group_manager")
+    client = client_as("group_manager")
     page = client.get(reverse("consents:patient_detail", args=[patient.pk])).content.decode()
     url = reverse("documents:request_for", args=["besshi7", patient.pk])
     assert url in page
@@ -291,14 +282,14 @@ def _paper_pdf(client, code, obj, model):
     return b"".join(response.streaming_content)
 
 
-def test_application_prints_besshi1_and_2_for_the_center(as_role, demo, published, media):
+def test_application_prints_besshi1_and_2_for_the_center(client_as, demo, published, media):
     from enrollment.models import Application
 
     application = Application.objects.get(facility_name="妙高みどり薬局")
     url = reverse("documents:request_for", args=["besshi1", application.pk])
     for role in ("user", "mcs_admin", "other_mcs_admin", "group_manager"):
-        assert as_role(role).post(url, {"model": "enrollment.Application"}).status_code == 404
-    client = as_role("center")
+        assert client_as(role).post(url, {"model": "enrollment.Application"}).status_code == 404
+    client = client_as("center")
     assert "妙高みどり薬局" in client.get(reverse("documents:index")).content.decode()
     text = pdf.normalize(
         pdf.text(_paper_pdf(client, "besshi1", application, "enrollment.Application"))
@@ -319,14 +310,14 @@ def test_application_prints_besshi1_and_2_for_the_center(as_role, demo, publishe
     assert pdf.normalize("妙高みどり薬局") in text
 
 
-def test_roster_request_prints_its_rows(as_role, demo, published, media):
+def test_roster_request_prints_its_rows(client_as, demo, published, media):
     from enrollment.models import RosterRequest
 
     roster = RosterRequest.objects.get(facility__name="ABCクリニック")
     url = reverse("documents:request_for", args=["besshi3", roster.pk])
     for role in ("user", "mcs_admin", "group_manager"):
-        assert as_role(role).post(url, {"model": "enrollment.RosterRequest"}).status_code == 404
-    client = as_role("other_facility_user")  # ABC's facility manager, who filed it
+        assert client_as(role).post(url, {"model": "enrollment.RosterRequest"}).status_code == 404
+    client = client_as("other_facility_user")  # ABC's facility manager, who filed it
     body = client.get(reverse("enrollment:roster_detail", args=[roster.pk])).content.decode()
     assert url in body
     content = _paper_pdf(client, "besshi3", roster, "enrollment.RosterRequest")
@@ -336,11 +327,11 @@ def test_roster_request_prints_its_rows(as_role, demo, published, media):
     assert pdf.font_problems(content) == []
 
 
-def test_change_notice_prints_the_added_person(as_role, demo, published, media):
+def test_change_notice_prints_the_added_person(client_as, demo, published, media):
     from enrollment.models import ChangeNotice
 
     notice = ChangeNotice.objects.get(facility__name="高田訪問看護ステーション")
-    client = as_role("mcs_admin")
+    client = client_as("mcs_admin")
     content = _paper_pdf(client, "besshi4", notice, "enrollment.ChangeNotice")
     text = pdf.normalize(pdf.text(content))
     for value in ("タカダリコ", "高田理子", "理学療法士", "pt@takada.example.jp", "高田次郎"):
@@ -349,7 +340,7 @@ def test_change_notice_prints_the_added_person(as_role, demo, published, media):
 
     assert pdf.normalize(wareki(notice.notice_date)) in text
     assert (
-        as_role("other_mcs_admin")
+        client_as("other_mcs_admin")
         .post(
             reverse("documents:request_for", args=["besshi4", notice.pk]),
             {"model": "enrollment.ChangeNotice"},
@@ -362,7 +353,7 @@ def test_change_notice_prints_the_added_person(as_role, demo, published, media):
 # --- 第12条(9)(10): the take-out request (devices) ------------------------------------------
 
 
-def test_takeout_request_prints_for_requester_and_mcs_admin(as_role, demo, published, media):
+def test_takeout_request_prints_for_requester_and_mcs_admin(client_as, demo, published, media):
     from devices.models import TakeoutRequest
 
     request_obj = TakeoutRequest.objects.get(
@@ -371,8 +362,8 @@ def test_takeout_request_prints_for_requester_and_mcs_admin(as_role, demo, publi
     url = reverse("documents:request_for", args=["takeout", request_obj.pk])
     data = {"model": "devices.TakeoutRequest"}
     for role in ("other_facility_user", "other_mcs_admin", "group_manager", "center"):
-        assert as_role(role).post(url, data).status_code == 404, role
-    content = _paper_pdf(as_role("user"), "takeout", request_obj, "devices.TakeoutRequest")
+        assert client_as(role).post(url, data).status_code == 404, role
+    content = _paper_pdf(client_as("user"), "takeout", request_obj, "devices.TakeoutRequest")
     text = pdf.normalize(pdf.text(content))
     for value in (
         "情報及び情報機器の持ち出し届",
@@ -389,7 +380,7 @@ def test_takeout_request_prints_for_requester_and_mcs_admin(as_role, demo, publi
     assert pdf.text(content).count("■") == 1 + 6
     assert pdf.font_problems(content) == []
     # The approver prints it too.
-    assert as_role("mcs_admin").post(url, data).status_code == 302
+    assert client_as("mcs_admin").post(url, data).status_code == 302
 
 
 def wareki_of(day):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from facilities.models import User
 from mcnet.demo import load_demo
 from mcnet.models import GeneratedDocument
+from tests.conftest import log_in
 from tests.worker import wait_for
 
 from . import pdf
@@ -42,7 +43,7 @@ def ask_through_the_page(client, url: str) -> GeneratedDocument:
 
 def test_worker_renders_a_form_queued_through_the_page(celery_worker, client):
     load_demo()
-    client.force_login(User.objects.get(email="nurse@takada.example.jp"))
+    log_in(client, User.objects.get(email="nurse@takada.example.jp"), mfa=False)
     document = ask_through_the_page(client, reverse("documents:request", args=["besshi7"]))
     assert document.state in (State.QUEUED, State.RENDERING, State.READY)  # a fast worker
 
@@ -67,7 +68,7 @@ def test_worker_renders_a_form_queued_through_the_page(celery_worker, client):
 
 def test_job_completes_after_the_worker_is_killed_mid_render(slow_render, celery_worker, client):
     load_demo()
-    client.force_login(User.objects.get(email="nurse@takada.example.jp"))
+    log_in(client, User.objects.get(email="nurse@takada.example.jp"), mfa=False)
     document = ask_through_the_page(client, reverse("documents:request", args=["besshi5"]))
 
     wait_for(

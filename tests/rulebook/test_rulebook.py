@@ -283,7 +283,7 @@ def test_the_center_finds_the_rules_from_its_dashboard(client_as):
 
 
 def test_a_consent_signed_after_a_new_wording_records_that_version(people, demo):
-    from tests.groups.factories import new_consent, new_patient
+    from tests.factories import made_consent, made_patient
 
     first = version_in_force(Document.BESSHI7)
     today = timezone.localdate()
@@ -296,14 +296,14 @@ def test_a_consent_signed_after_a_new_wording_records_that_version(people, demo)
     )
     manager = people["group_manager"]
     facility = manager.memberships.get().facility
-    before = new_consent(
+    before = made_consent(
         manager=manager,
-        patient=new_patient(manager=manager, facility=facility, name="版前一郎"),
+        patient=made_patient(manager=manager, facility=facility, name="版前一郎"),
         signed_on=today - dt.timedelta(days=5),
     )
-    after = new_consent(
+    after = made_consent(
         manager=manager,
-        patient=new_patient(manager=manager, facility=facility, name="版後二郎"),
+        patient=made_patient(manager=manager, facility=facility, name="版後二郎"),
         signed_on=today - dt.timedelta(days=1),
     )
     assert (before.rule_version.number, before.text_version) == (1, "2021-09-01")

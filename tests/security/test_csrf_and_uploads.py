@@ -4,6 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from tests.conftest import log_in
+
 from .expectations import EXPECTATIONS, OK, REDIRECT
 
 
@@ -24,11 +26,7 @@ def test_login_form_refuses_a_post_without_csrf_token(csrf_client, password):
 
 @pytest.mark.parametrize("role", ["user", "mcs_admin", "group_manager"])
 def test_every_post_action_refuses_a_request_without_csrf_token(csrf_client, people, role):
-    from tests.conftest import activate_totp
-
-    if role != "user":
-        activate_totp(people[role])
-    csrf_client.force_login(people[role])
+    log_in(csrf_client, people[role], mfa=role != "user")
     for name, expect in EXPECTATIONS.items():
         if expect.method != "post" or expect.for_role(role) not in (OK, REDIRECT):
             continue

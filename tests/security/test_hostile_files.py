@@ -72,11 +72,6 @@ def _xlsx(sheet_xml_rows, *, total_rows: int) -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture
-def abc(demo):
-    return demo["abc"]
-
-
 ROW = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
 
 

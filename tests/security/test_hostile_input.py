@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcnet.models import AuditEvent
-from tests.conftest import ADMINISTRATOR_ROLES, activate_totp
+from tests.conftest import ADMINISTRATOR_ROLES, log_in
 
 from .expectations import EXPECTATIONS, OK, REDIRECT
 
@@ -507,10 +507,7 @@ class RoleClients:
         if role not in self.clients:
             client = Client()
             if role != "anonymous":
-                user = self.people[role]
-                if role in ADMINISTRATOR_ROLES:
-                    activate_totp(user)
-                client.force_login(user)
+                log_in(client, self.people[role], mfa=role in ADMINISTRATOR_ROLES)
             self.clients[role] = client
         return self.clients[role]
 

@@ -12,7 +12,7 @@ from django.test import Client
 
 from consents.models import Patient
 from facilities.models import User
-from tests.conftest import activate_totp
+from tests.conftest import log_in
 
 # Inside the care of the demo patients (members, managers); outside of it for the replay.
 INSIDE = ["cm@kasugano.example.jp", "doctor@abc.example.jp", "nurse@takada.example.jp"]
@@ -23,11 +23,8 @@ MAX_PAGES = 400
 
 
 def _client_for(email: str) -> Client:
-    user = User.objects.get(email=email)
-    activate_totp(user)  # administrators would otherwise be sent to set up MFA first
-    client = Client()
-    client.force_login(user)
-    return client
+    # administrators would otherwise be sent to set up MFA first
+    return log_in(Client(), User.objects.get(email=email), mfa=True)
 
 
 def _crawl(client: Client, shown: list[str]) -> set[str]:

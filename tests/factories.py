@@ -1,8 +1,12 @@
-"""Rows for the dashboard's tests, written straight to the tables with the dates a test needs
-(the figures are counts: they do not care which service wrote a row, only what it says).
+"""The objects tests make, named by how they are made:
 
-`build_network` makes a large network set-based (bulk_create in big batches) for the
-constant-queries test.
+- `made_*`: through the application's services, as a user would (the grants, audit events and
+  state checks are the real ones). For tests of behaviour: who may see or do what.
+- `row_*`: rows written straight to the tables with the dates and states a test needs, no
+  service involved (no grants, no audit). For the figures and lists that only count rows, and
+  `row_network` for a large network made set-based (the constant-queries tests).
+
+The demo network's own objects are found by name in tests/demo_objects.py, not made here.
 """
 
 import datetime as dt
@@ -12,6 +16,7 @@ from django.contrib.auth.models import Group as AuthGroup
 from django.db import connection
 from django.utils import timezone
 
+from consents import services as consent_services
 from consents.models import Consent, Patient
 from devices.models import CHECKLIST_FIELDS, Device, IncidentReport
 from enrollment.models import Application, ChangeNotice, RosterRequest
@@ -24,7 +29,47 @@ from facilities.models import (
     StaffPledge,
     User,
 )
-from groups.models import Group, SupporterReview
+from groups import services as group_services
+from groups.models import Group, Membership, SupporterReview
+
+# --- made through the services -----------------------------------------------------------------
+
+
+def made_patient(*, manager: User, facility: Facility, name: str = "新潟三郎", **fields) -> Patient:
+    fields.setdefault("kana", "にいがた さぶろう")
+    fields.setdefault("birth_date", dt.date(1945, 5, 5))
+    fields.setdefault("address", "新潟県上越市大手町1-1")
+    fields.setdefault("phone", "025-555-0909")
+    return consent_services.patient_register(actor=manager, facility=facility, name=name, **fields)
+
+
+def made_consent(*, manager: User, patient: Patient, covered=None, **fields) -> Consent:
+    facility = patient.facility
+    fields.setdefault("signed_on", dt.date(2026, 5, 1))
+    fields.setdefault("paper_kept_at_facility", True)
+    return consent_services.consent_record(
+        actor=manager,
+        patient=patient,
+        explainer_facility=facility,
+        explainer_name=manager.name,
+        covered_facilities=covered or Facility.objects.all(),
+        **fields,
+    )
+
+
+def made_patient_group(*, manager: User, facility: Facility, name: str = "新潟三郎") -> Group:
+    patient = made_patient(manager=manager, facility=facility, name=name)
+    made_consent(manager=manager, patient=patient)
+    return group_services.group_create_for_patient(actor=manager, patient=patient)
+
+
+def made_membership(group: Group, manager: User, member: User) -> Membership:
+    """`member` invited by `manager` and accepting: an open membership of `group`."""
+    invitation = group_services.membership_invite(actor=manager, group=group, user=member)
+    return group_services.group_invitation_accept(actor=member, membership=invitation)
+
+
+# --- rows written straight to the tables -------------------------------------------------------
 
 _seq = itertools.count(1)
 JST = timezone.get_fixed_timezone(9 * 60)
@@ -34,7 +79,7 @@ def at(year, month, day, hour=12) -> dt.datetime:
     return dt.datetime(year, month, day, hour, tzinfo=JST)
 
 
-def center_user(email: str = "center-test@example.jp") -> User:
+def row_center_user(email: str = "center-test@example.jp") -> User:
     user = User.objects.create_user(
         email, "pw-center-2026", name="センター 試験", occupation="center_staff"
     )
@@ -45,7 +90,7 @@ def center_user(email: str = "center-test@example.jp") -> User:
     return user
 
 
-def facility(kind="clinic", state="active", created_at=None, name=None) -> Facility:
+def row_facility(kind="clinic", state="active", created_at=None, name=None) -> Facility:
     n = next(_seq)
     f = Facility.objects.create(name=name or f"試験事業所{n}", kind=kind, state=state)
     if created_at:
@@ -54,7 +99,9 @@ def facility(kind="clinic", state="active", created_at=None, name=None) -> Facil
     return f
 
 
-def user(occupation="nurse", state="active", date_joined=None, is_active=True, name=None) -> User:
+def row_user(
+    occupation="nurse", state="active", date_joined=None, is_active=True, name=None
+) -> User:
     n = next(_seq)
     return User.objects.create(
         email=f"test{n}@example.jp",
@@ -66,32 +113,32 @@ def user(occupation="nurse", state="active", date_joined=None, is_active=True, n
     )
 
 
-def staff(fac: Facility, *, occupation="nurse", active=True, user_active=True, **kw) -> User:
-    person = user(occupation=occupation, is_active=user_active, **kw)
+def row_staff(fac: Facility, *, occupation="nurse", active=True, user_active=True, **kw) -> User:
+    person = row_user(occupation=occupation, is_active=user_active, **kw)
     FacilityMembership.objects.create(user=person, facility=fac, is_active=active)
     return person
 
 
-def role(person: User, fac: Facility, role_name="mcs_admin") -> FacilityRole:
+def row_role(person: User, fac: Facility, role_name="mcs_admin") -> FacilityRole:
     return FacilityRole.objects.create(user=person, facility=fac, role=role_name)
 
 
-def pledge(person: User, fac: Facility) -> StaffPledge:
+def row_pledge(person: User, fac: Facility) -> StaffPledge:
     return StaffPledge.objects.create(user=person, facility=fac, signed_on=dt.date(2025, 4, 1))
 
 
-def education(fac: Facility, held_on: dt.date, *attendees) -> EducationSession:
+def row_education(fac: Facility, held_on: dt.date, *attendees) -> EducationSession:
     session = EducationSession.objects.create(facility=fac, held_on=held_on, topic="研修")
     session.attendees.add(*attendees)
     return session
 
 
-def patient(fac: Facility) -> Patient:
+def row_patient(fac: Facility) -> Patient:
     n = next(_seq)
     return Patient.objects.create(facility=fac, name=f"試験患者{n}", kana=f"しけん{n}")
 
 
-def patient_group(
+def row_patient_group(
     fac: Facility,
     *,
     created_at=None,
@@ -100,7 +147,7 @@ def patient_group(
     archived_at=None,
     end_reported_at=None,
 ) -> Group:
-    p = patient(fac)
+    p = row_patient(fac)
     if state == "archived" and archived_at is None:
         archived_at = timezone.now()
     return Group.objects.create(
@@ -117,7 +164,7 @@ def patient_group(
     )
 
 
-def free_group(fac: Facility, *, created_at=None, state="active", archived_at=None) -> Group:
+def row_free_group(fac: Facility, *, created_at=None, state="active", archived_at=None) -> Group:
     if state == "archived" and archived_at is None:
         archived_at = timezone.now()
     return Group.objects.create(
@@ -130,7 +177,7 @@ def free_group(fac: Facility, *, created_at=None, state="active", archived_at=No
     )
 
 
-def review(group: Group, reviewed_at: dt.datetime) -> SupporterReview:
+def row_review(group: Group, reviewed_at: dt.datetime) -> SupporterReview:
     r = SupporterReview.objects.create(group=group, reviewed_at=reviewed_at)
     Group.objects.filter(pk=group.pk, last_reviewed_at__lt=reviewed_at).update(
         last_reviewed_at=reviewed_at
@@ -141,9 +188,9 @@ def review(group: Group, reviewed_at: dt.datetime) -> SupporterReview:
     return r
 
 
-def consent(fac: Facility, *, recorded_at, status="active", withdrawn_on=None) -> Consent:
+def row_consent(fac: Facility, *, recorded_at, status="active", withdrawn_on=None) -> Consent:
     c = Consent.objects.create(
-        patient=patient(fac),
+        patient=row_patient(fac),
         status=status,
         signed_on=recorded_at.date(),
         explainer_facility=fac,
@@ -155,7 +202,7 @@ def consent(fac: Facility, *, recorded_at, status="active", withdrawn_on=None) -
     return c
 
 
-def device(fac: Facility, *, confirmed_on: dt.date | None, state="in_use") -> Device:
+def row_device(fac: Facility, *, confirmed_on: dt.date | None, state="in_use") -> Device:
     fields = dict.fromkeys(CHECKLIST_FIELDS, confirmed_on)
     return Device.objects.create(
         facility=fac,
@@ -167,7 +214,9 @@ def device(fac: Facility, *, confirmed_on: dt.date | None, state="in_use") -> De
     )
 
 
-def incident(fac: Facility, reporter: User, *, escalated=True, state="reported") -> IncidentReport:
+def row_incident(
+    fac: Facility, reporter: User, *, escalated=True, state="reported"
+) -> IncidentReport:
     return IncidentReport.objects.create(
         facility=fac,
         reporter=reporter,
@@ -180,7 +229,7 @@ def incident(fac: Facility, reporter: User, *, escalated=True, state="reported")
     )
 
 
-def application(state="submitted") -> Application:
+def row_application(state="submitted") -> Application:
     n = next(_seq)
     return Application.objects.create(
         facility_name=f"申込事業所{n}",
@@ -197,18 +246,18 @@ def application(state="submitted") -> Application:
     )
 
 
-def roster(fac: Facility, state="submitted") -> RosterRequest:
+def row_roster(fac: Facility, state="submitted") -> RosterRequest:
     return RosterRequest.objects.create(facility=fac, state=state, source="web")
 
 
-def notice(fac: Facility, state="submitted") -> ChangeNotice:
+def row_notice(fac: Facility, state="submitted") -> ChangeNotice:
     return ChangeNotice.objects.create(facility=fac, kind="change", state=state)
 
 
 # --- a large network, set-based ----------------------------------------------------------------
 
 
-def build_network(*, facilities: int, groups: int, batch: int = 10_000) -> None:
+def row_network(*, facilities: int, groups: int, batch: int = 10_000) -> None:
     """`facilities` facilities with three staff each (one MCS administrator, pledges for some,
     education for some), devices, consents, and `groups` groups — four in five patient groups
     (each with its patient), the rest free groups — in every state, with reviews. Every table

@@ -5,6 +5,7 @@ app's selector through the form's target — and a blank or sample form to any s
 """
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from enrollment.models import Application
 from facilities.models import Facility
@@ -70,8 +71,7 @@ def _batch_visible(user, document: GeneratedDocument) -> bool:
     return target.visible_to(user).filter(pk__in=items).count() == len(items)
 
 
-def document_for(user, pk: int) -> GeneratedDocument | None:
-    """The document, if `user` may see it (same permission as its object); None otherwise."""
+def _visible_document(user, pk: int) -> GeneratedDocument | None:
     if not _signed_in(user):
         return None
     document = GeneratedDocument.objects.select_related("content_type").filter(pk=pk).first()
@@ -84,6 +84,15 @@ def document_for(user, pk: int) -> GeneratedDocument | None:
     return document if _object_visible(user, document) else None
 
 
+def document_for(user, pk: int) -> GeneratedDocument:
+    """The document, if `user` may see it (same permission as its object); 404 otherwise,
+    whether it exists or not."""
+    document = _visible_document(user, pk)
+    if document is None:
+        raise Http404
+    return document
+
+
 def recent_documents_for(user, limit: int = 20) -> list[GeneratedDocument]:
     """What this user asked for lately and may still see."""
     if not _signed_in(user):
@@ -91,7 +100,7 @@ def recent_documents_for(user, limit: int = 20) -> list[GeneratedDocument]:
     candidates = GeneratedDocument.objects.filter(requested_by=user).select_related("content_type")[
         : limit * 2
     ]
-    visible = [d for d in candidates if document_for(user, d.pk) is not None]
+    visible = [d for d in candidates if _visible_document(user, d.pk) is not None]
     return visible[:limit]
 
 

@@ -147,8 +147,6 @@ def _status(document: GeneratedDocument) -> dict:
 @require_GET
 def detail(request, pk):
     document = selectors.document_for(request.user, pk)
-    if document is None:
-        raise Http404
     return render(
         request,
         "printing/detail.html",
@@ -166,8 +164,6 @@ def detail(request, pk):
 @require_GET
 def status(request, pk):
     document = selectors.document_for(request.user, pk)
-    if document is None:
-        raise Http404
     return JsonResponse(_status(document))
 
 
@@ -176,7 +172,7 @@ def status(request, pk):
 @require_GET
 def download(request, pk):
     document = selectors.document_for(request.user, pk)
-    if document is None or document.state != State.READY or not document.file:
+    if document.state != State.READY or not document.file:
         raise Http404
     services.document_downloaded(actor=request.user, document=document)
     name = f"{document.title}.pdf".replace("/", "_")
@@ -187,8 +183,6 @@ def download(request, pk):
 @require_POST
 def retry(request, pk):
     document = selectors.document_for(request.user, pk)
-    if document is None:
-        raise Http404
     if document.state != State.FAILED:
         return redirect("documents:detail", pk=document.pk)
     services.document_retry(actor=request.user, document=document)
@@ -223,7 +217,7 @@ def data(request, pk):
     """The machine-readable file of a disclosure package: the very context its PDF printed,
     as JSON, for the same people who may download the PDF (and access-logged the same)."""
     document = selectors.document_for(request.user, pk)
-    if document is None or document.form_code not in MACHINE_READABLE:
+    if document.form_code not in MACHINE_READABLE:
         raise Http404
     services.document_downloaded(actor=request.user, document=document)
     body = json.dumps(document.data, ensure_ascii=False, indent=2, sort_keys=True)

@@ -13,7 +13,6 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm, remove_perm
 
 from mcnet.audit import AuditAction, audit_record
 from mcnet.jobs import enqueue_on_commit
@@ -22,7 +21,7 @@ from mcnet.notifications import notify
 from mcnet.rulebook.models import Document
 from mcnet.rulebook.selectors import version_in_force
 from mcnet.rulebook.services import rule_version_publish
-from mcnet.services import model_update
+from mcnet.services import model_update, object_grants_set
 from mcnet.text import normalize_email, normalize_kana, normalize_phone
 
 from .models import (
@@ -517,16 +516,7 @@ def _sync_facility_grants(*, user: User, facility: Facility) -> None:
     wanted = permissions_for_roles(
         FacilityRole.objects.filter(user=user, facility=facility).values_list("role", flat=True)
     )
-    held = {
-        f"facilities.{codename}"
-        for codename in FacilityUserObjectPermission.objects.filter(
-            user=user, content_object=facility
-        ).values_list("permission__codename", flat=True)
-    }
-    for perm in wanted - held:
-        assign_perm(perm, user, facility)
-    for perm in held - wanted:
-        remove_perm(perm, user, facility)
+    object_grants_set(user=user, obj=facility, wanted=wanted, grants=FacilityUserObjectPermission)
 
 
 @transaction.atomic

@@ -22,7 +22,6 @@ from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from guardian.shortcuts import assign_perm, remove_perm
 
 from consents.models import Consent, Patient, active_consent_q
 from consents.permissions import can_register_patient
@@ -40,6 +39,7 @@ from mcnet.notifications import (
     notify,
     send_notifications,
 )
+from mcnet.services import object_grants_set
 from mcnet.text import normalize_kana
 
 from .models import (
@@ -102,16 +102,7 @@ def _sync_grants(*, group: Group, user) -> None:
         archived=group.state == GroupState.ARCHIVED,
         closed=group.is_closed,
     )
-    held = {
-        f"groups.{codename}"
-        for codename in GroupUserObjectPermission.objects.filter(
-            user=user, content_object=group
-        ).values_list("permission__codename", flat=True)
-    }
-    for perm in wanted - held:
-        assign_perm(perm, user, group)
-    for perm in held - wanted:
-        remove_perm(perm, user, group)
+    object_grants_set(user=user, obj=group, wanted=wanted, grants=GroupUserObjectPermission)
 
 
 def _sync_group_grants(group: Group) -> None:

@@ -5,6 +5,7 @@ from typing import TypeVar
 
 from django.db import models
 from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
 
 from .models import Notification
 
@@ -32,6 +33,23 @@ def model_update(*, instance: M, fields: Iterable[str], data: dict) -> tuple[M, 
     auto_now = [f.name for f in concrete if getattr(f, "auto_now", False)]
     instance.save(update_fields=[*changed, *auto_now])
     return instance, changed
+
+
+def object_grants_set(*, user, obj: models.Model, wanted: set[str], grants) -> None:
+    """Make the user's guardian grants on `obj` exactly `wanted` ("app.codename"). Grants
+    follow the rows that give them (role rows, memberships), never the other way round;
+    `grants` is the object's direct grant table (e.g. GroupUserObjectPermission)."""
+    label = obj._meta.app_label
+    held = {
+        f"{label}.{codename}"
+        for codename in grants.objects.filter(user=user, content_object=obj).values_list(
+            "permission__codename", flat=True
+        )
+    }
+    for perm in wanted - held:
+        assign_perm(perm, user, obj)
+    for perm in held - wanted:
+        remove_perm(perm, user, obj)
 
 
 def inbox_mark_read(*, user) -> int:

@@ -7,8 +7,7 @@ from django.urls import reverse
 
 from groups import services, views
 from groups.models import Group
-
-from .factories import group_named, joetsu_group, yamada_group
+from tests.demo_objects import group_named, joetsu_group, yamada_group
 
 YAMADA, JOETSU, MYOKO = "山田太郎さんのグループ", "上越花子さんのグループ", "妙高次郎さんのグループ"
 FREE = "春日野地区 多職種連絡会"

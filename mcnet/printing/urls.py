@@ -2,7 +2,7 @@ from django.urls import path
 
 from . import views
 
-app_name = "documents"
+app_name = "printing"
 
 urlpatterns = [
     path("", views.index, name="index"),

@@ -71,7 +71,7 @@ def request_blank(request, code):
     if code not in registry.FORM_CODES:
         raise Http404
     document = services.document_request_blank(actor=request.user, code=code)
-    return redirect("documents:detail", pk=document.pk)
+    return redirect("printing:detail", pk=document.pk)
 
 
 @login_required
@@ -85,7 +85,7 @@ def request_for(request, code, object_id):
         raise Http404
     target, obj = found
     document = services.document_request_for(actor=request.user, code=code, target=target, obj=obj)
-    url = reverse("documents:detail", args=[document.pk])
+    url = reverse("printing:detail", args=[document.pk])
     back = _local_path(request, request.POST.get("back", ""))
     return redirect(f"{url}?{urlencode({'back': back})}" if back else url)
 
@@ -114,7 +114,7 @@ def request_batch(request, key, scope_id=None):
     document = services.document_request_batch(
         actor=request.user, batch=batch, scope=scope, objects=objects
     )
-    return redirect("documents:detail", pk=document.pk)
+    return redirect("printing:detail", pk=document.pk)
 
 
 def _status(document: GeneratedDocument) -> dict:
@@ -134,7 +134,7 @@ def _status(document: GeneratedDocument) -> dict:
         "percent": int(done * 100 / total),
         "finished": document.is_finished,
         "download_url": (
-            reverse("documents:download", args=[document.pk])
+            reverse("printing:download", args=[document.pk])
             if document.state == State.READY
             else ""
         ),
@@ -184,9 +184,9 @@ def download(request, pk):
 def retry(request, pk):
     document = selectors.document_for(request.user, pk)
     if document.state != State.FAILED:
-        return redirect("documents:detail", pk=document.pk)
+        return redirect("printing:detail", pk=document.pk)
     services.document_retry(actor=request.user, document=document)
-    return redirect("documents:detail", pk=document.pk)
+    return redirect("printing:detail", pk=document.pk)
 
 
 # --- 別紙6 ご本人の照会: the disclosure package (個人情報保護法 §33) ----------------------------
@@ -207,7 +207,7 @@ def patient_request_disclosure(request, pk):
     document = services.document_request_for(
         actor=request.user, code="disclosure", target=target, obj=patient_request
     )
-    return redirect("documents:detail", pk=document.pk)
+    return redirect("printing:detail", pk=document.pk)
 
 
 @never_cache

@@ -256,11 +256,11 @@ def _package(client_as, people, yamada):
     patient_request = verified(people, yamada)
     client = client_as("group_manager")
     response = client.post(
-        reverse("documents:patient_request_disclosure", args=[patient_request.pk])
+        reverse("printing:patient_request_disclosure", args=[patient_request.pk])
     )
     assert response.status_code == 302
     document = GeneratedDocument.objects.get(form_code="disclosure")
-    assert response.headers["Location"] == reverse("documents:detail", args=[document.pk])
+    assert response.headers["Location"] == reverse("printing:detail", args=[document.pk])
     render_queued()
     document.refresh_from_db()
     assert document.state == "ready"
@@ -275,7 +275,7 @@ def test_disclosure_package_lists_exactly_the_facilities_and_accesses_recorded(
     patient_request.refresh_from_db()
     assert patient_request.state == State.IN_PROGRESS
 
-    data = json.loads(client.get(reverse("documents:data", args=[document.pk])).content)
+    data = json.loads(client.get(reverse("printing:data", args=[document.pk])).content)
     assert data["patient"]["name"] == "山田太郎"
     assert data["patient"]["birth_date"]["iso"] == "1938-04-12"
 
@@ -326,7 +326,7 @@ def test_disclosure_package_lists_exactly_the_facilities_and_accesses_recorded(
         assert staff_name not in body
 
     # The PDF says the same (real text, not an image of it).
-    response = client.get(reverse("documents:download", args=[document.pk]))
+    response = client.get(reverse("printing:download", args=[document.pk]))
     content = b"".join(response.streaming_content)
     text = pdf.normalize(pdf.text(content))
     assert pdf.font_problems(content) == []
@@ -355,9 +355,9 @@ def test_nobody_but_the_custodians_gets_the_package_or_the_request(
     patient_request, document, _client = _package(client_as, people, yamada)
     client = client_as(role)
     for url in (
-        reverse("documents:data", args=[document.pk]),
-        reverse("documents:download", args=[document.pk]),
-        reverse("documents:detail", args=[document.pk]),
+        reverse("printing:data", args=[document.pk]),
+        reverse("printing:download", args=[document.pk]),
+        reverse("printing:detail", args=[document.pk]),
         reverse("consents:patient_request_detail", args=[patient_request.pk]),
         reverse("consents:patient_request_list") + "?state=all",
     ):
@@ -368,7 +368,7 @@ def test_nobody_but_the_custodians_gets_the_package_or_the_request(
         for detail in (*YAMADA_DETAILS, "山田一郎"):
             assert detail not in body, (role, url, detail)
     response = client.post(
-        reverse("documents:patient_request_disclosure", args=[patient_request.pk])
+        reverse("printing:patient_request_disclosure", args=[patient_request.pk])
     )
     assert response.status_code == 404
 
@@ -386,14 +386,14 @@ def test_reply_letter_prints_the_wareki_date_the_facility_and_the_network_contac
     )
     client = client_as("group_manager")
     response = client.post(
-        reverse("documents:request_for", args=["request_reply", patient_request.pk]),
+        reverse("printing:request_for", args=["request_reply", patient_request.pk]),
         {"model": "consents.PatientRequest"},
     )
     assert response.status_code == 302
     render_queued()
     document = GeneratedDocument.objects.get(form_code="request_reply")
     content = b"".join(
-        client.get(reverse("documents:download", args=[document.pk])).streaming_content
+        client.get(reverse("printing:download", args=[document.pk])).streaming_content
     )
     text = pdf.normalize(pdf.text(content))
     network = NetworkSettings.load()
@@ -409,7 +409,7 @@ def test_reply_letter_prints_the_wareki_date_the_facility_and_the_network_contac
         assert pdf.normalize(expected) in text, expected
     # Another facility's administrator cannot print it.
     response = client_as("mcs_admin").post(
-        reverse("documents:request_for", args=["request_reply", patient_request.pk]),
+        reverse("printing:request_for", args=["request_reply", patient_request.pk]),
         {"model": "consents.PatientRequest"},
     )
     assert response.status_code == 404
@@ -519,10 +519,10 @@ def test_custodian_pages_walk(client_as, people, hanako):
 
 def test_the_request_forms_are_not_offered_blank(client_as):
     """The package and the reply letter are printed for a recorded request only."""
-    body = client_as("group_manager").get(reverse("documents:index")).content.decode()
-    assert reverse("documents:request", args=["besshi6"]) in body
+    body = client_as("group_manager").get(reverse("printing:index")).content.decode()
+    assert reverse("printing:request", args=["besshi6"]) in body
     assert "保有個人データの開示" not in body and "回答書" not in body
-    response = client_as("group_manager").post(reverse("documents:request", args=["disclosure"]))
+    response = client_as("group_manager").post(reverse("printing:request", args=["disclosure"]))
     assert response.status_code == 404
 
 

@@ -37,7 +37,7 @@ def test_a_real_worker_makes_the_disclosure_package(celery_worker, client):
     )
     log_in(client, cm, mfa=True)
     response = client.post(
-        reverse("documents:patient_request_disclosure", args=[patient_request.pk])
+        reverse("printing:patient_request_disclosure", args=[patient_request.pk])
     )
     assert response.status_code == 302
     document = GeneratedDocument.objects.get(form_code="disclosure")
@@ -49,10 +49,10 @@ def test_a_real_worker_makes_the_disclosure_package(celery_worker, client):
     )
     document.refresh_from_db()
     assert document.state == State.READY, document.message
-    status = client.get(reverse("documents:status", args=[document.pk])).json()
+    status = client.get(reverse("printing:status", args=[document.pk])).json()
     assert status["percent"] == 100 and status["download_url"]
     content = b"".join(client.get(status["download_url"]).streaming_content)
     assert "山田太郎" in pdf.text(content)
-    data = json.loads(client.get(reverse("documents:data", args=[document.pk])).content)
+    data = json.loads(client.get(reverse("printing:data", args=[document.pk])).content)
     assert data["format"] == "mcnet-disclosure/1"
     assert data["request"]["number"] == patient_request.pk

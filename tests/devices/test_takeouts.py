@@ -354,7 +354,7 @@ def test_a_colleague_does_not_see_the_nurses_requests(people, takada, pending):
 def test_the_preview_prints_the_form_with_the_approver(client_as, people, approved):
     html = (
         client_as("user")
-        .get(reverse("documents:takeout_preview", args=[approved.pk]))
+        .get(reverse("printing:takeout_preview", args=[approved.pk]))
         .content.decode()
     )
     for text in (
@@ -374,7 +374,7 @@ def test_the_preview_prints_the_form_with_the_approver(client_as, people, approv
     assert "<style" not in html  # the PDF's stylesheet stays out of the page (CSP)
     assert (
         client_as("other_mcs_admin")
-        .get(reverse("documents:takeout_preview", args=[approved.pk]))
+        .get(reverse("printing:takeout_preview", args=[approved.pk]))
         .status_code
         == 404
     )
@@ -395,7 +395,7 @@ def test_the_preview_and_the_pdf_share_the_words(approved):
 def test_the_pdf_button_reaches_the_printing_app(client_as, approved):
     client = client_as("user")
     page = client.get(reverse("devices:takeout_detail", args=[approved.pk])).content.decode()
-    action = reverse("documents:request_for", args=["takeout", approved.pk])
+    action = reverse("printing:request_for", args=["takeout", approved.pk])
     assert f'action="{action}"' in page
     response = client.post(action, {"model": "devices.TakeoutRequest"})
     assert response.status_code == 302 and "/documents/" in response.headers["Location"]

@@ -61,6 +61,23 @@ def page(browser):
         context.close()
 
 
+@pytest.fixture
+def second_page(browser):
+    """Another person's browser (a phone), side by side with the first."""
+    context = browser.new_context(locale="ja-JP", viewport={"width": 375, "height": 740})
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """The page's publish succeeds without a broker (the test renders the queued document)."""
+    monkeypatch.setattr("mcnet.printing.services.enqueue", lambda task, *args: True)
+
+
 @pytest.fixture(scope="session")
 def _live_server_media_url():
     """settings.MEDIA_URL is None on purpose (uploads are never served under a URL), but the

@@ -9,6 +9,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from mcnet.demo import DEMO_PASSWORD
+from mcnet.models import GeneratedDocument
+from mcnet.printing import services as printing_services
 from tests.conftest import activate_totp  # the same TOTP factor the test client's log_in sets up
 
 LOGIN_PATH = "/accounts/login/"
@@ -85,3 +87,10 @@ __all__ = [
     "path_re",
     "totp_code",
 ]
+
+
+def render_the_queued_document() -> GeneratedDocument:
+    """What the worker would do with the one queued PDF (tests without a broker: no_broker)."""
+    document = GeneratedDocument.objects.get(state=GeneratedDocument.State.QUEUED)
+    assert printing_services.document_render(document_id=document.pk) == "ready"
+    return document

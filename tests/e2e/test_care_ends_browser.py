@@ -4,7 +4,6 @@ history without his name → his custodian opens the record after stating why.""
 
 import re
 
-import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -17,17 +16,6 @@ from .helpers import assert_accessible, login, login_with_totp, path_re
 CM = "cm@kasugano.example.jp"
 NURSE = "nurse@takada.example.jp"
 YAMADA = ("山田太郎", "ヤマダ タロウ", "1938", "春日野1-10-1", "025-555-0101")
-
-
-@pytest.fixture
-def second_page(browser):
-    """The nurse's phone, beside the care manager's browser."""
-    context = browser.new_context(locale="ja-JP", viewport={"width": 375, "height": 740})
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def main(page):

@@ -4,7 +4,6 @@ archive; axe-core on every page on the way."""
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from facilities.models import User
@@ -13,17 +12,6 @@ from .helpers import assert_accessible, login, login_with_totp, path_re
 
 CM = "cm@kasugano.example.jp"
 NURSE = "nurse@takada.example.jp"
-
-
-@pytest.fixture
-def second_page(browser):
-    """Another person's browser, side by side with the first."""
-    context = browser.new_context(locale="ja-JP", viewport={"width": 375, "height": 740})
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def main(page):

@@ -11,30 +11,17 @@ tests/consents/test_patient_requests.py checks the package's content against the
 import json
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from consents.models import Patient, PatientRequest
 from facilities.models import User
-from mcnet.models import GeneratedDocument, NetworkSettings
-from mcnet.printing import services
+from mcnet.models import NetworkSettings
 from mcnet.wareki import wareki
 from tests.printing import pdf
 
-from .helpers import assert_accessible, login_with_totp, path_re
+from .helpers import assert_accessible, login_with_totp, path_re, render_the_queued_document
 
 CARE_MANAGER = "cm@kasugano.example.jp"
-
-
-@pytest.fixture
-def no_broker(monkeypatch):
-    monkeypatch.setattr("mcnet.printing.services.enqueue", lambda task, *args: True)
-
-
-def render_the_queued_document() -> GeneratedDocument:
-    document = GeneratedDocument.objects.get(state=GeneratedDocument.State.QUEUED)
-    assert services.document_render(document_id=document.pk) == "ready"
-    return document
 
 
 def download(page, link, tmp_path, name: str) -> bytes:

@@ -9,29 +9,15 @@ is open, and watches the page notice.
 import re
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
 from mcnet.models import GeneratedDocument
-from mcnet.printing import services
 from tests.printing import pdf
 
-from .helpers import assert_accessible, login, path_re
+from .helpers import assert_accessible, login, path_re, render_the_queued_document
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 NURSE = "nurse@takada.example.jp"
-
-
-@pytest.fixture
-def no_broker(monkeypatch):
-    """The page's publish succeeds without a broker (nothing consumes it here)."""
-    monkeypatch.setattr("mcnet.printing.services.enqueue", lambda task, *args: True)
-
-
-def render_the_queued_document() -> GeneratedDocument:
-    document = GeneratedDocument.objects.get(state=GeneratedDocument.State.QUEUED)
-    assert services.document_render(document_id=document.pk) == "ready"
-    return document
 
 
 def test_ask_for_a_form_watch_it_and_download_it(page, demo_live, no_broker, tmp_path):

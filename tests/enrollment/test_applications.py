@@ -165,7 +165,7 @@ def test_an_applicant_never_sees_another_application(client, submitted):
     page = client.get(reverse("enrollment:application_status", args=[own])).content.decode()
     assert submitted.facility_name in page and other.facility_name not in page
     # The status link is not a confirmation link, and neither opens the other's pages.
-    page = client.get(reverse("documents:application_preview", args=[own])).content.decode()
+    page = client.get(reverse("printing:application_preview", args=[own])).content.decode()
     assert other.facility_name not in page
     assert client.get(reverse("enrollment:apply_confirm", args=[own])).status_code == 404
     confirm = selectors.application_confirm_token(other)
@@ -208,7 +208,7 @@ def test_missing_fields_and_the_pledge_are_named(client, demo):
 
 def test_print_view_fills_besshi1_and_besshi2_with_seal_boxes(client, submitted):
     token = selectors.application_status_token(submitted)
-    page = client.get(reverse("documents:application_preview", args=[token])).content.decode()
+    page = client.get(reverse("printing:application_preview", args=[token])).content.decode()
     assert "＜別紙１＞" in page and "＜別紙２＞" in page
     assert "利用申込書" in page and "利用に係る連携守秘誓約書" in page
     assert "上越医師会 会長　殿" in page

@@ -31,6 +31,6 @@ def test_every_enrollment_url_is_in_the_matrix():
     from tests.security.urls import all_url_patterns
 
     names = {key for key, _route in all_url_patterns() if key.startswith("enrollment:")}
-    # The applicant's printed 別紙1・別紙2 (documents:application_preview) answers to the same
+    # The applicant's printed 別紙1・別紙2 (printing:application_preview) answers to the same
     # status token, so its expectation lives here too.
     assert names == {name for name in EXPECTATIONS if name.startswith("enrollment:")}

@@ -124,7 +124,7 @@ def test_the_staff_pledge_prints_for_signature_with_the_items_in_force(
     _new_pledge_version(people["center"])
     client = client_as("user")
     response = client.post(
-        reverse("documents:request_for", args=["staff_pledge", membership.pk]),
+        reverse("printing:request_for", args=["staff_pledge", membership.pk]),
         {"model": "facilities.FacilityMembership"},
     )
     assert response.status_code == 302
@@ -133,7 +133,7 @@ def test_the_staff_pledge_prints_for_signature_with_the_items_in_force(
     document.refresh_from_db()
     assert document.state == GeneratedDocument.State.READY, document.message
     content = b"".join(
-        client.get(reverse("documents:download", args=[document.pk])).streaming_content
+        client.get(reverse("printing:download", args=[document.pk])).streaming_content
     )
     printed = pdf.normalize(pdf.text(content))
     for line in ("従事者誓約書", *ITEMS, NEW_ITEM, "高田訪問看護ステーション", nurse.name, "第2版"):
@@ -143,7 +143,7 @@ def test_the_staff_pledge_prints_for_signature_with_the_items_in_force(
     # Another facility's staff cannot print hers (404), the center neither.
     for role in ("other_facility_user", "center"):
         response = client_as(role).post(
-            reverse("documents:request_for", args=["staff_pledge", membership.pk]),
+            reverse("printing:request_for", args=["staff_pledge", membership.pk]),
             {"model": "facilities.FacilityMembership"},
         )
         assert response.status_code == 404, role

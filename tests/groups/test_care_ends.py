@@ -82,7 +82,7 @@ def _urls_of_the_member(client, objects, staff) -> list[tuple[str, str]]:
     """Every (method, url) about 山田太郎 the member could open, and the pages of their own."""
     pages = [
         ("get", reverse(name))
-        for name in ("home", "inbox", "groups:list", "groups:archive", "documents:index")
+        for name in ("home", "inbox", "groups:list", "groups:archive", "printing:index")
     ]
     pages += [("get", reverse("consents:patient_list") + "?q=やまだ")]
     pages += [("get", reverse("groups:archive") + "?q=山田")]

@@ -16,7 +16,7 @@ from tests.demo_objects import user, yamada_group
 from tests.factories import made_membership
 from tests.printing import pdf
 
-REQUEST = "documents:request_for"
+REQUEST = "printing:request_for"
 
 
 def print_notice(client, group: Group):
@@ -55,7 +55,7 @@ def test_printing_records_the_team_and_the_page_flags_a_change(demo, people, cli
     response = print_notice(client, group)
     assert response.status_code == 302
     document = GeneratedDocument.objects.get(form_code="team_notice")
-    assert response.url == reverse("documents:detail", args=[document.pk])
+    assert response.url == reverse("printing:detail", args=[document.pk])
     notice = TeamNotice.objects.get(group=group)
     assert notice.printed_by == people["group_manager"]
     assert notice.team == [list(pair) for pair in selectors.team_key(group)]

@@ -98,7 +98,7 @@ class Browser:
         return response, time.monotonic() - started
 
     def fetch_token(self) -> None:
-        page, _ = self.get(reverse("documents:index"))
+        page, _ = self.get(reverse("printing:index"))
         self.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
 
     def post(self, path: str, timeout: float = 10) -> tuple[requests.Response, float]:
@@ -161,7 +161,7 @@ def test_a_hung_redis_answers_healthz_and_a_pdf_request_within_two_seconds(stack
     stack = stack_on_test_db
     browser = _browser(stack)
     # Warm: pages rendered, a PDF asked for (the broker's connection made) while Redis answers.
-    warm, _ = browser.post(reverse("documents:request", args=["besshi7"]))
+    warm, _ = browser.post(reverse("printing:request", args=["besshi7"]))
     assert warm.status_code == 302
     browser.get(warm.headers["Location"])
     with frozen(stack.redis):
@@ -176,7 +176,7 @@ def test_a_hung_redis_answers_healthz_and_a_pdf_request_within_two_seconds(stack
 
         documents = []
         for code in ("besshi5", "besshi6", "besshi2"):
-            response, seconds = browser.post(reverse("documents:request", args=[code]))
+            response, seconds = browser.post(reverse("printing:request", args=[code]))
             assert seconds < ANSWER_WITHIN, (code, seconds, stack.logs())
             documents.append(_document_id(response))
             page, seconds = browser.get(response.headers["Location"])
@@ -201,12 +201,12 @@ def test_redis_stopped_and_started_without_its_data_loses_no_pdf(stack_on_test_d
     browser.fetch_token()
     stack.redis.stop(keep_data=False)
     try:
-        response, seconds = browser.post(reverse("documents:request", args=["besshi5"]))
+        response, seconds = browser.post(reverse("printing:request", args=["besshi5"]))
         assert seconds < ANSWER_WITHIN, stack.logs()
         document_id = _document_id(response)
-        status, _ = browser.get(reverse("documents:status", args=[document_id]))
+        status, _ = browser.get(reverse("printing:status", args=[document_id]))
         assert status.json()["waiting_for_worker"] is True
-        for path in existing_paths("home", "groups:list", "inbox", "documents:index"):
+        for path in existing_paths("home", "groups:list", "inbox", "printing:index"):
             page, seconds = browser.get(path)
             assert page.status_code == 200 and seconds < ANSWER_WITHIN, path
     finally:
@@ -229,7 +229,7 @@ def test_a_worker_killed_mid_render_is_resumed_within_a_minute(
     stack = Stack(tmp_path, database_url(), own_redis, MCNET_RENDER_TEST_DELAY="6").start()
     try:
         browser = _browser(stack)
-        response, _ = browser.post(reverse("documents:request", args=["besshi5"]))
+        response, _ = browser.post(reverse("printing:request", args=["besshi5"]))
         document_id = _document_id(response)
         wait_for(
             lambda: _state(stack.database, document_id) == "rendering",
@@ -240,11 +240,11 @@ def test_a_worker_killed_mid_render_is_resumed_within_a_minute(
         stack.worker.kill()
         killed = time.monotonic()
         stack.worker.start()  # as docker's restart policy does
-        status, _ = browser.get(reverse("documents:status", args=[document_id]))
+        status, _ = browser.get(reverse("printing:status", args=[document_id]))
         assert status.json()["state"] == "rendering"
         wait_for(
             lambda: (
-                browser.get(reverse("documents:status", args=[document_id]))[0].json()["label"]
+                browser.get(reverse("printing:status", args=[document_id]))[0].json()["label"]
                 == "再開待ち"
             ),
             timeout=30,
@@ -367,7 +367,7 @@ def test_postgres_restarted_mid_render_is_retried(own_postgres, own_redis, tmp_p
     stack = Stack(tmp_path, database, own_redis, MCNET_RENDER_TEST_DELAY="4").start()
     try:
         browser = Browser(stack.web.url, key)
-        response, _ = browser.post(reverse("documents:request", args=["besshi5"]))
+        response, _ = browser.post(reverse("printing:request", args=["besshi5"]))
         document_id = _document_id(response)
         wait_for(
             lambda: _state(database, document_id) == "rendering",

@@ -21,7 +21,7 @@ def test_signed_in_pages_under_load_fail_no_request(portal_server):
         "inbox",
         "facilities:directory",
         "consents:patient_list",
-        "documents:index",
+        "printing:index",
     )
     assert "/" in paths
     result = run_locust(

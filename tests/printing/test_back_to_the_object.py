@@ -15,7 +15,7 @@ def test_the_patient_page_prints_the_consent_and_comes_back(client_as, published
     client = client_as("group_manager")
     patient_url = reverse("consents:patient_detail", args=[yamada_consent.patient_id])
     page = client.get(patient_url).content.decode()
-    action = reverse("documents:request_for", args=["besshi7", yamada_consent.pk])
+    action = reverse("printing:request_for", args=["besshi7", yamada_consent.pk])
     assert f'action="{action}"' in page and LABEL in page
     assert f'name="back" value="{patient_url}"' in page
 
@@ -34,12 +34,12 @@ def test_the_patient_page_prints_the_consent_and_comes_back(client_as, published
 )
 def test_back_goes_only_to_a_page_of_this_site(client_as, published, yamada_consent, back):
     client = client_as("group_manager")
-    action = reverse("documents:request_for", args=["besshi7", yamada_consent.pk])
+    action = reverse("printing:request_for", args=["besshi7", yamada_consent.pk])
     response = client.post(action, {"model": "consents.Consent", "back": back})
     assert response.status_code == 302 and "?" not in response.headers["Location"]
     document = GeneratedDocument.objects.latest("pk")
     detail = client.get(
-        reverse("documents:detail", args=[document.pk]), {"back": back}
+        reverse("printing:detail", args=[document.pk]), {"back": back}
     ).content.decode()
     # (The language form's hidden `next` repeats the query: only links matter here.)
     assert f'href="{back}"' not in detail and "元のページに戻る" not in detail

@@ -40,13 +40,13 @@ def roster(demo):
 def print_besshi3(client, roster) -> tuple[GeneratedDocument, bytes]:
     document, _ = ask(
         client,
-        reverse("documents:request_for", args=["besshi3", roster.pk]),
+        reverse("printing:request_for", args=["besshi3", roster.pk]),
         {"model": "enrollment.RosterRequest"},
     )
     render_queued()
     document.refresh_from_db()
     assert document.state == GeneratedDocument.State.READY, document.message
-    response = client.get(reverse("documents:download", args=[document.pk]))
+    response = client.get(reverse("printing:download", args=[document.pk]))
     return document, b"".join(response.streaming_content)
 
 
@@ -125,7 +125,7 @@ def test_a_character_no_font_has_prints_as_geta_with_a_warning(client_as, roster
     assert pdf.font_problems(content) == []
     assert "髙橋〓郎" in pdf.text(content)
     assert "「\ue000」" in document.message and "〓" in document.message
-    page = client.get(reverse("documents:detail", args=[document.pk])).content.decode()
+    page = client.get(reverse("printing:detail", args=[document.pk])).content.decode()
     assert "フォントに無い文字" in page and "\ue000" in page
 
 

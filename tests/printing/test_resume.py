@@ -26,7 +26,7 @@ def _batch_of_three(people):
 def test_a_render_whose_claim_lapsed_shows_waiting_to_resume(client_as, people, published):
     document = _batch_of_three(people)
     client = client_as("center")
-    status_url = reverse("documents:status", args=[document.pk])
+    status_url = reverse("printing:status", args=[document.pk])
     # Claimed (the first attempt), heartbeat fresh: the count, no 「再開待ち」.
     GeneratedDocument.objects.filter(pk=document.pk).update(
         state=State.RENDERING, attempts=1, progress_done=1, updated_at=timezone.now()
@@ -40,7 +40,7 @@ def test_a_render_whose_claim_lapsed_shows_waiting_to_resume(client_as, people, 
     )
     status = client.get(status_url).json()
     assert status["label"] == "再開待ち" and status["waiting_to_resume"] is True
-    page = client.get(reverse("documents:detail", args=[document.pk])).content.decode()
+    page = client.get(reverse("printing:detail", args=[document.pk])).content.decode()
     assert "再開待ち" in page and "自動で再開します" in page
     # The sweep queued it again: still 「再開待ち」 until a worker claims it.
     services.documents_requeue_stalled()
@@ -56,7 +56,7 @@ def test_a_render_whose_claim_lapsed_shows_waiting_to_resume(client_as, people, 
 
 def test_a_queued_document_never_started_is_just_waiting(client_as, people, published):
     document = _batch_of_three(people)
-    status = client_as("center").get(reverse("documents:status", args=[document.pk])).json()
+    status = client_as("center").get(reverse("printing:status", args=[document.pk])).json()
     assert status["label"] == "待機中" and status["waiting_to_resume"] is False
 
 
@@ -74,7 +74,7 @@ def test_a_pdf_request_while_the_broker_hangs_is_answered_within_two_seconds(
     for code in ("besshi5", "besshi6"):
         started = time.monotonic()
         with django_capture_on_commit_callbacks(execute=True) as published:
-            response = client.post(reverse("documents:request", args=[code]))
+            response = client.post(reverse("printing:request", args=[code]))
         took.append(time.monotonic() - started)
         assert len(published) == 1  # the publish was tried (and failed) inside the timing
         assert response.status_code == 302

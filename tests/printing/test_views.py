@@ -27,7 +27,7 @@ def ask(client, url, data=None):
 
 
 def test_forms_page_lists_every_form(client_as, published):
-    response = client_as("user").get(reverse("documents:index"))
+    response = client_as("user").get(reverse("printing:index"))
     assert response.status_code == 200
     body = response.content.decode()
     for code in (
@@ -40,14 +40,14 @@ def test_forms_page_lists_every_form(client_as, published):
         "besshi7",
         "takeout",
     ):
-        assert reverse("documents:request", args=[code]) in body
+        assert reverse("printing:request", args=[code]) in body
     # An ordinary nurse prints no facility's papers.
     assert "事業所の情報を記入した帳票" not in body
 
 
 def test_blank_form_progress_without_javascript_then_download(client_as, published, media):
     client = client_as("user")
-    document, location = ask(client, reverse("documents:request", args=["besshi7"]))
+    document, location = ask(client, reverse("printing:request", args=["besshi7"]))
     page = client.get(location)
     body = page.content.decode()
     assert page.status_code == 200
@@ -56,16 +56,16 @@ def test_blank_form_progress_without_javascript_then_download(client_as, publish
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in body
     assert "printing/progress.js" in body and "<script>" not in body
     assert 'role="status"' in body and "<progress" in body
-    status = client.get(reverse("documents:status", args=[document.pk])).json()
+    status = client.get(reverse("printing:status", args=[document.pk])).json()
     assert status["state"] == "queued" and status["download_url"] == "" and not status["finished"]
 
     render_queued()
 
     page = client.get(location).content.decode()
     assert "完成" in page and "http-equiv" not in page
-    download_url = reverse("documents:download", args=[document.pk])
+    download_url = reverse("printing:download", args=[document.pk])
     assert download_url in page
-    status = client.get(reverse("documents:status", args=[document.pk])).json()
+    status = client.get(reverse("printing:status", args=[document.pk])).json()
     assert status == {**status, "state": "ready", "finished": True, "percent": 100}
     response = client.get(download_url)
     assert response.status_code == 200
@@ -80,19 +80,19 @@ def test_blank_form_progress_without_javascript_then_download(client_as, publish
 
 
 def test_facility_papers_only_for_who_signs_or_keeps_them(client_as, takada, published, media):
-    url = reverse("documents:request_for", args=["besshi3", takada.pk])
+    url = reverse("printing:request_for", args=["besshi3", takada.pk])
     facility = {"model": "facilities.Facility"}
     for role in ("user", "other_facility_user", "other_mcs_admin", "group_manager"):
         assert client_as(role).post(url, facility).status_code == 404, role
     document, _ = ask(client_as("mcs_admin"), url, facility)
     render_queued()
-    download = reverse("documents:download", args=[document.pk])
+    download = reverse("printing:download", args=[document.pk])
     # The document follows the facility's permission, whoever asked for it.
     for role in ("user", "other_facility_user", "other_mcs_admin", "group_manager"):
         client = client_as(role)
         assert client.get(download).status_code == 404, role
-        assert client.get(reverse("documents:detail", args=[document.pk])).status_code == 404
-        assert client.get(reverse("documents:status", args=[document.pk])).status_code == 404
+        assert client.get(reverse("printing:detail", args=[document.pk])).status_code == 404
+        assert client.get(reverse("printing:status", args=[document.pk])).status_code == 404
     assert client_as("center").get(download).status_code == 200
     response = client_as("mcs_admin").get(download)
     text = pdf.text(b"".join(response.streaming_content))
@@ -103,7 +103,7 @@ def test_facility_papers_only_for_who_signs_or_keeps_them(client_as, takada, pub
 def test_consent_prints_two_copies_for_its_managers_only(
     client_as, yamada_consent, published, media
 ):
-    url = reverse("documents:request_for", args=["besshi7", yamada_consent.pk])
+    url = reverse("printing:request_for", args=["besshi7", yamada_consent.pk])
     data = {"model": "consents.Consent"}
     # The center never sees a patient's details (別紙5 (2)); nor do the group's supporters.
     for role in ("center", "user", "other_facility_user", "mcs_admin", "other_mcs_admin"):
@@ -112,7 +112,7 @@ def test_consent_prints_two_copies_for_its_managers_only(
     document, _ = ask(client, url, data)
     assert "山田太郎" not in document.title  # titles end up in the audit trail
     render_queued()
-    response = client.get(reverse("documents:download", args=[document.pk]))
+    response = client.get(reverse("printing:download", args=[document.pk]))
     content = b"".join(response.streaming_content)
     pages = pdf.pages(content)
     assert len(pages) == 2
@@ -135,7 +135,7 @@ def test_proxy_signature_fills_the_family_part(client_as, demo, published, media
     consent = Consent.objects.get(patient__name="上越花子", status="active")
     document, _ = ask(
         client_as("group_manager"),
-        reverse("documents:request_for", args=["besshi7", consent.pk]),
+        reverse("printing:request_for", args=["besshi7", consent.pk]),
         {"model": "consents.Consent"},
     )
     render_queued()
@@ -157,7 +157,7 @@ def test_pending_consents_of_a_facility_as_one_batch(client_as, people, demo, pu
             kana=kana,
             address="新潟県○○市1-1",
         )
-    url = reverse("documents:batch_for", args=["besshi7-pending", kasugano.pk])
+    url = reverse("printing:batch_for", args=["besshi7-pending", kasugano.pk])
     for role in ("center", "user", "mcs_admin", "other_mcs_admin"):
         assert client_as(role).post(url).status_code == 404, role
     client = client_as("group_manager")
@@ -167,7 +167,7 @@ def test_pending_consents_of_a_facility_as_one_batch(client_as, people, demo, pu
     page = client.get(location).content.decode()
     assert 'max="2"' in page and 'value="0"' in page
     render_queued()
-    status = client.get(reverse("documents:status", args=[document.pk])).json()
+    status = client.get(reverse("printing:status", args=[document.pk])).json()
     assert status["done"] == 2 and status["total"] == 2 and status["state"] == "ready"
     content = b"".join(client.get(status["download_url"]).streaming_content)
     pages = pdf.pages(content)
@@ -180,21 +180,21 @@ def test_pending_consents_of_a_facility_as_one_batch(client_as, people, demo, pu
 
 
 def test_batch_of_every_facility_for_the_center(client_as, published, media):
-    url = reverse("documents:batch", args=["besshi3-all"])
+    url = reverse("printing:batch", args=["besshi3-all"])
     assert client_as("mcs_admin").post(url).status_code == 404
     client = client_as("center")
-    assert "besshi3-all" in client.get(reverse("documents:index")).content.decode()
+    assert "besshi3-all" in client.get(reverse("printing:index")).content.decode()
     document, _ = ask(client, url)
     assert document.progress_total == Facility.objects.count()
 
 
 def test_failed_render_shows_why_and_offers_a_retry(client_as, published, media):
     client = client_as("user")
-    document, location = ask(client, reverse("documents:request", args=["besshi1"]))
+    document, location = ask(client, reverse("printing:request", args=["besshi1"]))
     services.document_fail(document_id=document.pk, message="フォントに無い文字があります: 「X」")
     page = client.get(location).content.decode()
     assert "失敗" in page and "フォントに無い文字があります" in page
-    retry = reverse("documents:retry", args=[document.pk])
+    retry = reverse("printing:retry", args=[document.pk])
     assert retry in page
     assert client.get(retry).status_code == 405
     assert client.post(retry).status_code == 302
@@ -205,33 +205,31 @@ def test_failed_render_shows_why_and_offers_a_retry(client_as, published, media)
 def test_post_only_actions_reject_get(client_as, takada):
     client = client_as("mcs_admin")
     for url in (
-        reverse("documents:request", args=["besshi1"]),
-        reverse("documents:request_for", args=["besshi1", takada.pk]),
-        reverse("documents:batch", args=["besshi3-all"]),
+        reverse("printing:request", args=["besshi1"]),
+        reverse("printing:request_for", args=["besshi1", takada.pk]),
+        reverse("printing:batch", args=["besshi3-all"]),
     ):
         assert client.get(url).status_code == 405
 
 
 def test_unknown_form_or_object_is_not_found(client_as, published):
     client = client_as("mcs_admin")
-    assert client.post(reverse("documents:request", args=["besshi9"])).status_code == 404
-    assert client.post(reverse("documents:request_for", args=["besshi5", 1])).status_code == 404
-    assert (
-        client.post(reverse("documents:request_for", args=["besshi1", 999999])).status_code == 404
-    )
-    assert client.get(reverse("documents:detail", args=[999999])).status_code == 404
+    assert client.post(reverse("printing:request", args=["besshi9"])).status_code == 404
+    assert client.post(reverse("printing:request_for", args=["besshi5", 1])).status_code == 404
+    assert client.post(reverse("printing:request_for", args=["besshi1", 999999])).status_code == 404
+    assert client.get(reverse("printing:detail", args=[999999])).status_code == 404
 
 
 def test_redis_down_the_page_still_answers_and_shows_the_job_waiting(client_as, broker_down, media):
     client = client_as("user")
-    response = client.post(reverse("documents:request", args=["besshi6"]))
+    response = client.post(reverse("printing:request", args=["besshi6"]))
     assert response.status_code == 302
     document = GeneratedDocument.objects.get()
     assert document.state == State.QUEUED and document.published_at is None
     page = client.get(response.headers["Location"])
     assert page.status_code == 200
     assert "処理サーバーにつながり次第" in page.content.decode()
-    assert client.get(reverse("documents:status", args=[document.pk])).json()["waiting_for_worker"]
+    assert client.get(reverse("printing:status", args=[document.pk])).json()["waiting_for_worker"]
 
 
 def test_consent_page_offers_the_pdf(client_as, yamada_consent):
@@ -240,7 +238,7 @@ def test_consent_page_offers_the_pdf(client_as, yamada_consent):
         .get(reverse("consents:consent_detail", args=[yamada_consent.pk]))
         .content.decode()
     )
-    assert reverse("documents:request_for", args=["besshi7", yamada_consent.pk]) in body
+    assert reverse("printing:request_for", args=["besshi7", yamada_consent.pk]) in body
 
 
 def test_pending_patient_prints_a_consent_to_sign(client_as, people, demo, published, media):
@@ -255,7 +253,7 @@ def test_pending_patient_prints_a_consent_to_sign(client_as, people, demo, publi
     )
     client = client_as("group_manager")
     page = client.get(reverse("consents:patient_detail", args=[patient.pk])).content.decode()
-    url = reverse("documents:request_for", args=["besshi7", patient.pk])
+    url = reverse("printing:request_for", args=["besshi7", patient.pk])
     assert url in page
     document, _ = ask(client, url, {"model": "consents.Patient"})
     assert document.title.endswith(f"（患者 No.{patient.pk}）")  # not the name, not "#"
@@ -274,10 +272,10 @@ def test_pending_patient_prints_a_consent_to_sign(client_as, people, demo, publi
 
 def _paper_pdf(client, code, obj, model):
     document, _ = ask(
-        client, reverse("documents:request_for", args=[code, obj.pk]), {"model": model}
+        client, reverse("printing:request_for", args=[code, obj.pk]), {"model": model}
     )
     render_queued()
-    response = client.get(reverse("documents:download", args=[document.pk]))
+    response = client.get(reverse("printing:download", args=[document.pk]))
     assert response.status_code == 200
     return b"".join(response.streaming_content)
 
@@ -286,11 +284,11 @@ def test_application_prints_besshi1_and_2_for_the_center(client_as, demo, publis
     from enrollment.models import Application
 
     application = Application.objects.get(facility_name="妙高みどり薬局")
-    url = reverse("documents:request_for", args=["besshi1", application.pk])
+    url = reverse("printing:request_for", args=["besshi1", application.pk])
     for role in ("user", "mcs_admin", "other_mcs_admin", "group_manager"):
         assert client_as(role).post(url, {"model": "enrollment.Application"}).status_code == 404
     client = client_as("center")
-    assert "妙高みどり薬局" in client.get(reverse("documents:index")).content.decode()
+    assert "妙高みどり薬局" in client.get(reverse("printing:index")).content.decode()
     text = pdf.normalize(
         pdf.text(_paper_pdf(client, "besshi1", application, "enrollment.Application"))
     )
@@ -314,7 +312,7 @@ def test_roster_request_prints_its_rows(client_as, demo, published, media):
     from enrollment.models import RosterRequest
 
     roster = RosterRequest.objects.get(facility__name="ABCクリニック")
-    url = reverse("documents:request_for", args=["besshi3", roster.pk])
+    url = reverse("printing:request_for", args=["besshi3", roster.pk])
     for role in ("user", "mcs_admin", "group_manager"):
         assert client_as(role).post(url, {"model": "enrollment.RosterRequest"}).status_code == 404
     client = client_as("other_facility_user")  # ABC's facility manager, who filed it
@@ -342,7 +340,7 @@ def test_change_notice_prints_the_added_person(client_as, demo, published, media
     assert (
         client_as("other_mcs_admin")
         .post(
-            reverse("documents:request_for", args=["besshi4", notice.pk]),
+            reverse("printing:request_for", args=["besshi4", notice.pk]),
             {"model": "enrollment.ChangeNotice"},
         )
         .status_code
@@ -359,7 +357,7 @@ def test_takeout_request_prints_for_requester_and_mcs_admin(client_as, demo, pub
     request_obj = TakeoutRequest.objects.get(
         facility__name="高田訪問看護ステーション", state=TakeoutRequest.State.APPROVED
     )
-    url = reverse("documents:request_for", args=["takeout", request_obj.pk])
+    url = reverse("printing:request_for", args=["takeout", request_obj.pk])
     data = {"model": "devices.TakeoutRequest"}
     for role in ("other_facility_user", "other_mcs_admin", "group_manager", "center"):
         assert client_as(role).post(url, data).status_code == 404, role

@@ -44,7 +44,7 @@ def ask_through_the_page(client, url: str) -> GeneratedDocument:
 def test_worker_renders_a_form_queued_through_the_page(celery_worker, client):
     load_demo()
     log_in(client, User.objects.get(email="nurse@takada.example.jp"), mfa=False)
-    document = ask_through_the_page(client, reverse("documents:request", args=["besshi7"]))
+    document = ask_through_the_page(client, reverse("printing:request", args=["besshi7"]))
     assert document.state in (State.QUEUED, State.RENDERING, State.READY)  # a fast worker
 
     wait_for(
@@ -55,7 +55,7 @@ def test_worker_renders_a_form_queued_through_the_page(celery_worker, client):
     assert state_of(document.pk) == State.READY, GeneratedDocument.objects.get(
         pk=document.pk
     ).message
-    status = client.get(reverse("documents:status", args=[document.pk])).json()
+    status = client.get(reverse("printing:status", args=[document.pk])).json()
     assert status["state"] == "ready" and status["download_url"]
     response = client.get(status["download_url"])
     assert response.status_code == 200
@@ -69,7 +69,7 @@ def test_worker_renders_a_form_queued_through_the_page(celery_worker, client):
 def test_job_completes_after_the_worker_is_killed_mid_render(slow_render, celery_worker, client):
     load_demo()
     log_in(client, User.objects.get(email="nurse@takada.example.jp"), mfa=False)
-    document = ask_through_the_page(client, reverse("documents:request", args=["besshi5"]))
+    document = ask_through_the_page(client, reverse("printing:request", args=["besshi5"]))
 
     wait_for(
         lambda: state_of(document.pk) == State.RENDERING,
@@ -91,7 +91,7 @@ def test_job_completes_after_the_worker_is_killed_mid_render(slow_render, celery
     document.refresh_from_db()
     assert document.state == State.READY, document.message
     assert document.attempts == 2  # the killed run and the one that finished
-    response = client.get(reverse("documents:download", args=[document.pk]))
+    response = client.get(reverse("printing:download", args=[document.pk]))
     content = b"".join(response.streaming_content)
     assert pdf.page_count(content) == 2
     assert pdf.normalize("を活用しましょう") in pdf.normalize(pdf.text(content))

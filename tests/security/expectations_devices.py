@@ -110,7 +110,7 @@ EXPECTATIONS: dict = {
     ),
     "devices:takeout_return": Expect(_outcomes(user=REDIRECT), kwargs=APPROVED, method="post"),
     "devices:takeout_withdraw": Expect(_outcomes(user=REDIRECT), kwargs=PENDING, method="post"),
-    "documents:takeout_preview": Expect(_outcomes(user=OK, mcs_admin=OK), kwargs=APPROVED),
+    "printing:takeout_preview": Expect(_outcomes(user=OK, mcs_admin=OK), kwargs=APPROVED),
     # Loss and theft (art. 12 (11)).
     "devices:loss_list": Expect(signed_in(OK)),
     "devices:loss_create": Expect(FILING),

@@ -69,7 +69,7 @@ EXPECTATIONS: dict = {
     # Already confirmed: the link leads on to the status page.
     "enrollment:apply_confirm": Expect(everyone(REDIRECT), kwargs=_confirm_token),
     "enrollment:application_status": Expect(everyone(OK), kwargs=_status_token),
-    "documents:application_preview": Expect(everyone(OK), kwargs=_status_token),
+    "printing:application_preview": Expect(everyone(OK), kwargs=_status_token),
     "enrollment:application_scan": Expect(everyone(NOT_ALLOWED), kwargs=_status_token),
     "enrollment:application_resubmit": Expect(everyone(NOT_ALLOWED), kwargs=_status_token),
     # 別紙3 / 別紙4: the facility's signers.

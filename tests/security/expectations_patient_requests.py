@@ -82,8 +82,8 @@ EXPECTATIONS: dict = {
     "consents:patient_request_correct": Expect(CUSTODIAN_ONLY, kwargs=_verified("correction")),
     "consents:patient_request_stop_use": Expect(CUSTODIAN_ONLY, kwargs=_verified("stop_use")),
     "consents:patient_request_erase": Expect(CUSTODIAN_ONLY, kwargs=_verified("deletion")),
-    "documents:patient_request_disclosure": Expect(
+    "printing:patient_request_disclosure": Expect(
         CUSTODIAN_POSTS, kwargs=_verified("disclosure"), method="post"
     ),
-    "documents:data": Expect(CUSTODIAN_ONLY, kwargs=_disclosure_document),
+    "printing:data": Expect(CUSTODIAN_ONLY, kwargs=_disclosure_document),
 }

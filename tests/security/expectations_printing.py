@@ -55,28 +55,28 @@ def _as(outcomes: dict, outcome: str) -> dict:
 
 
 EXPECTATIONS: dict = {
-    "documents:index": Expect(signed_in(OK)),
-    "documents:request": Expect(signed_in(REDIRECT), kwargs={"code": "besshi1"}, method="post"),
-    "documents:request_for": Expect(
+    "printing:index": Expect(signed_in(OK)),
+    "printing:request": Expect(signed_in(REDIRECT), kwargs={"code": "besshi1"}, method="post"),
+    "printing:request_for": Expect(
         _as(TAKADA_PAPERS, REDIRECT),
         kwargs=_takada,
         method="post",
         data={"model": "facilities.Facility"},
     ),
-    "documents:batch": Expect(
+    "printing:batch": Expect(
         {**signed_in(DENIED), "center": REDIRECT}, kwargs={"key": "besshi3-all"}, method="post"
     ),
     # Every pending 別紙7 of 春日野: its patient-group manager's (the demo has none pending, so
     # the page says there is nothing to print).
-    "documents:batch_for": Expect(
+    "printing:batch_for": Expect(
         {**signed_in(DENIED), "group_manager": OK},
         kwargs=_kasugano_pending,
         method="post",
     ),
-    "documents:detail": Expect(TAKADA_PAPERS, kwargs=_document),
-    "documents:status": Expect(TAKADA_PAPERS, kwargs=_document),
-    "documents:download": Expect(TAKADA_PAPERS, kwargs=lambda: _document("ready")),
-    "documents:retry": Expect(
+    "printing:detail": Expect(TAKADA_PAPERS, kwargs=_document),
+    "printing:status": Expect(TAKADA_PAPERS, kwargs=_document),
+    "printing:download": Expect(TAKADA_PAPERS, kwargs=lambda: _document("ready")),
+    "printing:retry": Expect(
         _as(TAKADA_PAPERS, REDIRECT), kwargs=lambda: _document("failed"), method="post"
     ),
 }

@@ -1,7 +1,7 @@
 """第12条(9)(10): 情報及び情報機器の持ち出し届, or 個人所有端末の業務利用届 (BYOD).
 
 Printed for a take-out or BYOD request (devices.TakeoutRequest), for whoever may see it
-(devices.selectors.takeouts_visible_to); its preview page (documents:takeout_preview) shows
+(devices.selectors.takeouts_visible_to); its preview page (printing:takeout_preview) shows
 the same template filled by `for_request`.
 """
 

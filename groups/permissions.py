@@ -21,7 +21,7 @@ to consents.permissions.use_patient_groups (one registration, read on every quer
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from facilities.models import FacilityMembership, FacilityRole
-from facilities.permissions import facility_ids_with, roles_grant
+from facilities.permissions import facility_ids_with, holds_on, roles_grant
 
 from .models import CARE_ENDED_REASONS, Group, GroupUserObjectPermission
 
@@ -85,6 +85,12 @@ def can_remove_as_staff_admin(actor, membership) -> bool:
         user_id=membership.user_id,
         facility_id__in=facility_ids_with(actor, "manage_staff", while_restricted=True),
     ).exists()
+
+
+def can_attest_staff(user, facility) -> bool:
+    """留意事項 1: the facility's MCS administrator compares its staff list with MCS and
+    settles the differences (the same rule as the attestation page's facility_for)."""
+    return holds_on(user, facility.pk, "manage_staff")
 
 
 def is_mcs_admin(user) -> bool:

@@ -61,6 +61,7 @@ from .permissions import (
     ACCESS_GROUP,
     MANAGE_GROUP,
     can_archive,
+    can_attest_staff,
     can_remove_as_staff_admin,
     grants_for,
 )
@@ -816,7 +817,7 @@ def staff_attestation_record(
     """The MCS administrator compared the portal's staff list with MCS, staff by staff. Each
     difference becomes a task on their list; the tasks of an earlier attestation give way to
     this one's."""
-    if not (actor and actor.has_perm("facilities.manage_staff", facility)):
+    if not (actor and can_attest_staff(actor, facility)):
         raise PermissionDenied
     facility = type(facility).objects.select_for_update().get(pk=facility.pk)
     expected = {user.pk: in_portal for user, in_portal in staff_to_attest(facility)}
@@ -862,7 +863,7 @@ def staff_attestation_record(
 @transaction.atomic
 def staff_discrepancy_resolve(*, actor, line: StaffAttestationLine, resolution: str):
     facility = line.attestation.facility
-    if not (actor and actor.has_perm("facilities.manage_staff", facility)):
+    if not (actor and can_attest_staff(actor, facility)):
         raise PermissionDenied
     resolution = _resolution(resolution)
     line = StaffAttestationLine.objects.select_for_update().get(pk=line.pk)

@@ -5,11 +5,13 @@ A directory's conftest.py holds only the fixtures of that area alone; objects a 
 in tests/factories.py, the demo's objects found by name in tests/demo_objects.py."""
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from facilities.models import Facility, User
-from mcnet.demo import DEMO_PASSWORD
+from mcnet.demo import DEMO_PASSWORD, load_demo
+from tests.demo_objects import DEMO_START
 from tests.demo_snapshot import demo_network
 
 # The people of the demo network, by the role they play in a permission check.
@@ -57,6 +59,14 @@ def _broker_breaker_closed():
 def demo(db):
     # The rows of a real load_demo(), replayed in a few statements (tests/demo_snapshot.py).
     return demo_network()
+
+
+@pytest.fixture
+def start(db):
+    """The demo network as loaded at DEMO_START, for tests that travel on from there."""
+    with time_machine.travel(DEMO_START, tick=False):
+        load_demo()
+    return DEMO_START
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
 """The demo network's objects, found by name (tests/conftest.py's `demo` loads them), and the
 patient details that must not reach anyone outside a patient's care."""
 
+import datetime as dt
 import re
 
 from consents.models import Patient
 from facilities.models import User
 from groups.models import Group, Membership
+
+# A fixed moment to load the demo at (the `start` fixture) for tests that travel through weeks
+# and months: the same 年度 and weekdays whatever day the suite runs.
+DEMO_START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 
 # 上越花子's details as the demo records them: none of these may reach someone who is not a
 # member of her group.

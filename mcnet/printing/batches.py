@@ -13,6 +13,7 @@ from django.db.models import Model, QuerySet
 from consents.models import active_consent_q
 from consents.selectors import registering_facilities_of
 from facilities.models import Facility
+from mcnet.permissions import is_center_staff
 
 from . import permissions
 
@@ -32,10 +33,6 @@ class BatchSpec:
 
     def scope_model_class(self) -> type[Model] | None:
         return apps.get_model(self.scope_model) if self.scope_model else None
-
-
-def _center_only(user) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and user.is_center_staff)
 
 
 def _every_facility(user, scope) -> QuerySet:
@@ -74,7 +71,7 @@ def build_batches() -> dict[str, BatchSpec]:
             title="全事業所",
             item_model="facilities.Facility",
             scope_model=None,
-            scopes_for=_center_only,
+            scopes_for=is_center_staff,
             items=_every_facility,
         ),
         # Every pending 別紙7 of a facility, for its patient-group managers.

@@ -26,7 +26,7 @@ from enrollment.selectors import application_for_token
 from mcnet.models import GeneratedDocument
 from mcnet.uploads import private_file_response
 
-from . import permissions, registry, selectors, services
+from . import registry, selectors, services
 from .forms import besshi1, besshi2, takeout
 
 State = GeneratedDocument.State
@@ -41,11 +41,7 @@ MACHINE_READABLE = ("disclosure",)
 def index(request):
     """Every form, blank or filled from what this user may print, and their recent PDFs."""
     query = request.GET.get("q", "").strip()[:50]
-    facilities = selectors.facilities_for_forms(request.user)
-    if request.user.is_center_staff and query:
-        facilities = permissions.facilities_printable_by(request.user).filter(
-            name__icontains=query
-        )[:20]
+    facilities = selectors.facilities_for_forms(request.user, query)
     # The forms offered blank; those printed only for one object (a patient's request) are not.
     forms = [registry.get(code) for code in registry.FORM_CODES]
     facility_forms = [s for s in forms if s.target_for("facilities.Facility")]

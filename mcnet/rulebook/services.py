@@ -11,6 +11,7 @@ from mcnet.audit import AuditAction, audit_record
 
 from . import text
 from .models import NETWORK_DOCUMENTS, Document, RuleVersion
+from .permissions import may_publish_network_rules
 
 
 @transaction.atomic
@@ -33,8 +34,7 @@ def rule_version_publish(
     if facility is None:
         if document not in NETWORK_DOCUMENTS:
             raise ValidationError({"document": _("文書を選んでください。")})
-        # 第15条: the center records what the council approved; nobody else changes the rules.
-        if not getattr(actor, "is_center_staff", False):
+        if not may_publish_network_rules(actor):
             raise PermissionDenied
     elif document != Document.FACILITY_RULES:
         raise ValidationError({"document": _("事業所の定めとして登録してください。")})

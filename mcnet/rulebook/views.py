@@ -15,6 +15,7 @@ from mcnet.models import NetworkSettings
 from . import selectors, services, text
 from .forms import RulePublishForm, network_document_or_none
 from .models import Document
+from .permissions import may_publish_network_rules
 
 
 def _network_values() -> dict:
@@ -26,12 +27,6 @@ def _document(document: str) -> tuple[str, str]:
     if network_document_or_none(document) is None:
         raise Http404
     return document, Document(document).label
-
-
-def _center_only(user) -> None:
-    # 第15条: the center records the approved rules; nobody else publishes them.
-    if not getattr(user, "is_center_staff", False):
-        raise Http404
 
 
 @login_required
@@ -78,7 +73,8 @@ def rules_document(request, document):
 @login_required
 @require_http_methods(["GET", "POST"])
 def rules_publish(request, document):
-    _center_only(request.user)
+    if not may_publish_network_rules(request.user):
+        raise Http404  # a page that is not there for anyone else (第15条)
     document, label = _document(document)
     current = selectors.version_in_force(document)
     latest = selectors.versions_of(document).first() or current

@@ -16,19 +16,11 @@ from groups import selectors, services
 from groups.models import GroupAttestation, StaffAttestation, StaffAttestationLine
 from mcnet.demo import load_demo
 from mcnet.models import AuditEvent, NetworkSettings, Notification
-from tests.demo_objects import JOETSU_DETAILS, joetsu_group, shown, yamada_group
+from tests.demo_objects import DEMO_START, JOETSU_DETAILS, joetsu_group, shown, yamada_group
 
 DAY = dt.timedelta(days=1)
-START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+START = DEMO_START
 Status = StaffAttestationLine.Status
-
-
-@pytest.fixture
-def start(db):
-    """The demo network as loaded at START (高田 and 山田太郎's group attested 30 days before)."""
-    with time_machine.travel(START, tick=False):
-        load_demo()
-    return START
 
 
 def abc() -> Facility:

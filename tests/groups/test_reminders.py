@@ -4,7 +4,6 @@ what it sent)."""
 
 import datetime as dt
 
-import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -21,23 +20,15 @@ from facilities.models import (
 from groups import services as group_services
 from groups.jobs import send_reminders
 from groups.models import Group, Membership
-from mcnet.demo import load_demo
 from mcnet.models import AuditEvent, NetworkSettings, Notification
+from tests.demo_objects import DEMO_START
 from tests.factories import row_patient_group
 
 DAY = dt.timedelta(days=1)
 
 
 # A fixed start (not the clock of the day the suite runs), so a month later is the same 年度.
-START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def start(db):
-    """The demo network as loaded at START; every test travels from there."""
-    with time_machine.travel(START, tick=False):
-        load_demo()
-    return START
+START = DEMO_START
 
 
 def sent(kind: str, **filters):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mcnet.forms import add_refusal, posted
+from mcnet.forms import add_refusal, posted, query_choice, query_text
 from mcnet.models import GeneratedDocument
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.picker import posted_as_initial, search_field_name, search_requested
@@ -51,13 +51,11 @@ PATIENTS_PER_PAGE = 100
 @login_required
 @require_GET
 def patient_list(request):
-    query = request.GET.get("q", "")[:100]
-    care = request.GET.get("care", selectors.IN_CARE)
-    if care not in (selectors.IN_CARE, selectors.OUT_OF_CARE):
-        care = selectors.IN_CARE
-    sort = request.GET.get("sort", "kana")
-    if sort not in selectors.PATIENT_SORTS:
-        sort = "kana"
+    query = query_text(request)
+    care = query_choice(
+        request, "care", (selectors.IN_CARE, selectors.OUT_OF_CARE), selectors.IN_CARE
+    )
+    sort = query_choice(request, "sort", selectors.PATIENT_SORTS, "kana")
     page = uncounted_page(
         selectors.patient_list_for(request.user, query=query, care=care, sort=sort),
         page_number(request.GET.get("page")),
@@ -567,13 +565,9 @@ PATIENT_REQUESTS_PER_PAGE = 50
 @login_required
 @require_GET
 def patient_request_list(request):
-    state = request.GET.get("state", "open")
-    if state not in ("open", "closed", "all"):
-        state = "open"
-    query = request.GET.get("q", "")[:100]
-    sort = request.GET.get("sort", "due")
-    if sort not in selectors.PATIENT_REQUEST_SORTS:
-        sort = "due"
+    state = query_choice(request, "state", ("open", "closed", "all"), "open")
+    query = query_text(request)
+    sort = query_choice(request, "sort", selectors.PATIENT_REQUEST_SORTS, "due")
     page = uncounted_page(
         selectors.patient_request_list_for(request.user, state=state, query=query, sort=sort),
         page_number(request.GET.get("page")),

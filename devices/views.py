@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from facilities.models import UserRestriction
 from mcnet.confirm import confirm_page
-from mcnet.forms import add_refusal
+from mcnet.forms import add_refusal, query_choice, query_text
 from mcnet.models import NetworkSettings
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
@@ -79,17 +79,11 @@ def device_list(request):
         facility_id = None
     filters = {
         "facility_id": int(facility_id) if facility_id else None,
-        "state": request.GET.get("state", "")
-        if request.GET.get("state") in Device.State.values
-        else "",
-        "kind": request.GET.get("kind", "")
-        if request.GET.get("kind") in Device.Kind.values
-        else "",
-        "ownership": request.GET.get("ownership", "")
-        if request.GET.get("ownership") in Device.Ownership.values
-        else "",
+        "state": query_choice(request, "state", Device.State.values),
+        "kind": query_choice(request, "kind", Device.Kind.values),
+        "ownership": query_choice(request, "ownership", Device.Ownership.values),
         "overdue": request.GET.get("overdue") == "1",
-        "query": request.GET.get("q", "")[:100].strip(),
+        "query": query_text(request),
     }
     page = uncounted_page(
         selectors.device_list(request.user, **filters),
@@ -254,9 +248,7 @@ TAKEOUT_FILTERS = (
 
 @login_required
 def takeout_list(request):
-    status = request.GET.get("status", "")
-    if status not in dict(TAKEOUT_FILTERS):
-        status = ""
+    status = query_choice(request, "status", dict(TAKEOUT_FILTERS))
     requests = list(selectors.takeout_list(request.user, status=status))
     return render(
         request,

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mcnet.confirm import confirm_page
-from mcnet.forms import add_refusal
+from mcnet.forms import add_refusal, query_choice, query_text
 from mcnet.models import NetworkSettings
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.picker import PICKER_RESULTS, search_query
@@ -262,10 +262,8 @@ def _relieve_question(request, facility, row):
 @require_GET
 def staff_page(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN, *EDUCATION)
-    query = request.GET.get("q", "")[:100].strip()
-    status = request.GET.get("status", "all")
-    if status not in selectors.STAFF_STATUSES:
-        status = "all"
+    query = query_text(request)
+    status = query_choice(request, "status", selectors.STAFF_STATUSES, "all")
     page = uncounted_page(
         selectors.staff_list(facility, query=query, status=status),
         page_number(request.GET.get("page")),

@@ -96,6 +96,18 @@ def add_refusal(form: forms.Form, exc: ValidationError, field: str | None = None
             form.add_error(field, message)
 
 
+def query_choice(request, name: str, allowed, default: str = "") -> str:
+    """A list's GET parameter (a tab, a filter, a sort): one of `allowed`, else `default` (a
+    stale or edited link shows the default list, never an error)."""
+    value = request.GET.get(name, default)
+    return value if value in allowed else default
+
+
+def query_text(request, name: str = "q", limit: int = 100) -> str:
+    """A list's search words, cut to `limit` characters."""
+    return request.GET.get(name, "")[:limit].strip()
+
+
 def posted(request, *, files: bool = False):
     """What a form binds to: the POST (or its files) when posted, even when empty — a form
     with no fields is still submitted — and None on GET."""

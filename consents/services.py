@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from facilities.models import FacilityRole
 from facilities.selectors import role_holder_ids
-from mcnet.audit import AuditAction, audit_record
+from mcnet.audit import AuditAction, access_log_append, audit_record
 from mcnet.fragments import fragments_forget
 from mcnet.models import NetworkSettings
 from mcnet.notifications import (
@@ -138,8 +138,10 @@ def closed_record_open(*, actor, patient: Patient, purpose: str) -> None:
 
 def patient_access_record(*, actor, patient: Patient, via: str) -> None:
     """The access log of patient data (national guideline, via 第3条): who opened which
-    patient's details, when, from where, through which page."""
-    audit_record(
+    patient's details, when, from where, through which page. Appended without the audit
+    chain's lock (readers of different patients never wait for each other) and sealed into
+    the chain within ACCESS_LOG_SEAL_SECONDS (mcnet.audit)."""
+    access_log_append(
         actor=actor,
         action=AuditAction.PATIENT_VIEW,
         target=patient,

@@ -3,6 +3,13 @@
 Tamper-evident: each event stores the hash of the one before it and its own hash over its
 content, so an edited or deleted row breaks the chain (`manage.py verify_audit` finds where).
 Events are chained in id order under one lock, held until the writing transaction commits.
+
+The access log of patient data is the exception: every opening of a patient's page would
+queue every reader behind that one lock. `access_log_append` writes it as a plain INSERT into
+AuditPending (no lock), and the periodic job (`mcnet.tasks.seal_access_log`, every
+ACCESS_LOG_SEAL_SECONDS) seals the pending records into the chain with `access_log_seal`, in id
+order, in batches, each batch once. Until sealed a record is in the trail readers see
+(AuditTrail) but not tamper-evident; once sealed it is an AuditEvent like any other.
 """
 
 import hashlib
@@ -13,7 +20,7 @@ from enum import StrEnum, unique
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from .models import AuditEvent
+from .models import AuditEvent, AuditPending
 
 GENESIS = "0" * 64
 
@@ -172,6 +179,36 @@ class AuditAction(StrEnum):
     ADMIN_EXPORT = "admin.export"
 
 
+# Actions written through access_log_append: reads of patient data, which change nothing, so
+# their event need not be chained in the reader's own transaction (第11条: the access log).
+DEFERRED_ACTIONS = frozenset({AuditAction.PATIENT_VIEW})
+# Pending records sealed in one transaction (the chain's lock is held for one batch at a time,
+# so the services' writes wait at most one batch).
+SEAL_BATCH = 500
+
+
+def _event_fields(*, actor, action, target, object_type, object_id, facility_id, changes) -> dict:
+    """Who, what, which object, when, from where: the columns of an event (or pending record)."""
+    if target is not None:
+        object_type = object_type or target._meta.label_lower
+        object_id = object_id or target.pk
+        if facility_id is None:
+            facility_id = getattr(target, "facility_id", None)
+    is_person = actor is not None and getattr(actor, "is_authenticated", False)
+    return {
+        "created_at": timezone.now(),
+        "actor": actor if is_person else None,
+        "actor_label": actor.email if is_person else "system",
+        "action": action.value,
+        "object_type": object_type,
+        "object_id": str(object_id or ""),
+        "object_repr": str(target)[:200] if target is not None else "",
+        "facility_id": facility_id,
+        "changes": json.loads(json.dumps(changes or {}, default=str)),
+        "ip_address": current_ip.get(),
+    }
+
+
 def audit_record(
     *,
     actor,
@@ -185,23 +222,16 @@ def audit_record(
     """Write one audit event. `target` names the object; its facility is taken when it has one.
     An action outside `AuditAction` is a programming error (ValueError), so a typo fails tests."""
     action = AuditAction(action)
-    if target is not None:
-        object_type = object_type or target._meta.label_lower
-        object_id = object_id or target.pk
-        if facility_id is None:
-            facility_id = getattr(target, "facility_id", None)
-    is_person = actor is not None and getattr(actor, "is_authenticated", False)
     event = AuditEvent(
-        created_at=timezone.now(),
-        actor=actor if is_person else None,
-        actor_label=actor.email if is_person else "system",
-        action=action.value,
-        object_type=object_type,
-        object_id=str(object_id or ""),
-        object_repr=str(target)[:200] if target is not None else "",
-        facility_id=facility_id,
-        changes=json.loads(json.dumps(changes or {}, default=str)),
-        ip_address=current_ip.get(),
+        **_event_fields(
+            actor=actor,
+            action=action,
+            target=target,
+            object_type=object_type,
+            object_id=object_id,
+            facility_id=facility_id,
+            changes=changes,
+        )
     )
     with transaction.atomic():
         last = _lock_the_chain_and_read_its_head()
@@ -209,6 +239,85 @@ def audit_record(
         event.hash = event_hash(event)
         event.save()
     return event
+
+
+def access_log_append(
+    *,
+    actor,
+    action: AuditAction,
+    target: models.Model,
+    facility_id: int | None = None,
+    changes: dict | None = None,
+) -> AuditPending:
+    """Append one access-log record without the chain's lock (one INSERT); the periodic job
+    seals it. Only DEFERRED_ACTIONS: a write's event is chained with the write (audit_record)."""
+    action = AuditAction(action)
+    if action not in DEFERRED_ACTIONS:
+        raise ValueError(f"{action} is chained with its write: use audit_record")
+    record = AuditPending(
+        **_event_fields(
+            actor=actor,
+            action=action,
+            target=target,
+            object_type="",
+            object_id="",
+            facility_id=facility_id,
+            changes=changes,
+        )
+    )
+    record.save()
+    return record
+
+
+def access_log_seal(*, batch_size: int = SEAL_BATCH, max_batches: int | None = None) -> int:
+    """Seal pending access-log records into the chain, oldest id first; how many were sealed.
+
+    Each batch is one transaction under the chain's lock: the records become AuditEvents (their
+    own time, actor, label, object, facility, changes and address, chained like any event) and
+    leave AuditPending together, so a crash leaves the batch wholly pending, and a second
+    sealer, waiting on the lock, then reads only what is still pending: nothing twice."""
+    sealed, batches = 0, 0
+    while max_batches is None or batches < max_batches:
+        done = _seal_one_batch(batch_size)
+        sealed, batches = sealed + done, batches + 1
+        if done < batch_size:
+            break
+    return sealed
+
+
+# What a pending record says, carried as it is into its sealed event (its own time, actor,
+# label, object, facility, changes and address).
+_RECORD_COLUMNS = tuple(f.attname for f in AuditPending._meta.concrete_fields if not f.primary_key)
+
+
+@transaction.atomic
+def _seal_one_batch(batch_size: int) -> int:
+    head = _lock_the_chain_and_read_its_head() or GENESIS
+    # Read after the lock (a statement of its own, so a fresh snapshot under READ COMMITTED):
+    # what a sealer before us moved is gone from here.
+    pending = list(AuditPending.objects.order_by("id")[:batch_size])
+    if not pending:
+        return 0
+    events = []
+    for record in pending:
+        event = AuditEvent(
+            **{column: getattr(record, column) for column in _RECORD_COLUMNS},
+            prev_hash=head,
+        )
+        event.hash = head = event_hash(event)
+        events.append(event)
+    # One INSERT: ids come from the sequence in list order, under the lock, so id order is
+    # chain order as verify_chain reads it.
+    AuditEvent.objects.bulk_create(events)
+    moved, _by_model = AuditPending.objects.filter(pk__in=[r.pk for r in pending]).delete()
+    if moved != len(pending):  # someone else moved them (not under the lock): undo this batch
+        raise RuntimeError(f"sealed {len(pending)} pending records but removed {moved}")
+    return len(pending)
+
+
+def access_log_pending() -> int:
+    """How many access-log records wait for their seal (not yet tamper-evident)."""
+    return AuditPending.objects.count()
 
 
 def event_hash(event: AuditEvent) -> str:

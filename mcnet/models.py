@@ -13,14 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from .text import nfkc
 
 
-class AuditEvent(models.Model):
-    """One write to the network's records: who, what, which object, when, from where.
+class EventColumns(models.Model):
+    """Who, what, which object, when, from where: what every audit record says, chained
+    (AuditEvent) or waiting for its seal (AuditPending). Append-only."""
 
-    Append-only (national guideline: access and operation logs must be reviewable); written by
-    services in the same transaction as the change they describe.
-    """
-
-    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("日時"), default=timezone.now)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作者"),
@@ -31,21 +28,18 @@ class AuditEvent(models.Model):
     )
     # Kept as text too, so the trail still names the actor after an account is erased.
     actor_label = models.CharField(_("操作者（記録時）"), max_length=254, blank=True)
-    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    action = models.CharField(_("操作"), max_length=64)
     object_type = models.CharField(_("対象の種類"), max_length=64)
     object_id = models.CharField(_("対象ID"), max_length=64, blank=True)
     object_repr = models.CharField(_("対象"), max_length=200, blank=True)
-    facility_id = models.BigIntegerField(_("事業所ID"), null=True, blank=True, db_index=True)
+    facility_id = models.BigIntegerField(_("事業所ID"), null=True, blank=True)
     changes = models.JSONField(_("変更内容"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
-    prev_hash = models.CharField(_("直前のハッシュ"), max_length=64, blank=True)
-    hash = models.CharField(_("ハッシュ"), max_length=64, blank=True)
 
     class Meta:
+        abstract = True
         verbose_name = _("監査ログ")
         verbose_name_plural = _("監査ログ")
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
         return (
@@ -59,6 +53,66 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("監査ログは削除できません。"))
+
+
+class AuditEvent(EventColumns):
+    """One write to the network's records: who, what, which object, when, from where.
+
+    Append-only (national guideline: access and operation logs must be reviewable); written by
+    services in the same transaction as the change they describe.
+    """
+
+    created_at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+    action = models.CharField(_("操作"), max_length=64, db_index=True)
+    facility_id = models.BigIntegerField(_("事業所ID"), null=True, blank=True, db_index=True)
+    prev_hash = models.CharField(_("直前のハッシュ"), max_length=64, blank=True)
+    hash = models.CharField(_("ハッシュ"), max_length=64, blank=True)
+
+    class Meta(EventColumns.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+
+class AuditPending(EventColumns):
+    """An opening of a patient's page (the access log, 第11条) waiting to be sealed into the
+    audit chain: appended without the chain's lock, so readers never queue behind each other.
+
+    The same columns as AuditEvent without the links; ids and codes only (object_repr is the
+    object's str(), 「患者 #id」 for a patient: never a name). Rows leave only by being sealed
+    (mcnet.audit.access_log_seal), moved into AuditEvent in the same transaction. Until then
+    they are in the trail (AuditTrail) but not yet tamper-evident.
+    """
+
+    class Meta(EventColumns.Meta):
+        pass
+
+
+class AuditTrail(EventColumns):
+    """The trail as its readers see it: every sealed AuditEvent and every AuditPending record
+    (a database view, mcnet migration 0015), so an opening of a patient's page is in the
+    audit log and the patient's disclosure from the moment it is written, not from its seal.
+
+    Sealed events keep their id; pending records show theirs negated (ids stay unique, and
+    the seal moves a record from one side to the other in one transaction: one statement
+    never sees it twice or not at all). Read-only."""
+
+    # A view: deleting an account must not try to update it (the tables keep their SET_NULL).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    sealed = models.BooleanField()  # False: an AuditPending record, not yet in the chain
+
+    class Meta(EventColumns.Meta):
+        managed = False
+        db_table = "mcnet_audittrail"
+        ordering = ["-created_at", "-id"]
+
+    def save(self, *args, **kwargs):
+        raise ValidationError(_("監査ログは変更できません。"))
 
 
 # What one request has read already (mcnet.middleware.RequestContextMiddleware opens it for

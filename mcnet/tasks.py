@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from . import notifications, outbox
+from . import audit, notifications, outbox
 from .models import NetworkSettings, Notification
 from .submissions import purge_old
 
@@ -94,3 +94,10 @@ def purge_form_submissions() -> int:
 def redeliver_unsent_notifications() -> dict[str, int]:
     """The sweep's former name (a beat schedule saved by an older release may still use it)."""
     return outbox.requeue_unsent()
+
+
+@shared_task(acks_late=True, time_limit=300)
+def seal_access_log() -> int:
+    """Seal the access log's pending records into the audit chain (mcnet.audit); how many.
+    Safe twice, or two at once: each record is sealed once, under the chain's lock."""
+    return audit.access_log_seal()

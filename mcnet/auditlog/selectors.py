@@ -5,12 +5,16 @@
   patient's page, when, from where, through which page).
 - An MCS administrator (第6条: manages the facility's patient and personal information and
   its IDs) reads, for each facility where they hold `facilities.manage_staff`:
-    (1) the events about that facility's objects — `AuditEvent.facility_id` is the facility;
+    (1) the events about that facility's objects — `AuditTrail.facility_id` is the facility;
     (2) the events done by that facility's staff — the actor holds an ACTIVE membership of the
         facility now (wherever the event happened, e.g. their nurse opening a patient's page
         at another facility). Someone who left is no longer their staff: that person's later
         events elsewhere are not shown; their events at the facility stay visible through (1).
   Nobody else reads the trail.
+
+The trail read here is AuditTrail: the sealed hash chain and the access-log records still
+waiting for their seal (mcnet.audit), so an opening of a patient's page is listed, searched
+and exported from the moment it happens, not from the periodic seal.
 
 What an event says is shown as stored, except for events about patients (patients, consents,
 groups, memberships, reviews, printed forms) seen by someone outside the patient's facility —
@@ -30,7 +34,7 @@ from django.utils import timezone
 from facilities.models import Facility, FacilityMembership, User
 from facilities.permissions import facility_ids_with
 from facilities.search import search_key
-from mcnet.models import AuditEvent
+from mcnet.models import AuditTrail
 from mcnet.text import nfkc
 
 # Events about patients: their label and changes stay inside the patient's facility.
@@ -70,13 +74,13 @@ def audit_scope(user) -> AuditScope | None:
     return AuditScope(False, ids) if ids else None
 
 
-def events_in_scope(scope: AuditScope) -> QuerySet[AuditEvent]:
+def events_in_scope(scope: AuditScope) -> QuerySet[AuditTrail]:
     if scope.everything:
-        return AuditEvent.objects.all()
+        return AuditTrail.objects.all()
     staff = FacilityMembership.objects.filter(
         facility_id__in=scope.facility_ids, is_active=True
     ).values("user_id")
-    return AuditEvent.objects.filter(Q(facility_id__in=scope.facility_ids) | Q(actor_id__in=staff))
+    return AuditTrail.objects.filter(Q(facility_id__in=scope.facility_ids) | Q(actor_id__in=staff))
 
 
 @dataclass
@@ -94,7 +98,7 @@ def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
-def search(events: QuerySet[AuditEvent], f: AuditFilters) -> QuerySet[AuditEvent]:
+def search(events: QuerySet[AuditTrail], f: AuditFilters) -> QuerySet[AuditTrail]:
     """Narrow `events`: actor (MCS ID, name or kana), facility (id or name), object type and id,
     action (exact, or a prefix such as "patient" for every patient.* action), days."""
     if f.actor:
@@ -140,9 +144,10 @@ class EventRow:
     changes: str
     ip_address: str
     masked: bool
+    sealed: bool = True  # False: in the trail, not yet sealed into the hash chain
 
 
-def _is_masked(event: AuditEvent, scope: AuditScope) -> bool:
+def _is_masked(event: AuditTrail, scope: AuditScope) -> bool:
     if event.object_type not in PATIENT_OBJECT_TYPES:
         return False
     return scope.everything or event.facility_id not in scope.facility_ids
@@ -189,6 +194,7 @@ def present(events, scope: AuditScope) -> list[EventRow]:
                 changes=_changes_text(e.changes, masked),
                 ip_address=e.ip_address or "",
                 masked=masked,
+                sealed=e.sealed,
             )
         )
     return rows

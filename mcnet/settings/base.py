@@ -303,6 +303,15 @@ CELERY_BEAT_SCHEDULE["redeliver-unsent-mail"] = {
     "schedule": 20.0,
     "options": {"expires": 20},  # a late sweep is not queued twice: the next one comes
 }
+# The access log of patient data is appended without the audit chain's lock and sealed into
+# the chain by this job (mcnet/audit.py): a record is tamper-evident at most this long after
+# it was written (plus one run). A run not started in time is dropped: the next one seals all.
+ACCESS_LOG_SEAL_SECONDS = 10.0
+CELERY_BEAT_SCHEDULE["audit-seal-access-log"] = {
+    "task": "mcnet.tasks.seal_access_log",
+    "schedule": ACCESS_LOG_SEAL_SECONDS,
+    "options": {"expires": ACCESS_LOG_SEAL_SECONDS},
+}
 # Forms' one-time tokens (mcnet/submissions.py) are kept a day.
 CELERY_BEAT_SCHEDULE["purge-form-submissions"] = {
     "task": "mcnet.tasks.purge_form_submissions",

@@ -13,7 +13,7 @@ from PIL import Image
 
 from consents import services
 from consents.models import Consent, Patient
-from mcnet.models import AuditEvent
+from mcnet.models import AuditEvent, AuditTrail
 from tests.demo_objects import JOETSU_DETAILS, shown
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -128,7 +128,7 @@ def test_the_scan_is_streamed_only_to_those_who_handle_the_paper(demo, people, c
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-store"
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
-    assert AuditEvent.objects.filter(
+    assert AuditTrail.objects.filter(
         action="patient.view", changes__via="consents:consent_scan"
     ).exists()
     for role in ("user", "other_facility_user", "mcs_admin", "other_mcs_admin", "center"):

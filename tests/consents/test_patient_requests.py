@@ -17,7 +17,7 @@ from consents.models import Consent, Patient, PatientRequest
 from facilities import services as facility_services
 from facilities.models import Facility, FacilityRole, Occupation, User
 from groups.models import Group, Membership
-from mcnet.models import AuditEvent, GeneratedDocument, NetworkSettings, Notification
+from mcnet.models import AuditEvent, AuditTrail, GeneratedDocument, NetworkSettings, Notification
 from mcnet.printing import services as printing_services
 from tests.printing import pdf
 
@@ -305,7 +305,7 @@ def test_disclosure_package_lists_exactly_the_facilities_and_accesses_recorded(
 
     # The access log: every opening of the patient's pages recorded before the package, each
     # with the opener's facility and profession — and no staff name.
-    events = AuditEvent.objects.filter(
+    events = AuditTrail.objects.filter(
         action="patient.view", object_type="consents.patient", object_id=str(yamada.pk)
     ).order_by("created_at", "id")
     events = [e for e in events if e.created_at <= document.created_at]

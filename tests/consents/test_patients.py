@@ -8,7 +8,7 @@ from django.urls import reverse
 from consents import selectors, services
 from consents.models import Patient
 from groups.models import Group
-from mcnet.models import AuditEvent
+from mcnet.models import AuditEvent, AuditTrail
 
 ROLES = ("user", "other_facility_user", "mcs_admin", "other_mcs_admin", "group_manager", "center")
 
@@ -161,6 +161,6 @@ def test_a_member_sees_the_patient_page_and_the_opening_is_logged(demo, people, 
     html = page.content.decode()
     assert page.status_code == 200 and "1938年4月12日" in html
     assert "同意書の記録" not in html  # consents are for those who handle the paper
-    assert AuditEvent.objects.filter(
+    assert AuditTrail.objects.filter(
         action="patient.view", actor=people["user"], object_id=str(patient.pk)
     ).exists()

@@ -15,7 +15,7 @@ from facilities.models import Facility, FacilityMembership, User
 from groups.models import Group
 from mcnet.audit import AuditAction, audit_record
 from mcnet.auditlog.selectors import AuditScope, audit_scope, events_in_scope
-from mcnet.models import AuditEvent
+from mcnet.models import AuditEvent, AuditTrail
 
 URL = reverse("auditlog:index")
 EXPORT = reverse("auditlog:export")
@@ -37,7 +37,7 @@ def opened(client_as, yamada_group):
     for role in ("user", "other_facility_user"):
         response = client_as(role).get(reverse("groups:detail", args=[yamada_group.pk]))
         assert response.status_code == 200
-    return AuditEvent.objects.filter(action="patient.view", object_id=str(yamada_group.patient_id))
+    return AuditTrail.objects.filter(action="patient.view", object_id=str(yamada_group.patient_id))
 
 
 def _rows(response):
@@ -99,7 +99,7 @@ def test_an_mcs_administrator_sees_their_facility_and_their_staff_only(client_as
     assert [r.actor for r in viewed] == ["nurse@takada.example.jp"]
     assert viewed[0].masked
     # Nothing of ABC's.
-    everything = AuditEvent.objects.filter(
+    everything = AuditTrail.objects.filter(
         pk__in=events_in_scope(audit_scope(User.objects.get(email="admin@takada.example.jp")))
     )
     assert not everything.filter(facility_id=abc.pk).exclude(actor__email__in=takada_staff)

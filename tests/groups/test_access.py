@@ -6,7 +6,7 @@ from django.urls import URLPattern, get_resolver, reverse
 
 from consents.models import Consent
 from groups.models import Announcement, GroupAttestation, Membership, StaffAttestationLine
-from mcnet.models import AuditEvent
+from mcnet.models import AuditTrail
 from tests.demo_objects import (
     JOETSU_DETAILS,
     YAMADA_DOB_TEXTS,
@@ -90,7 +90,7 @@ def test_the_nurse_cannot_open_joetsus_group_patient_or_consent_by_any_url(demo,
     assert objects["membership"].__class__.objects.get(pk=objects["membership"].pk).state == (
         Membership.State.ACCEPTED
     )
-    assert not AuditEvent.objects.filter(
+    assert not AuditTrail.objects.filter(
         action="patient.view",
         object_id=str(objects["patient"].pk),
         actor__email="nurse@takada.example.jp",
@@ -181,7 +181,7 @@ def test_opening_a_patient_is_in_the_access_log(demo, client_as, people):
     client = client_as("other_facility_user")
     client.get(reverse("groups:detail", args=[yamada.pk]))
     client.get(reverse("consents:patient_detail", args=[yamada.patient_id]))
-    events = AuditEvent.objects.filter(
+    events = AuditTrail.objects.filter(
         action="patient.view", actor=people["other_facility_user"], object_id=str(yamada.patient_id)
     )
     assert {e.changes["via"] for e in events} == {"groups:detail", "consents:patient_detail"}

@@ -21,7 +21,7 @@ from facilities.models import FacilityRole, Occupation
 from groups import services
 from groups.models import Group, GroupUserObjectPermission
 from mcnet.audit import AuditAction
-from mcnet.models import AuditEvent, Notification
+from mcnet.models import AuditEvent, AuditTrail, Notification
 from tests.conftest import log_in
 from tests.demo_objects import membership, yamada_group
 
@@ -234,7 +234,7 @@ def test_a_custodian_opens_the_record_with_a_purpose_and_the_log_keeps_it(
     assert opening.actor == actor and opening.object_id == str(patient_id)
     assert opening.changes == {"purpose": "patient_request"}
     assert not _leaks(opening.object_repr + str(opening.changes))
-    views = AuditEvent.objects.filter(
+    views = AuditTrail.objects.filter(
         action="patient.view", actor=actor, object_id=str(patient_id)
     ).values_list("changes__via", flat=True)
     assert {"groups:detail", "consents:patient_detail"} <= set(views)

@@ -102,6 +102,7 @@ QUEUED_NAMES = {
     "mcnet.tasks.deliver_notification_emails",
     "mcnet.tasks.redeliver_unsent_mail",
     "mcnet.tasks.redeliver_unsent_notifications",
+    "mcnet.tasks.seal_access_log",
 }
 
 

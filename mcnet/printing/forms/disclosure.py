@@ -20,7 +20,7 @@ from django.utils import timezone
 from consents.models import Consent, Patient, PatientRequest
 from facilities.models import FacilityMembership, User
 from groups.models import Group, Membership
-from mcnet.models import AuditEvent
+from mcnet.models import AuditTrail
 from mcnet.wareki import wareki
 
 from ..permissions import patient_requests_printable_by
@@ -156,9 +156,10 @@ def _groups(patient: Patient) -> list[dict]:
     return rows
 
 
-def access_events(patient: Patient) -> QuerySet[AuditEvent]:
-    """The access log of the patient's pages (national guideline, via 第3条)."""
-    return AuditEvent.objects.filter(
+def access_events(patient: Patient) -> QuerySet[AuditTrail]:
+    """The access log of the patient's pages (national guideline, via 第3条): sealed into the
+    audit chain or still waiting for the seal (mcnet.audit), every opening up to now."""
+    return AuditTrail.objects.filter(
         object_type="consents.patient", object_id=str(patient.pk), action__in=ACCESS_ACTIONS
     ).order_by("created_at", "id")
 

@@ -352,7 +352,13 @@ def document_render(*, document_id: int, takeover: bool = False) -> str:
         document_fail(document_id=document.pk, message=str(exc))
         return "failed"
     with transaction.atomic():
-        document = GeneratedDocument.objects.select_for_update().get(pk=document.pk)
+        # What the outcome reads and writes, not the stored data it was made from (a batch's
+        # can be large): neither fetched again nor written back.
+        document = (
+            GeneratedDocument.objects.select_for_update()
+            .only("pk", "state", "file", "progress_total")
+            .get(pk=document.pk)
+        )
         if document.state != State.RENDERING:
             return f"superseded ({document.state})"
         old_name = document.file.name if document.file else ""
@@ -362,7 +368,16 @@ def document_render(*, document_id: int, takeover: bool = False) -> str:
         document.message = unprintable_warning(unprintable) if unprintable else ""
         document.progress_done = document.progress_total
         document.finished_at = timezone.now()
-        document.save()
+        document.save(
+            update_fields=[
+                "file",
+                "state",
+                "message",
+                "progress_done",
+                "finished_at",
+                "updated_at",
+            ]
+        )
         if old_name:
             transaction.on_commit(lambda: document.file.storage.delete(old_name))
     return "ready"

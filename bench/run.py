@@ -341,6 +341,9 @@ def measure_pdf(renders: int, worker_counts: tuple[int, ...], documents: int = 8
 # document (idempotency key), rendered once, so there are only as many as forms.
 CELERY_FORMS = ("besshi1", "besshi2", "besshi3", "besshi4")
 CELERY_WAIT_S = 300.0
+# The documents of a run go in this many rounds, each rendered by the plain processes and then
+# through Celery: on a busy machine both see the same moments.
+CELERY_ROUNDS = 4
 # Through Celery, at least this share of what as many plain processes make of the same
 # documents: the queue, the claim, the file and the row may cost a fifth, no more.
 MIN_PDF_CELERY_RATIO = 0.8
@@ -360,21 +363,13 @@ def _render_contexts(args) -> int:
     return count
 
 
-def _plain_rate(jobs: list, processes: int) -> float:
-    """PDFs per second of `processes` plain processes rendering `jobs` (each once, split
-    between them), after one warm render each."""
-    import multiprocessing
-
-    from django.db import connections
-
-    connections.close_all()
+def _plain_seconds(pool, jobs: list, processes: int) -> float:
+    """Seconds `processes` plain processes (`pool`, warm) take to render `jobs`, each once,
+    split between them."""
     per_process = [jobs[i::processes] for i in range(processes)]
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        pool.map(_render_contexts, [(part, 1) for part in per_process])  # warm each process
-        started = time.perf_counter()
-        done = sum(pool.map(_render_contexts, [(part, len(part)) for part in per_process]))
-        elapsed = time.perf_counter() - started
-    return done / elapsed
+    started = time.perf_counter()
+    pool.map(_render_contexts, [(part, len(part)) for part in per_process])
+    return time.perf_counter() - started
 
 
 def _contexts_of(actor, facilities: list[int]) -> list[tuple[str, dict]]:
@@ -456,7 +451,7 @@ def _request_and_wait(actor, facilities: list[int]) -> tuple[float, dict]:
         pk__in=ids, state__in=[State.QUEUED, State.RENDERING]
     )
     while pending.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
     rows = GeneratedDocument.objects.filter(pk__in=ids).order_by().values("state")
     rows = rows.annotate(n=Count("pk"))
     return requested_s, {row["state"]: row["n"] for row in rows}
@@ -466,10 +461,11 @@ def measure_pdf_celery(documents: int, worker_counts: tuple[int, ...]) -> dict:
     """PDFs per second through the portal's path: services.document_request_for as the center
     (audit event, row, publish on commit), real workers on the bench broker, until the rows are
     ready. Everything it wrote is deleted afterwards."""
+    import multiprocessing
     import tempfile
 
     from django.contrib.auth import get_user_model
-    from django.db import connection
+    from django.db import connection, connections
 
     from bench.generate import BENCH_CENTER
     from facilities.models import Facility
@@ -515,13 +511,29 @@ def measure_pdf_celery(documents: int, worker_counts: tuple[int, ...]) -> dict:
                     raise RuntimeError(f"{count} workers did not answer; see {log_path}")
             warm, facilities = facilities[: 2 * count], facilities[2 * count :]
             _request_and_wait(actor, warm)  # fonts loaded, templates compiled in each worker
-            batch, facilities = facilities[:documents], facilities[documents:]
-            # The same documents by as many plain processes, just before (the workers idle).
-            plain = _plain_rate(_contexts_of(actor, batch), count)
-            started = time.perf_counter()
-            requested_s, states = _request_and_wait(actor, batch)
-            elapsed = time.perf_counter() - started
-            ready = states.get(GeneratedDocument.State.READY, 0)
+            # The same documents by as many plain processes, round by round just before the
+            # workers get them (the machine's other load drifts: both see the same).
+            connections.close_all()
+            pool = multiprocessing.get_context("fork").Pool(count)
+            try:
+                pool.map(_render_contexts, [(_contexts_of(actor, warm), 1)] * count)
+                plain_s = elapsed = requested_s = 0.0
+                ready = 0
+                for round_ in range(CELERY_ROUNDS):
+                    size = documents // CELERY_ROUNDS + (round_ < documents % CELERY_ROUNDS)
+                    batch, facilities = facilities[:size], facilities[size:]
+                    jobs = _contexts_of(actor, batch)
+                    connections.close_all()
+                    plain_s += _plain_seconds(pool, jobs, count)
+                    started = time.perf_counter()
+                    round_requested_s, states = _request_and_wait(actor, batch)
+                    elapsed += time.perf_counter() - started
+                    requested_s += round_requested_s
+                    ready += states.get(GeneratedDocument.State.READY, 0)
+            finally:
+                pool.terminate()
+                pool.join()
+            plain = documents / plain_s
             result["pdfs_per_second"][str(count)] = round(ready / elapsed, 2)
             result["plain_pdfs_per_second"][str(count)] = round(plain, 2)
             result["ratio"][str(count)] = round(ready / elapsed / plain, 3)

@@ -305,3 +305,21 @@ def test_requested_by_survives_the_user(db, published):
     user.delete()
     document.refresh_from_db()
     assert document.requested_by is None
+
+
+def test_the_finished_document_is_saved_without_its_data(takada, people, published, media):
+    """The stored data (a batch's can be large) is read by the claim, never written back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    document = services.document_request_for(
+        actor=people["mcs_admin"], code="besshi3", target=facility_target(), obj=takada
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert services.document_render(document_id=document.pk) == "ready"
+    updates = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 2  # the claim, the outcome
+    assert all('"data"' not in sql and '"items"' not in sql for sql in updates)
+    assert len(queries) == 8  # BEGIN, lock, claim, COMMIT; BEGIN, lock, outcome, COMMIT
+    stored = GeneratedDocument.objects.get(pk=document.pk)
+    assert stored.state == State.READY and stored.data == document.data and stored.file

@@ -341,6 +341,50 @@ def measure_pdf(renders: int, worker_counts: tuple[int, ...], documents: int = 8
 # document (idempotency key), rendered once, so there are only as many as forms.
 CELERY_FORMS = ("besshi1", "besshi2", "besshi3", "besshi4")
 CELERY_WAIT_S = 300.0
+# The documents of a run go in this many rounds, each rendered by the plain processes and then
+# through Celery: on a busy machine both see the same moments.
+CELERY_ROUNDS = 4
+# Through Celery, at least this share of what as many plain processes make of the same
+# documents: the queue, the claim, the file and the row may cost a fifth, no more.
+MIN_PDF_CELERY_RATIO = 0.8
+
+
+def _render_contexts(args) -> int:
+    """Render (template, context) pairs in turn, `count` of them, in a plain process."""
+    jobs, count = args
+    import django
+
+    django.setup()
+    from mcnet.printing import renderer
+
+    for i in range(count):
+        template, context = jobs[i % len(jobs)]
+        renderer.render_pdf(template, context)
+    return count
+
+
+def _plain_seconds(pool, jobs: list, processes: int) -> float:
+    """Seconds `processes` plain processes (`pool`, warm) take to render `jobs`, each once,
+    split between them."""
+    per_process = [jobs[i::processes] for i in range(processes)]
+    started = time.perf_counter()
+    pool.map(_render_contexts, [(part, len(part)) for part in per_process])
+    return time.perf_counter() - started
+
+
+def _contexts_of(actor, facilities: list[int]) -> list[tuple[str, dict]]:
+    """(template, data) of the documents `_request_and_wait` will ask for: what the rows store
+    (JSON) and the task renders."""
+    from mcnet.printing import registry, selectors
+
+    jobs = []
+    for i, facility_id in enumerate(facilities):
+        spec = registry.get(CELERY_FORMS[i % len(CELERY_FORMS)])
+        target, obj = selectors.printable_object(
+            actor, spec.code, facility_id, model="facilities.Facility"
+        )
+        jobs.append((spec.template, json.loads(json.dumps(spec.object_context(target, obj)))))
+    return jobs
 
 
 def _start_pdf_workers(count: int, log_path: Path) -> list:
@@ -389,14 +433,16 @@ def _request_and_wait(actor, facilities: list[int]) -> tuple[float, dict]:
     from django.db.models import Count
 
     from mcnet.models import GeneratedDocument
-    from mcnet.printing import registry, selectors, services
+    from mcnet.printing import selectors, services
 
     State = GeneratedDocument.State
     ids = []
     started = time.perf_counter()
     for i, facility_id in enumerate(facilities):
         code = CELERY_FORMS[i % len(CELERY_FORMS)]
-        target, obj = selectors.printable_object(actor, code, facility_id, model=registry.FACILITY)
+        target, obj = selectors.printable_object(
+            actor, code, facility_id, model="facilities.Facility"
+        )
         document = services.document_request_for(actor=actor, code=code, target=target, obj=obj)
         ids.append(document.pk)
     requested_s = time.perf_counter() - started
@@ -405,7 +451,7 @@ def _request_and_wait(actor, facilities: list[int]) -> tuple[float, dict]:
         pk__in=ids, state__in=[State.QUEUED, State.RENDERING]
     )
     while pending.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.02)
     rows = GeneratedDocument.objects.filter(pk__in=ids).order_by().values("state")
     rows = rows.annotate(n=Count("pk"))
     return requested_s, {row["state"]: row["n"] for row in rows}
@@ -415,10 +461,11 @@ def measure_pdf_celery(documents: int, worker_counts: tuple[int, ...]) -> dict:
     """PDFs per second through the portal's path: services.document_request_for as the center
     (audit event, row, publish on commit), real workers on the bench broker, until the rows are
     ready. Everything it wrote is deleted afterwards."""
+    import multiprocessing
     import tempfile
 
     from django.contrib.auth import get_user_model
-    from django.db import connection
+    from django.db import connection, connections
 
     from bench.generate import BENCH_CENTER
     from facilities.models import Facility
@@ -446,6 +493,9 @@ def measure_pdf_celery(documents: int, worker_counts: tuple[int, ...]) -> dict:
         "forms": list(CELERY_FORMS),
         "workers": "N celery workers, solo pool, concurrency 1 each",
         "pdfs_per_second": {},
+        "plain_pdfs_per_second": {},
+        "ratio": {},
+        "min_ratio": MIN_PDF_CELERY_RATIO,
         "failed": {},
         "seconds": {},
         "requests_s": {},
@@ -461,18 +511,40 @@ def measure_pdf_celery(documents: int, worker_counts: tuple[int, ...]) -> dict:
                     raise RuntimeError(f"{count} workers did not answer; see {log_path}")
             warm, facilities = facilities[: 2 * count], facilities[2 * count :]
             _request_and_wait(actor, warm)  # fonts loaded, templates compiled in each worker
-            batch, facilities = facilities[:documents], facilities[documents:]
-            started = time.perf_counter()
-            requested_s, states = _request_and_wait(actor, batch)
-            elapsed = time.perf_counter() - started
-            ready = states.get(GeneratedDocument.State.READY, 0)
+            # The same documents by as many plain processes, round by round just before the
+            # workers get them (the machine's other load drifts: both see the same).
+            connections.close_all()
+            pool = multiprocessing.get_context("fork").Pool(count)
+            try:
+                pool.map(_render_contexts, [(_contexts_of(actor, warm), 1)] * count)
+                plain_s = elapsed = requested_s = 0.0
+                ready = 0
+                for round_ in range(CELERY_ROUNDS):
+                    size = documents // CELERY_ROUNDS + (round_ < documents % CELERY_ROUNDS)
+                    batch, facilities = facilities[:size], facilities[size:]
+                    jobs = _contexts_of(actor, batch)
+                    connections.close_all()
+                    plain_s += _plain_seconds(pool, jobs, count)
+                    started = time.perf_counter()
+                    round_requested_s, states = _request_and_wait(actor, batch)
+                    elapsed += time.perf_counter() - started
+                    requested_s += round_requested_s
+                    ready += states.get(GeneratedDocument.State.READY, 0)
+            finally:
+                pool.terminate()
+                pool.join()
+            plain = documents / plain_s
             result["pdfs_per_second"][str(count)] = round(ready / elapsed, 2)
+            result["plain_pdfs_per_second"][str(count)] = round(plain, 2)
+            result["ratio"][str(count)] = round(ready / elapsed / plain, 3)
             result["failed"][str(count)] = documents - ready
             result["seconds"][str(count)] = round(elapsed, 2)
             result["requests_s"][str(count)] = round(requested_s, 2)
             log(
                 f"pdf through celery with {count} workers: {ready} of {documents} ready in "
-                f"{elapsed:.1f} s, {result['pdfs_per_second'][str(count)]} PDFs/s"
+                f"{elapsed:.1f} s, {result['pdfs_per_second'][str(count)]} PDFs/s; the same "
+                f"documents by {count} plain processes {plain:.2f} PDFs/s, ratio "
+                f"{result['ratio'][str(count)]}"
             )
             _stop_workers(workers)
             workers = []
@@ -715,6 +787,15 @@ def table(results: dict) -> str:
             lines.append(
                 f"PDFs per second through Celery ({celery['documents']} requests): {rates}"
             )
+            ratios = ", ".join(
+                f"{k} workers {celery['pdfs_per_second'][k]} / {k} plain "
+                f"{celery['plain_pdfs_per_second'][k]} = {v:.2f} "
+                f"{_mark(v >= celery['min_ratio'] and celery['failed'][k] == 0)}"
+                for k, v in celery["ratio"].items()
+            )
+            lines.append(
+                f"Celery / plain, same documents (target ≥ {celery['min_ratio']}): {ratios}"
+            )
         elif celery:
             lines.append(f"PDFs through Celery: {celery.get('status')}")
     else:
@@ -786,6 +867,7 @@ def main(argv=None) -> int:
         "--workers", type=int, default=int(os.environ.get("BENCH_GUNICORN_WORKERS", 3))
     )
     parser.add_argument("--pdf-renders", type=int, default=5)
+    parser.add_argument("--pdf-documents", type=int, default=80, help="per Celery run")
     parser.add_argument(
         "--only", default="pages,throughput,pdf,roster,sweep,audit", help="comma-separated parts"
     )
@@ -826,7 +908,7 @@ def main(argv=None) -> int:
     steps = {
         "pages": lambda: measure_pages(known, args.requests),
         "throughput": lambda: measure_throughput(args.load_seconds, args.load_users, args.workers),
-        "pdf": lambda: measure_pdf(args.pdf_renders, (1, 2)),
+        "pdf": lambda: measure_pdf(args.pdf_renders, (1, 2), args.pdf_documents),
         "roster": measure_roster,
         "sweep": lambda: measure_sweep(args.sweep_timeout),
         "audit": measure_audit,

@@ -16,13 +16,15 @@ WeasyPrint could draw a .notdef: a name the fonts lack never stops a form from p
 
 import functools
 import logging
+import os
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template import engines
+from django.template.loader import get_template, render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from fontTools.ttLib import TTCollection, TTFont
@@ -86,6 +88,7 @@ GENERIC = {"mincho": "serif", "gothic": "sans-serif"}
 GETA = "〓"
 
 _font_config: FontConfiguration | None = None
+_font_config_pid: int | None = None
 _font_config_lock = threading.Lock()
 
 
@@ -154,12 +157,17 @@ def font_files() -> FontFiles:
 
 
 def font_configuration() -> FontConfiguration:
-    """One FontConfiguration per process, shared by every render (WeasyPrint docs)."""
-    global _font_config
-    if _font_config is None:
+    """One FontConfiguration per process, shared by every render (WeasyPrint docs).
+
+    Per process, not per interpreter image: a forked child (a prefork worker's) makes its own.
+    The parent's holds open font files (their offsets shared across fork) and a temporary
+    folder of font copies that whichever process exits first deletes."""
+    global _font_config, _font_config_pid
+    if _font_config is None or _font_config_pid != os.getpid():
         with _font_config_lock:
-            if _font_config is None:
+            if _font_config is None or _font_config_pid != os.getpid():
                 _font_config = FontConfiguration()
+                _font_config_pid = os.getpid()
     return _font_config
 
 
@@ -299,3 +307,31 @@ def render_document(template_name: str, context: dict, *, unprintable: list | No
 
 def render_pdf(template_name: str, context: dict) -> bytes:
     return write_pdf([render_document(template_name, context)])
+
+
+# A line in each face (forms.css: headings Gothic, the rest Mincho) on the forms' own base
+# page: its @font-face rules are the forms', and WeasyPrint keeps a loaded font under its
+# rule, so the forms find theirs loaded.
+_WARM_UP_PAGE = """{% extends "forms/_base.html" %}{% block body %}
+<h1>帳票の準備（ゴシック）ABC</h1><p>帳票の準備（明朝）。0123456789</p>
+{% endblock %}"""
+
+
+def warm_up(template_names=()) -> None:
+    """What the first render of a process would otherwise pay, paid now (a worker process
+    calls it when it starts, before its first task): the font configuration with the
+    @font-face fonts copied and registered, the character tables of every font of the chains
+    (IPAmj's alone is 45 MB), WeasyPrint's and the PDF writer's first use, and the templates
+    compiled. Needs no database."""
+    fonts = font_files()
+    for face in FONT_FAMILIES:
+        for _family, path in fonts.chain(face):
+            _codepoints(str(path))
+    html = (
+        engines["django"]
+        .from_string(_WARM_UP_PAGE)
+        .render({"font_urls": fonts.urls(), "font_stack": fonts.stacks()})
+    )
+    write_pdf([html_to_document(html)])
+    for name in template_names:
+        get_template(name)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Model, Q, TextField
+from django.db.models import F, Model, Q, TextField
 from django.db.models.functions import Cast
 from django.template.loader import get_template
 from django.utils import timezone
@@ -247,6 +247,23 @@ def document_downloaded(*, actor, document: GeneratedDocument) -> None:
 def _claim(document_id: int, *, takeover: bool) -> GeneratedDocument | str:
     """Mark the document as rendering by this run, or say why it needs no run."""
     now = timezone.now()
+    # The usual case in one statement (a round trip, not four): a queued document, or one
+    # whose claim lapsed or that this run takes over. PostgreSQL checks the condition again on
+    # the row a concurrent claim has just written, so two runs never both claim it.
+    claimable = Q(state=State.QUEUED) | Q(state=State.RENDERING) & (
+        Q() if takeover else Q(updated_at__lte=now - CLAIM_LAPSES_AFTER)
+    )
+    claimed = GeneratedDocument.objects.filter(claimable, pk=document_id).update(
+        state=State.RENDERING,
+        started_at=now,
+        attempts=F("attempts") + 1,
+        progress_done=0,
+        message="",
+        updated_at=now,
+    )
+    if claimed:
+        return GeneratedDocument.objects.get(pk=document_id)
+    # The rest (missing, ready, failed, a live claim; ready but its file lost), under the lock.
     with transaction.atomic():
         document = GeneratedDocument.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
@@ -351,20 +368,27 @@ def document_render(*, document_id: int, takeover: bool = False) -> str:
     except RenderError as exc:
         document_fail(document_id=document.pk, message=str(exc))
         return "failed"
-    with transaction.atomic():
-        document = GeneratedDocument.objects.select_for_update().get(pk=document.pk)
-        if document.state != State.RENDERING:
-            return f"superseded ({document.state})"
-        old_name = document.file.name if document.file else ""
-        document.file.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=False)
-        document.state = State.READY
+    # The outcome in one statement, if the claim is still this run's (rendering: a run that
+    # took over and finished first made it ready). The file is written first and deleted
+    # again when the claim was lost: no row points at it then.
+    old_name = document.file.name if document.file else ""
+    document.file.save(f"{uuid.uuid4().hex}.pdf", ContentFile(pdf), save=False)
+    now = timezone.now()
+    finished = GeneratedDocument.objects.filter(pk=document.pk, state=State.RENDERING).update(
+        file=document.file.name,
+        state=State.READY,
         # Shown on the document's page: the form printed, but not every character as written.
-        document.message = unprintable_warning(unprintable) if unprintable else ""
-        document.progress_done = document.progress_total
-        document.finished_at = timezone.now()
-        document.save()
-        if old_name:
-            transaction.on_commit(lambda: document.file.storage.delete(old_name))
+        message=unprintable_warning(unprintable) if unprintable else "",
+        progress_done=F("progress_total"),
+        finished_at=now,
+        updated_at=now,
+    )
+    if not finished:
+        document.file.storage.delete(document.file.name)
+        state = GeneratedDocument.objects.filter(pk=document.pk).values_list("state", flat=True)
+        return f"superseded ({state.first()})"
+    if old_name:
+        transaction.on_commit(lambda: document.file.storage.delete(old_name))
     return "ready"
 
 

@@ -6,13 +6,17 @@ worker (redelivered); that run takes the document over. The sweep covers what th
 cannot: a publish that failed while Redis was down, and a message lost with Redis.
 """
 
-from celery import shared_task
+import logging
+
+from celery import shared_task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.translation import gettext as _
 
-from . import services
+from . import registry, renderer, services
+
+logger = logging.getLogger(__name__)
 
 # Lost connections (the database restarting, its connection cut) and a disk that is full for a
 # moment go away by themselves: retried with exponential back-off (2, 4, 8, 16, 30, 30 s: a
@@ -95,3 +99,23 @@ def requeue_stalled_documents() -> dict:
 @shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
 def purge_old_documents() -> int:
     return services.documents_purge()
+
+
+# --- a warm renderer in every process that renders ----------------------------------------
+# The first render of a process loads the fonts (copies IPAex and IPAmj, registers them with
+# fontconfig), reads the fonts' character tables and compiles the templates: a second or more
+# that the first document would wait for, again in every child that --max-tasks-per-child
+# replaces. Paid when the process starts instead. Never before a fork: a forked child would
+# share the parent's open font files (docker-compose.yml's worker is prefork).
+
+
+def _warm_renderer() -> None:
+    try:
+        renderer.warm_up(spec.template for spec in registry.registry().values())
+    except Exception:  # a missing font is reported by the task that needs it, with the reason
+        logger.warning("could not prepare the PDF renderer", exc_info=True)
+
+
+@signals.worker_process_init.connect  # each prefork child; the solo pool's own process
+def _warm_worker_process(**kwargs) -> None:
+    _warm_renderer()

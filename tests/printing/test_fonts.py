@@ -131,3 +131,36 @@ def test_sample_pdf_passes_the_font_check(db):
 
     spec = registry.get("besshi6")
     assert pdf.font_problems(renderer.render_pdf(spec.template, spec.sample_context())) == []
+
+
+def test_a_forked_child_makes_its_own_font_configuration():
+    """Open font files and the folder of font copies are the process's own."""
+    import multiprocessing
+
+    inherited = renderer.font_configuration()
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_makes_its_own_configuration) is True
+    assert renderer.font_configuration() is inherited
+
+
+def _makes_its_own_configuration() -> bool:
+    inherited = renderer._font_config
+    return renderer.font_configuration() is not inherited
+
+
+def _loaded_fonts() -> set[str]:
+    folder = renderer.font_configuration()._folder
+    return {path.name for path in folder.iterdir()} if folder else set()
+
+
+def test_warm_up_loads_the_fonts_the_forms_use(db, monkeypatch):
+    """After the warm-up a form's render loads no font: the rules are the forms' own."""
+    from mcnet.printing import registry
+
+    monkeypatch.setattr(renderer, "_font_config", None)  # a process that has rendered nothing
+    spec = registry.get("besshi6")
+    renderer.warm_up([spec.template])
+    loaded = _loaded_fonts()
+    assert len(loaded) == len(renderer.font_files().urls())  # IPAex ×2, and IPAmj if there
+    renderer.render_pdf(spec.template, spec.sample_context())
+    assert _loaded_fonts() == loaded

@@ -1,6 +1,7 @@
 """Generated documents: requested once per data, rendered once, failing with a reason, swept."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -305,3 +306,42 @@ def test_requested_by_survives_the_user(db, published):
     user.delete()
     document.refresh_from_db()
     assert document.requested_by is None
+
+
+def test_a_render_claims_and_finishes_in_one_statement_each(takada, people, published, media):
+    """A queued document: the claim, the data to print, the outcome. The stored data (a
+    batch's can be large) is read once and never written back."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    document = services.document_request_for(
+        actor=people["mcs_admin"], code="besshi3", target=facility_target(), obj=takada
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert services.document_render(document_id=document.pk) == "ready"
+    sql = [q["sql"] for q in queries]
+    assert len(sql) == 3
+    assert sql[0].startswith("UPDATE") and sql[1].startswith("SELECT")
+    assert sql[2].startswith("UPDATE")
+    assert all('"data"' not in statement for statement in (sql[0], sql[2]))
+    stored = GeneratedDocument.objects.get(pk=document.pk)
+    assert stored.state == State.READY and stored.data == document.data and stored.file
+    assert stored.attempts == 1 and stored.progress_done == stored.progress_total
+
+
+def test_a_run_that_lost_its_claim_leaves_no_file(db, published, media, monkeypatch):
+    """Another run took over and finished while this one rendered: its file stays, ours goes."""
+    document = services.document_request_blank(actor=None, code="besshi6")
+    real = services._render
+
+    def overtaken(document, unprintable):
+        monkeypatch.setattr(services, "_render", real)  # the other run renders as usual
+        assert services.document_render(document_id=document.pk, takeover=True) == "ready"
+        return real(document, unprintable)
+
+    monkeypatch.setattr(services, "_render", overtaken)
+    assert services.document_render(document_id=document.pk) == "superseded (ready)"
+    stored = GeneratedDocument.objects.get(pk=document.pk)
+    assert stored.state == State.READY and stored.attempts == 2
+    files = [path for path in media.rglob("*.pdf")]
+    assert files == [Path(stored.file.path)]

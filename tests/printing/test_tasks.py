@@ -83,3 +83,26 @@ def test_a_template_fault_is_not_retried(db, published, monkeypatch):
     assert len(calls) == 1
     document.refresh_from_db()
     assert "TemplateSyntaxError" in document.message
+
+
+def test_a_worker_process_warms_the_renderer_when_it_starts(monkeypatch):
+    """worker_process_init: each prefork child, and the solo pool's own process."""
+    from celery import signals
+
+    from mcnet.printing import registry, renderer
+
+    warmed = []
+    monkeypatch.setattr(renderer, "warm_up", lambda names: warmed.append(list(names)))
+    signals.worker_process_init.send(sender="celery@test")
+    assert warmed == [[spec.template for spec in registry.registry().values()]]
+
+
+def test_a_renderer_that_cannot_warm_up_does_not_stop_the_worker(monkeypatch, caplog):
+    from mcnet.printing import renderer, tasks
+
+    def missing_font(names):
+        raise renderer.FontNotInstalled("no IPAex")
+
+    monkeypatch.setattr(renderer, "warm_up", missing_font)
+    tasks._warm_renderer()
+    assert "could not prepare the PDF renderer" in caplog.text

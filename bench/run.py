@@ -293,6 +293,8 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
     paths = _throughput_paths(known)
     if paths is None:
         return {"status": NOT_BUILT}
+    # What the run writes (the sign-ins' and the group pages' events) is removed afterwards.
+    last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     user = User.objects.get(email=BENCH_USER)
     sessions = []
     for _ in range(max(users, AUDIT_CHAIN_USERS)):  # one session per simulated user
@@ -332,7 +334,6 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
         "chain_users": AUDIT_CHAIN_USERS,
         "runs": {},
     }
-    last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     try:
         with Gunicorn(env, workers=workers) as server:
             for key, run_paths, mode, run_users, base, target in runs:
@@ -358,7 +359,6 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
                     + (f", ratio {row['ratio']}" if "ratio" in row else "")
                 )
     finally:
-        # The group pages' access-log events: removed, so every run sees the same chain.
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM mcnet_auditevent WHERE id > %s", [last_event or 0])
     targets = [row["meets_target"] for row in result["runs"].values() if "meets_target" in row]

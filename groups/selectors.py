@@ -338,6 +338,23 @@ def working_list_shows(groups: list[Group], all_users_group: Group | None) -> tu
     )
 
 
+def working_list_changes_at(groups: list[Group]) -> dt.datetime | None:
+    """When the rows' review status changes by itself next (a review falls due or overdue,
+    留意事項 1): a cached copy of the list holds until then (mcnet.pagecache)."""
+    now = timezone.now()
+    moments = [
+        moment
+        for group in groups
+        if group.review is not None
+        for moment in (
+            group.review.due_at - dt.timedelta(days=REVIEW_DUE_SOON_DAYS),
+            group.review.due_at,
+        )
+        if moment > now
+    ]
+    return min(moments, default=None)
+
+
 ALL_USERS_GROUP_TTL = 300  # seconds
 
 

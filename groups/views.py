@@ -26,6 +26,7 @@ from mcnet.forms import add_refusal, posted
 from mcnet.fragments import render_fragment
 from mcnet.models import NetworkSettings
 from mcnet.notifications import mail_body_of
+from mcnet.pagecache import cached_page, holds_until
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
 
@@ -59,6 +60,7 @@ GROUPS_PER_PAGE = 100
 
 @login_required
 @require_GET
+@cached_page
 def group_list(request):
     """The user's groups: working (accepted, not archived, with invitations and the review
     status, 留意事項 1) or archived (the archive's own rule), searched by name or number,
@@ -91,6 +93,9 @@ def group_list(request):
     page = selectors.working_groups_page(
         request.user, number=number, per_page=GROUPS_PER_PAGE, query=query, sort=sort
     )
+    changes_at = selectors.working_list_changes_at(page.object_list)
+    if changes_at is not None:
+        holds_until(request, changes_at)
     # The all-users group heads the first page of the unsearched list (everyone is in it).
     all_users_group = (
         selectors.all_users_group_for(request.user) if number == 1 and not query else None

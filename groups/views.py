@@ -26,7 +26,7 @@ from mcnet.forms import add_refusal, posted
 from mcnet.fragments import render_fragment
 from mcnet.models import NetworkSettings
 from mcnet.notifications import mail_body_of
-from mcnet.pagecache import cached_page, holds_until
+from mcnet.pagecache import cached_page, holds_until, render_cached
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
 
@@ -93,7 +93,7 @@ def group_list(request):
     page = selectors.working_groups_page(
         request.user, number=number, per_page=GROUPS_PER_PAGE, query=query, sort=sort
     )
-    changes_at = selectors.working_list_changes_at(page.object_list)
+    changes_at = selectors.review_changes_at(group.review for group in page.object_list)
     if changes_at is not None:
         holds_until(request, changes_at)
     # The all-users group heads the first page of the unsearched list (everyone is in it).
@@ -241,6 +241,13 @@ def group_detail(request, pk: int):
         return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
     if group.kind == Group.Kind.ALL_USERS:
         return redirect("groups:announcements")
+    # Decided and recorded on every request; only the page itself may come from the cache.
+    if group.patient_id:
+        patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
+    return render_cached(request, lambda: _group_page(request, group))
+
+
+def _group_page(request, group: Group):
     is_manager = permissions.is_manager_of(request.user, group)
     members = list(selectors.members_of(group))
     context = {
@@ -252,8 +259,13 @@ def group_detail(request, pk: int):
         "can_archive": permissions.can_archive(request.user, group),
         "undo_until": selectors.end_report_undoable_until(group) if is_manager else None,
     }
+    for moment in (
+        selectors.review_changes_at([context["review"]]),
+        context["undo_until"],
+    ):
+        if moment is not None:
+            holds_until(request, moment)
     if group.patient_id:
-        patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
         context["patient"] = group.patient
         context["consent"] = consent_selectors.active_consent_of(group.patient)
     if is_manager:

@@ -1,4 +1,5 @@
-"""Whole pages cached per user, for the pages people open many times a day (the group list).
+"""Whole pages cached per user, for the pages people open many times a day (the group list,
+a group's page).
 
 A cached page is keyed by the user's page generation (mcnet.models.PageGeneration), which
 database triggers bump in the same transaction as any change of what the page shows
@@ -118,29 +119,36 @@ def cached_page(view):
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not _cacheable(request):
-            return view(request, *args, **kwargs)
-        key = _key(request)
-        entry = cache.get(key)
-        if entry is not None and entry[1] > time.time():
-            response = HttpResponse(_fill(entry[0], request), content_type=entry[2])
-            response["X-Page-Cache"] = "hit"
-            return response
-        response = view(request, *args, **kwargs)
-        if (
-            response.status_code == 200
-            and not response.streaming
-            and response.get("Content-Type", "").startswith("text/html")
-            and not response.cookies
-        ):
-            html = response.content.decode(response.charset)
-            html = CSRF_FIELD.sub(lambda m: m[1] + CSRF_HOLE + m[2], html)
-            html = SUBMISSION_FIELD.sub(lambda m: m[1] + SUBMISSION_HOLE + m[2], html)
-            until = getattr(request, "page_holds_until", None)
-            expires = time.time() + TTL_SECONDS
-            if until is not None:
-                expires = min(expires, until.timestamp())
-            cache.set(key, (html, expires, response["Content-Type"]), TTL_SECONDS)
-        return response
+        return render_cached(request, lambda: view(request, *args, **kwargs))
 
     return wrapper
+
+
+def render_cached(request, render):
+    """`render()`'s page, or its cached copy for this user while nothing it shows has changed.
+    For a view that decides and records on every request itself (a group's page: permission
+    and access log) and caches only the rendering."""
+    if not _cacheable(request):
+        return render()
+    key = _key(request)
+    entry = cache.get(key)
+    if entry is not None and entry[1] > time.time():
+        response = HttpResponse(_fill(entry[0], request), content_type=entry[2])
+        response["X-Page-Cache"] = "hit"
+        return response
+    response = render()
+    if (
+        response.status_code == 200
+        and not response.streaming
+        and response.get("Content-Type", "").startswith("text/html")
+        and not response.cookies
+    ):
+        html = response.content.decode(response.charset)
+        html = CSRF_FIELD.sub(lambda m: m[1] + CSRF_HOLE + m[2], html)
+        html = SUBMISSION_FIELD.sub(lambda m: m[1] + SUBMISSION_HOLE + m[2], html)
+        until = getattr(request, "page_holds_until", None)
+        expires = time.time() + TTL_SECONDS
+        if until is not None:
+            expires = min(expires, until.timestamp())
+        cache.set(key, (html, expires, response["Content-Type"]), TTL_SECONDS)
+    return response

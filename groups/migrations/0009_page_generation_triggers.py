@@ -1,17 +1,22 @@
-"""Triggers that bump mcnet_pagegeneration for every user whose cached group list
-(mcnet/pagecache.py) may show what a row change touched, in the same transaction.
+"""Triggers that bump mcnet_pagegeneration for every user whose cached pages (the group list
+and a group's page, mcnet/pagecache.py) may show what a row change touched, in the same
+transaction.
 
 In the database rather than in the services: every writer (services, the admin, jobs, a
 migration's data fix) is covered, and a new service cannot forget it. PostgreSQL only; on
 SQLite (the demo) the page cache is off (mcnet.pagecache.enabled).
 
-Who sees what (groups/list.html, the base layout's menus):
-- a membership: every member of its group (the member counts), the invitee;
-- a group: its members (name, state, review, counts) and whoever holds a role at its
-  facility (the MCS administrator's archive queue count);
-- a facility: whoever holds a role or works there (its state decides what they may do);
-- a role, a facility membership, a grant: its user;
-- a user: themselves and those they invited (the invitations show the inviter's name).
+Who sees what (groups/list.html, groups/detail.html, the base layout's menus):
+- a membership: every member of its group (the member list and counts, the invitations);
+- a group: its members and whoever holds a role or works at its facility (the MCS
+  administrator's archive queue, the facility's name);
+- a patient, a consent, a supporter review, a team notice: the members of the patient's or
+  the group's groups;
+- a facility: whoever holds a role or works there (its state decides what they may do); when
+  it is renamed, also the members of their groups (a member's facilities are shown);
+- a role, a grant, center staff: that user;
+- a person (name, photo, occupation, state…) or where they work: themselves and everyone in a
+  group with them, invitations included.
 """
 
 from django.db import migrations
@@ -61,11 +66,25 @@ BEGIN
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
+CREATE OR REPLACE FUNCTION mcnet_pages_co_members(user_ids bigint[]) RETURNS bigint[] AS $$
+    SELECT coalesce(array_agg(DISTINCT m.user_id), '{}') FROM groups_membership m
+    WHERE m.group_id IN (SELECT group_id FROM groups_membership WHERE user_id = ANY(user_ids));
+$$ LANGUAGE sql STABLE;
+
+CREATE OR REPLACE FUNCTION mcnet_pages_patient_members(patient_ids bigint[]) RETURNS bigint[] AS $$
+    SELECT mcnet_pages_group_members(
+        (SELECT coalesce(array_agg(id), '{}') FROM groups_group WHERE patient_id = ANY(patient_ids)));
+$$ LANGUAGE sql STABLE;
+
 CREATE OR REPLACE FUNCTION mcnet_pages_facility() RETURNS trigger AS $$
+DECLARE
+    people bigint[] := mcnet_pages_facility_people(ARRAY[OLD.id]);
 BEGIN
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM mcnet_pages_changed(mcnet_pages_facility_people(ARRAY[OLD.id]));
+    IF TG_OP = 'DELETE' OR OLD.name IS DISTINCT FROM NEW.name THEN
+        people := people || mcnet_pages_co_members(people) || mcnet_pages_group_members(
+            (SELECT coalesce(array_agg(id), '{}') FROM groups_group WHERE facility_id = OLD.id));
     END IF;
+    PERFORM mcnet_pages_changed(people);
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
@@ -80,11 +99,48 @@ BEGIN
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
+CREATE OR REPLACE FUNCTION mcnet_pages_person_row() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM mcnet_pages_changed(OLD.user_id || mcnet_pages_co_members(ARRAY[OLD.user_id]));
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM mcnet_pages_changed(NEW.user_id || mcnet_pages_co_members(ARRAY[NEW.user_id]));
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+
 CREATE OR REPLACE FUNCTION mcnet_pages_user() RETURNS trigger AS $$
 BEGIN
-    PERFORM mcnet_pages_changed(ARRAY[OLD.id] || (
-        SELECT coalesce(array_agg(user_id), '{}') FROM groups_membership
-        WHERE invited_by_id = OLD.id AND state = 'invited'));
+    PERFORM mcnet_pages_changed(OLD.id || mcnet_pages_co_members(ARRAY[OLD.id]));
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION mcnet_pages_of_group() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM mcnet_pages_changed(mcnet_pages_group_members(ARRAY[OLD.group_id]));
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM mcnet_pages_changed(mcnet_pages_group_members(ARRAY[NEW.group_id]));
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION mcnet_pages_of_patient() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM mcnet_pages_changed(mcnet_pages_patient_members(ARRAY[OLD.patient_id]));
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM mcnet_pages_changed(mcnet_pages_patient_members(ARRAY[NEW.patient_id]));
+    END IF;
+    RETURN NULL;
+END $$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE FUNCTION mcnet_pages_patient() RETURNS trigger AS $$
+BEGIN
+    PERFORM mcnet_pages_changed(mcnet_pages_patient_members(ARRAY[OLD.id]));
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 
@@ -98,7 +154,7 @@ CREATE TRIGGER mcnet_pages_role AFTER INSERT OR UPDATE OR DELETE ON facilities_f
     FOR EACH ROW EXECUTE FUNCTION mcnet_pages_user_row();
 CREATE TRIGGER mcnet_pages_facility_membership
     AFTER INSERT OR UPDATE OR DELETE ON facilities_facilitymembership
-    FOR EACH ROW EXECUTE FUNCTION mcnet_pages_user_row();
+    FOR EACH ROW EXECUTE FUNCTION mcnet_pages_person_row();
 CREATE TRIGGER mcnet_pages_group_grant
     AFTER INSERT OR UPDATE OR DELETE ON groups_groupuserobjectpermission
     FOR EACH ROW EXECUTE FUNCTION mcnet_pages_user_row();
@@ -110,9 +166,20 @@ CREATE TRIGGER mcnet_pages_center_staff AFTER INSERT OR UPDATE OR DELETE ON faci
 -- Not on every UPDATE of the account: a sign-in writes last_login.
 CREATE TRIGGER mcnet_pages_user AFTER UPDATE ON facilities_user
     FOR EACH ROW WHEN (
-        (OLD.name, OLD.email, OLD.state, OLD.is_active)
-        IS DISTINCT FROM (NEW.name, NEW.email, NEW.state, NEW.is_active)
+        (OLD.name, OLD.kana, OLD.email, OLD.state, OLD.is_active, OLD.occupation, OLD.phone,
+         OLD.photo, OLD.gender, OLD.is_staff)
+        IS DISTINCT FROM
+        (NEW.name, NEW.kana, NEW.email, NEW.state, NEW.is_active, NEW.occupation, NEW.phone,
+         NEW.photo, NEW.gender, NEW.is_staff)
     ) EXECUTE FUNCTION mcnet_pages_user();
+CREATE TRIGGER mcnet_pages_patient AFTER UPDATE OR DELETE ON consents_patient
+    FOR EACH ROW EXECUTE FUNCTION mcnet_pages_patient();
+CREATE TRIGGER mcnet_pages_consent AFTER INSERT OR UPDATE OR DELETE ON consents_consent
+    FOR EACH ROW EXECUTE FUNCTION mcnet_pages_of_patient();
+CREATE TRIGGER mcnet_pages_review AFTER INSERT OR UPDATE OR DELETE ON groups_supporterreview
+    FOR EACH ROW EXECUTE FUNCTION mcnet_pages_of_group();
+CREATE TRIGGER mcnet_pages_team_notice AFTER INSERT OR UPDATE OR DELETE ON groups_teamnotice
+    FOR EACH ROW EXECUTE FUNCTION mcnet_pages_of_group();
 """
 
 REVERSE_SQL = """
@@ -125,9 +192,16 @@ DROP TRIGGER IF EXISTS mcnet_pages_group_grant ON groups_groupuserobjectpermissi
 DROP TRIGGER IF EXISTS mcnet_pages_facility_grant ON facilities_facilityuserobjectpermission;
 DROP TRIGGER IF EXISTS mcnet_pages_center_staff ON facilities_user_groups;
 DROP TRIGGER IF EXISTS mcnet_pages_user ON facilities_user;
+DROP TRIGGER IF EXISTS mcnet_pages_patient ON consents_patient;
+DROP TRIGGER IF EXISTS mcnet_pages_consent ON consents_consent;
+DROP TRIGGER IF EXISTS mcnet_pages_review ON groups_supporterreview;
+DROP TRIGGER IF EXISTS mcnet_pages_team_notice ON groups_teamnotice;
 DROP FUNCTION IF EXISTS mcnet_pages_membership(), mcnet_pages_group(), mcnet_pages_facility(),
-    mcnet_pages_user_row(), mcnet_pages_user(), mcnet_pages_group_members(bigint[]),
-    mcnet_pages_facility_people(bigint[]), mcnet_pages_changed(bigint[]);
+    mcnet_pages_user_row(), mcnet_pages_person_row(), mcnet_pages_user(),
+    mcnet_pages_of_group(), mcnet_pages_of_patient(), mcnet_pages_patient(),
+    mcnet_pages_co_members(bigint[]), mcnet_pages_patient_members(bigint[]),
+    mcnet_pages_group_members(bigint[]), mcnet_pages_facility_people(bigint[]),
+    mcnet_pages_changed(bigint[]);
 """
 
 
@@ -145,6 +219,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("groups", "0008_membership_via_facility"),
         ("facilities", "0006_staffpledge_method_staffpledge_rule_version"),
+        ("consents", "0004_consent_rule_version"),
         ("mcnet", "0015_pagegeneration"),
     ]
 

@@ -1,7 +1,9 @@
-"""The group list cached per user (mcnet/pagecache.py) never shows a stale page: random
-sequences of the services that change what it shows, and after each step every user's cached
-page equals a fresh render with the cache bypassed. Real PostgreSQL (the generation triggers)."""
+"""The group list and a group's page cached per user (mcnet/pagecache.py) never show a stale
+page: random sequences of the services that change what they show, and after each step every
+user's cached pages equal a fresh render with the cache bypassed, for users who keep, gain and
+lose access alike. Real PostgreSQL (the generation triggers)."""
 
+import datetime as dt
 import itertools
 import re
 
@@ -13,13 +15,15 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from consents import services as consent_services
+from consents.models import Consent, Patient
 from facilities import services as facility_services
 from facilities.models import Facility, FacilityRole, User
 from groups import services
 from groups.models import Group, Membership
 from mcnet.notifications import notify
 from mcnet.services import inbox_mark_read
-from tests.conftest import ADMINISTRATOR_ROLES, log_in
+from tests.conftest import ADMINISTRATOR_ROLES, ROLE_EMAILS, log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +32,11 @@ TOKENS = re.compile(r'(name="(?:csrfmiddlewaretoken|[a-z_]*submission[a-z_]*)" v
 _names = itertools.count()
 
 
-def _page(client, **extra) -> tuple[int, str, str]:
-    response = client.get(reverse("groups:list"), **extra)
-    html = response.content.decode() if response.status_code == 200 else response.get("Location")
+def _page(client, url=None) -> tuple[int, str, str]:
+    response = client.get(url or reverse("groups:list"))
+    html = (
+        response.content.decode() if response.status_code == 200 else response.get("Location", "")
+    )
     return response.status_code, TOKENS.sub(r'\1"', html), response.get("X-Page-Cache", "")
 
 
@@ -128,6 +134,42 @@ def role_change(people, n):
             )
 
 
+def patient_update(people, n):
+    patient = _pick(list(Patient.objects.filter(erased_at__isnull=True).order_by("pk")), n)
+    if patient is not None:
+        manager = _pick([g.manager for g in patient.groups.all()], n) or people["group_manager"]
+        consent_services.patient_update(
+            actor=manager, patient=patient, name=f"患者{next(_names)}", phone=f"025-555-{n:04d}"
+        )
+
+
+def consent_withdraw(people, n):
+    consent = _pick(list(Consent.objects.filter(status="active").order_by("pk")), n)
+    if consent is not None:
+        manager = _pick([g.manager for g in consent.patient.groups.all()], n)
+        consent_services.consent_withdraw(
+            actor=manager or people["group_manager"],
+            consent=consent,
+            withdrawn_on=dt.date(2026, 6, 1),
+            reported_by="長男",
+            method="phone",
+        )
+
+
+def new_patient_group(people, n):
+    from tests.factories import made_patient_group
+
+    manager = people["group_manager"]
+    facility = manager.memberships.filter(is_active=True).first().facility
+    made_patient_group(manager=manager, facility=facility, name=f"患者{next(_names)}")
+
+
+def review(people, n):
+    group = _pick(_open_groups(), n)
+    if group is not None and group.kind == Group.Kind.PATIENT:
+        services.supporter_review_record(actor=group.manager, group=group)
+
+
 def unread(people, n):
     user = _pick([people[r] for r in ROLES], n)
     if n % 2:
@@ -148,6 +190,10 @@ STEPS = [
     facility_state,
     role_change,
     unread,
+    patient_update,
+    consent_withdraw,
+    new_patient_group,
+    review,
 ]
 
 
@@ -160,25 +206,41 @@ def signed_in(people):
 
 
 @settings(
-    max_examples=15,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(st.lists(st.tuples(st.sampled_from(STEPS), st.integers(0, 50)), min_size=1, max_size=5))
 def test_the_cached_list_always_equals_a_fresh_render(people, signed_in, steps):
     clients = {role: signed_in(role) for role in ROLES}
+    # Groups' pages for every user: members see them, the others (and those who lose them)
+    # get the same refusal whether the cache is on or not.
+    pages = [reverse("groups:list")]
     for role in ROLES:  # filled before any change, so that a stale copy would be there
-        _page(clients[role])
+        for url in pages + _group_pages():
+            _page(clients[role], url)
     for step, n in steps:
         try:
             step(people, n)
         except (ValidationError, PermissionDenied, Http404):
             pass
         for role in ROLES:
-            cached = _page(clients[role])
-            with override_settings(MCNET_PAGE_CACHE=False):
-                fresh = _page(clients[role])
-            assert cached[:2] == fresh[:2], f"{role} after {step.__name__}({n})"
+            for url in pages + _group_pages():
+                cached = _page(clients[role], url)
+                with override_settings(MCNET_PAGE_CACHE=False):
+                    fresh = _page(clients[role], url)
+                assert cached[:2] == fresh[:2], f"{role} {url} after {step.__name__}({n})"
+
+
+def _group_pages() -> list[str]:
+    """The pages of the demo people's groups (the newest: those the steps made and changed)."""
+    groups = (
+        Group.objects.exclude(kind=Group.Kind.ALL_USERS)
+        .filter(memberships__user__email__in=[ROLE_EMAILS[role] for role in ROLES])
+        .distinct()
+        .order_by("-pk")
+    )
+    return [reverse("groups:detail", args=[pk]) for pk in groups.values_list("pk", flat=True)[:4]]
 
 
 def test_a_second_view_is_served_from_the_cache_without_a_query(

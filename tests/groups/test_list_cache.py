@@ -295,3 +295,14 @@ def test_a_user_who_loses_the_group_no_longer_sees_it(people, signed_in):
     services.membership_remove(actor=manager, membership=membership, reason="担当を外れた")
     assert "褥瘡ケアの班" not in _page(client)[1]
     assert User.objects.filter(pk=nurse.pk).exists()
+
+
+def test_an_erasure_removes_every_cached_page(signed_in):
+    """別紙6: an erased patient's name must not stay in a rendered copy either."""
+    from mcnet.fragments import fragments_forget
+
+    client = signed_in("group_manager")
+    _page(client)
+    assert _page(client)[2] == "hit"
+    assert fragments_forget() >= 1
+    assert _page(client)[2] == ""

@@ -119,18 +119,21 @@ def run_locust(
     paths: list[str],
     *,
     sessions: list[str] = (),
+    path_mode: str = "cycle",
     users: int = 10,
     seconds: int = 10,
     expect_status: int = 200,
     timeout: float | None = None,
 ) -> LoadResult:
     """locust headless on loopback: `users` closed-loop users request `paths` in turn for
-    `seconds`; each user holds its own session cookie from `sessions` (if any)."""
+    `seconds`; each user holds its own session cookie from `sessions` (if any) and walks
+    `paths` as `path_mode` says (bench/locustfile.py)."""
     with tempfile.TemporaryDirectory(prefix="locust-") as tmp:
         prefix = Path(tmp) / "run"
         env = {
             **os.environ,
             "BENCH_PATHS": ",".join(paths),
+            "BENCH_PATH_MODE": path_mode,
             "BENCH_SESSIONS": ",".join(sessions),
             "BENCH_EXPECT_STATUS": str(expect_status),
         }

@@ -26,6 +26,7 @@ from mcnet.forms import add_refusal, posted
 from mcnet.fragments import render_fragment
 from mcnet.models import NetworkSettings
 from mcnet.notifications import mail_body_of
+from mcnet.pagecache import cached_page, holds_until, render_cached
 from mcnet.pagination import page_number, uncounted_page
 from mcnet.permissions import center_staff_required
 
@@ -59,6 +60,7 @@ GROUPS_PER_PAGE = 100
 
 @login_required
 @require_GET
+@cached_page
 def group_list(request):
     """The user's groups: working (accepted, not archived, with invitations and the review
     status, 留意事項 1) or archived (the archive's own rule), searched by name or number,
@@ -91,6 +93,9 @@ def group_list(request):
     page = selectors.working_groups_page(
         request.user, number=number, per_page=GROUPS_PER_PAGE, query=query, sort=sort
     )
+    changes_at = selectors.review_changes_at(group.review for group in page.object_list)
+    if changes_at is not None:
+        holds_until(request, changes_at)
     # The all-users group heads the first page of the unsearched list (everyone is in it).
     all_users_group = (
         selectors.all_users_group_for(request.user) if number == 1 and not query else None
@@ -236,6 +241,13 @@ def group_detail(request, pk: int):
         return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
     if group.kind == Group.Kind.ALL_USERS:
         return redirect("groups:announcements")
+    # Decided and recorded on every request; only the page itself may come from the cache.
+    if group.patient_id:
+        patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
+    return render_cached(request, lambda: _group_page(request, group))
+
+
+def _group_page(request, group: Group):
     is_manager = permissions.is_manager_of(request.user, group)
     members = list(selectors.members_of(group))
     context = {
@@ -247,8 +259,13 @@ def group_detail(request, pk: int):
         "can_archive": permissions.can_archive(request.user, group),
         "undo_until": selectors.end_report_undoable_until(group) if is_manager else None,
     }
+    for moment in (
+        selectors.review_changes_at([context["review"]]),
+        context["undo_until"],
+    ):
+        if moment is not None:
+            holds_until(request, moment)
     if group.patient_id:
-        patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
         context["patient"] = group.patient
         context["consent"] = consent_selectors.active_consent_of(group.patient)
     if is_manager:

@@ -46,12 +46,19 @@ def render_fragment(template_name: str, context: dict, *, shows) -> SafeString:
 
 
 def fragments_forget() -> int:
-    """Delete every cached fragment (a patient's personal data was erased, 別紙6): the erased
-    name must not stay in a rendered copy either. Their keys changed with the data already, so
-    nothing would show them again, and they would expire within TTL_SECONDS; this removes them
-    now. Cheap and rare (an erasure), so all fragments go rather than tracking whose is whose.
-    With Redis down they simply expire."""
-    pattern = cache.make_key(PREFIX + "*")
+    """Delete every cached fragment and every cached page (mcnet.pagecache): a patient's
+    personal data was erased (別紙6), and the erased name must not stay in a rendered copy
+    either. Their keys changed with the data already (a new digest; the members' page
+    generations), so nothing would show them again, and they would expire within their TTL;
+    this removes them now. Cheap and rare (an erasure), so all go rather than tracking whose
+    is whose. With Redis down they simply expire."""
+    from .pagecache import PREFIX as PAGE_PREFIX
+
+    return _forget(PREFIX) + _forget(PAGE_PREFIX)
+
+
+def _forget(prefix: str) -> int:
+    pattern = cache.make_key(prefix + "*")
     try:
         backend = getattr(cache, "_cache", None)
         if hasattr(backend, "get_client"):  # Django's RedisCache (mcnet.cache)

@@ -461,3 +461,21 @@ class KeptForm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.path}"
+
+
+class PageGeneration(models.Model):
+    """A number per user that grows whenever something a cached page of theirs shows changes
+    (mcnet/pagecache.py). Bumped by database triggers in the same transaction as the change
+    (groups/migrations/0009_page_generation_triggers.py), so no service can forget it; read
+    with the signed-in user in the request's first query (facilities.selectors.signed_in_user).
+    No row: generation 0."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    generation = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("ページの世代")
+        verbose_name_plural = _("ページの世代")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.generation}"

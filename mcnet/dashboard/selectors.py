@@ -30,6 +30,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone, translation
@@ -52,6 +53,8 @@ from facilities.models import (
 from groups.models import Group, SupporterReview
 from groups.selectors import ReviewClock, reviewed_groups
 from mcnet.models import NetworkSettings
+
+from .models import GroupTally, HourTally, UserTally
 
 MONTHS = 12  # the monthly charts show the last twelve months, this one included
 TOP_FACILITIES = 20  # facilities listed on the dashboard itself; the full lists are a click away
@@ -115,7 +118,7 @@ def _per_month(queryset: QuerySet, field_name: str, months: list[Month], *, date
         queryset.filter(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
         .annotate(month=TruncMonth(field_name))
         .values("month")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not COUNT(id): an index on the field alone answers it
         .order_by()
     )
     counts: dict[tuple[int, int], int] = {}
@@ -123,6 +126,42 @@ def _per_month(queryset: QuerySet, field_name: str, months: list[Month], *, date
         key = (row["month"].year, row["month"].month)
         counts[key] = counts.get(key, 0) + row["n"]
     return counts
+
+
+def tallied() -> bool:
+    """The tallies are kept by PostgreSQL's triggers (mcnet.dashboard.models); elsewhere the
+    figures count the rows themselves."""
+    return connection.vendor == "postgresql"
+
+
+def _whole_hours(months: list[Month]) -> bool:
+    bounds = [m.start for m in months] + [months[-1].end]
+    return all(b.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) == b for b in bounds)
+
+
+def _per_month_tallied(series: str, months: list[Month], kinds=("",)) -> dict:
+    """(year, month) -> rows of `series` created that month, summed from the hourly tally
+    (a few thousand rows, where counting them read half a million)."""
+    rows = (
+        HourTally.objects.filter(
+            series=series, kind__in=kinds, hour__gte=months[0].start, hour__lt=months[-1].end
+        )
+        .annotate(month=TruncMonth("hour"))
+        .values("month")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    return {(row["month"].year, row["month"].month): row["total"] for row in rows}
+
+
+def _created_per_month(
+    series: str, queryset: QuerySet, field_name: str, months: list[Month], kinds=("",)
+) -> dict:
+    """Rows created per month: from the hourly tally when the months are whole UTC hours (any
+    zone on a whole-hour offset, Asia/Tokyo among them), else counted."""
+    if tallied() and _whole_hours(months):
+        return _per_month_tallied(series, months, kinds)
+    return _per_month(queryset, field_name, months)
 
 
 @dataclass
@@ -154,7 +193,7 @@ def _series(months: list[Month], **counts: dict) -> MonthlySeries:
 @dataclass
 class MatrixRow:
     value: str
-    label: str
+    label: str  # lazy until Matrix.labelled() (the figures are computed once for every language)
     cells: list[int]
 
     @property
@@ -177,18 +216,29 @@ class Matrix:
     def total(self) -> int:
         return sum(self.column_totals)
 
+    def labelled(self) -> "Matrix":
+        """The same counts with their labels in the active language."""
+        return Matrix(
+            [MatrixRow(row.value, str(row.label), row.cells) for row in self.rows],
+            [(value, str(label)) for value, label in self.columns],
+        )
+
+
+def _counts_matrix(counts: dict, row_choices, col_choices) -> Matrix:
+    columns = [(str(value), label) for value, label in col_choices]
+    rows = [
+        MatrixRow(value, label, [counts.get((value, col), 0) for col, _label in columns])
+        for value, label in row_choices
+    ]
+    return Matrix(rows, columns)
+
 
 def _matrix(queryset: QuerySet, row_field: str, row_choices, col_field: str, col_choices):
     counts = {
         (r[row_field], r[col_field]): r["n"]
         for r in queryset.values(row_field, col_field).annotate(n=Count("pk")).order_by()
     }
-    columns = [(str(value), str(label)) for value, label in col_choices]
-    rows = [
-        MatrixRow(value, str(label), [counts.get((value, col), 0) for col, _label in columns])
-        for value, label in row_choices
-    ]
-    return Matrix(rows, columns)
+    return _counts_matrix(counts, row_choices, col_choices)
 
 
 def facilities_by_kind_and_state() -> Matrix:
@@ -199,16 +249,22 @@ def facilities_by_kind_and_state() -> Matrix:
 
 def users_by_occupation() -> Matrix:
     """Every account by 職種 and state (the center's own staff included, as 「センター職員」)."""
-    return _matrix(
-        User.objects.all(), "occupation", Occupation.choices, "state", User.State.choices
-    )
+    if not tallied():
+        return _matrix(
+            User.objects.all(), "occupation", Occupation.choices, "state", User.State.choices
+        )
+    counts = {
+        (occupation, state): n
+        for occupation, state, n in UserTally.objects.values_list("occupation", "state", "n")
+    }
+    return _counts_matrix(counts, Occupation.choices, User.State.choices)
 
 
 def new_facilities_and_users(months: list[Month]) -> MonthlySeries:
     return _series(
         months,
         facilities=_per_month(Facility.objects.all(), "created_at", months),
-        users=_per_month(User.objects.all(), "date_joined", months),
+        users=_created_per_month(HourTally.USERS_JOINED, User.objects.all(), "date_joined", months),
     )
 
 
@@ -228,6 +284,16 @@ class GroupCounts:
 
 
 def group_counts() -> GroupCounts:
+    if tallied():
+        tally = GroupTally.objects.aggregate(
+            patient_active=Sum("n", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
+            patient_to_be_archived=Sum(
+                "n", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.TO_BE_ARCHIVED)
+            ),
+            free_active=Sum("n", filter=Q(kind=Group.Kind.FREE, state=Group.State.ACTIVE)),
+            archived=Sum("n", filter=Q(state=Group.State.ARCHIVED)),
+        )
+        return GroupCounts(**{name: n or 0 for name, n in tally.items()})
     counts = Group.objects.aggregate(
         patient_active=Count("pk", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
         patient_to_be_archived=Count(
@@ -250,7 +316,9 @@ def archived_groups() -> QuerySet[Group]:
 def groups_per_month(months: list[Month]) -> MonthlySeries:
     return _series(
         months,
-        created=_per_month(new_groups(), "created_at", months),
+        created=_created_per_month(
+            HourTally.GROUPS_CREATED, new_groups(), "created_at", months, NEW_GROUP_KINDS
+        ),
         archived=_per_month(archived_groups(), "archived_at", months),
     )
 
@@ -272,10 +340,10 @@ def consents_measured(what: str) -> QuerySet[Consent]:
 def consents_per_month(months: list[Month]) -> MonthlySeries:
     return _series(
         months,
-        **{
-            what: _per_month(consents_measured(what), name, months, dates=dates)
-            for what, (name, dates) in CONSENT_MEASURES.items()
-        },
+        recorded=_created_per_month(
+            HourTally.CONSENTS_RECORDED, consents_measured("recorded"), "recorded_at", months
+        ),
+        withdrawn=_per_month(consents_measured("withdrawn"), "withdrawn_on", months, dates=True),
     )
 
 
@@ -386,20 +454,9 @@ def review_compliance(
             rows[facility_id] = FacilityCompliance(facility_id, "")
         return rows[facility_id]
 
-    # Grouped by the facility's id alone, the names read afterwards: grouping a million groups
-    # by id and name made PostgreSQL sort them all (1.3 s against 0.25 s, make bench).
-    for r in (
-        reviewed_groups()
-        .values("facility_id")
-        .annotate(
-            groups=Count("pk"),
-            due=Count("pk", filter=clock.state_q("due")),
-            overdue=Count("pk", filter=clock.state_q("overdue")),
-        )
-        .order_by()
-    ):
-        entry = row(r["facility_id"])
-        entry.groups, entry.due, entry.overdue = r["groups"], r["due"], r["overdue"]
+    for facility_id, groups, due, overdue in _review_states(clock):
+        entry = row(facility_id)
+        entry.groups, entry.due, entry.overdue = groups, due, overdue
     for r in (
         reviews_with_deadline(clock)
         .filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
@@ -409,14 +466,72 @@ def review_compliance(
     ):
         entry = row(r["group__facility_id"])
         entry.on_time, entry.late = r["on_time"], r["done"] - r["on_time"]
-    names = facility_names(rows)
     totals = FacilityCompliance(None, "")
     for entry in rows.values():
-        entry.name = names.get(entry.facility_id, "")
         for name in ("groups", "due", "overdue", "on_time", "late"):
             setattr(totals, name, getattr(totals, name) + getattr(entry, name))
-    ordered = sorted(rows.values(), key=lambda e: (-e.overdue, -e.due, -e.late, e.name))
-    return Compliance(since, clock.now, totals, ordered[:limit] if limit else ordered, len(ordered))
+    ordered = _named_in_order(
+        list(rows.values()), key=lambda e: (-e.overdue, -e.due, -e.late), limit=limit
+    )
+    return Compliance(since, clock.now, totals, ordered, len(rows))
+
+
+def _named_in_order(entries: list, *, key, limit: int | None) -> list:
+    """`entries` ordered by `key`, then by name, the first `limit` of them: names are read only
+    for those that can be among them (the first `limit` and any tied with the last), not for
+    every facility of the network."""
+    entries.sort(key=key)
+    if limit and len(entries) > limit:
+        last = key(entries[limit - 1])
+        candidates = [e for e in entries if key(e) <= last]
+    else:
+        candidates = entries
+    names = facility_names(e.facility_id for e in candidates)
+    for entry in candidates:
+        entry.name = names.get(entry.facility_id, "")
+    candidates.sort(key=lambda e: (*key(e), e.name))
+    return candidates[:limit] if limit else candidates
+
+
+def _review_states(clock: ReviewClock):
+    """(facility id, working patient groups, due, overdue) for every facility with any.
+
+    With the tallies: the groups from the facility's tally, and the due and overdue ones off
+    the index on (review base, facility) — only the groups past the due line are read, not the
+    million that are fine."""
+    if not tallied():
+        # Grouped by the facility's id alone, the names read afterwards: grouping a million
+        # groups by id and name made PostgreSQL sort them all (1.3 s against 0.25 s, make bench).
+        for r in (
+            reviewed_groups()
+            .values("facility_id")
+            .annotate(
+                groups=Count("pk"),
+                due=Count("pk", filter=clock.state_q("due")),
+                overdue=Count("pk", filter=clock.state_q("overdue")),
+            )
+            .order_by()
+        ):
+            yield r["facility_id"], r["groups"], r["due"], r["overdue"]
+        return
+    late = {
+        r["facility_id"]: r
+        for r in reviewed_groups()
+        .filter(review_base__lt=clock.due_before)
+        .values("facility_id")
+        .annotate(
+            # created_at (never null), not the id: the index holds it, not the id.
+            due=Count("created_at", filter=clock.state_q("due")),
+            overdue=Count("created_at", filter=clock.state_q("overdue")),
+        )
+        .order_by()
+    }
+    for facility_id, groups in GroupTally.objects.filter(
+        kind=Group.Kind.PATIENT, state=Group.State.ACTIVE, n__gt=0
+    ).values_list("facility_id", "n"):
+        facility_id = facility_id or None  # the tally's 0: a group of no facility
+        r = late.get(facility_id, {})
+        yield facility_id, groups, r.get("due", 0), r.get("overdue", 0)
 
 
 def review_group_list(state: str | None, *, facility_id=None, now=None) -> QuerySet:
@@ -539,9 +654,9 @@ def working_staff() -> QuerySet[FacilityMembership]:
     )
 
 
-def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
-    """第7条: staff with no pledge on file at that facility, or who attended none of the
-    facility's education sessions this 年度 (April 1st to today)."""
+def _gap_q(gap: str, today: dt.date) -> Q:
+    """第7条: no pledge on file at that facility, or none of the facility's education sessions
+    this 年度 (April 1st to today) attended — for a working_staff() row."""
     if gap == "pledge":
         missing = StaffPledge.objects.filter(
             user_id=OuterRef("user_id"), facility_id=OuterRef("facility_id")
@@ -553,7 +668,13 @@ def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
             educationsession__held_on__gte=fiscal_year_start(today),
             educationsession__held_on__lte=today,
         )
-    return working_staff().exclude(Exists(missing))
+    return ~Q(Exists(missing))
+
+
+def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
+    """第7条: staff with no pledge on file at that facility, or who attended none of the
+    facility's education sessions this 年度 (April 1st to today)."""
+    return working_staff().filter(_gap_q(gap, today))
 
 
 def devices_unconfirmed(today: dt.date) -> QuerySet[Device]:
@@ -600,17 +721,30 @@ def facilities_at_risk(*, now: dt.datetime | None = None, limit: int | None = No
     confirmed, groups overdue for the archive. Four grouped queries and one for the names."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    sources = {
-        "pledge": staff_without("pledge", today),
-        "education": staff_without("education", today),
-        "devices": devices_unconfirmed(today),
-        "archives": archives_overdue(now),
-    }
     rows: dict[int | None, FacilityRisk] = {}
-    for risk, queryset in sources.items():
+
+    def add(risk: str, facility_id, n: int) -> None:
+        if n:
+            setattr(rows.setdefault(facility_id, FacilityRisk(facility_id)), risk, n)
+
+    # Both staff gaps in one pass over the working staff (the same conditions as staff_without,
+    # which the lists behind the numbers use).
+    for r in (
+        working_staff()
+        .values("facility_id")
+        .annotate(
+            **{gap: Count("pk", filter=_gap_q(gap, today)) for gap in STAFF_GAPS},
+        )
+        .order_by()
+    ):
+        for gap in STAFF_GAPS:
+            add(gap, r["facility_id"], r[gap])
+    for risk, queryset in (
+        ("devices", devices_unconfirmed(today)),
+        ("archives", archives_overdue(now)),
+    ):
         for r in queryset.values("facility_id").annotate(n=Count("pk")).order_by():
-            entry = rows.setdefault(r["facility_id"], FacilityRisk(r["facility_id"]))
-            setattr(entry, risk, r["n"])
+            add(risk, r["facility_id"], r["n"])
     totals = FacilityRisk(None)
     for entry in rows.values():
         for risk in RISKS:
@@ -659,6 +793,11 @@ class Dashboard:
     consent_months: MonthlySeries
     compliance: Compliance
 
+    def labelled(self) -> "Dashboard":
+        """These figures with the tables' labels in the active language: the figures are
+        computed once, whatever the language, and only labelled for each."""
+        return replace(self, facilities=self.facilities.labelled(), users=self.users.labelled())
+
 
 @contextmanager
 def short_aggregates():
@@ -673,7 +812,13 @@ def short_aggregates():
 
 
 def dashboard(*, now: dt.datetime | None = None) -> Dashboard:
-    """Every figure of the dashboard: a fixed number of queries, whatever the network's size."""
+    """Every figure of the dashboard, labelled in the active language: a fixed number of
+    queries, whatever the network's size."""
+    return unlabelled_dashboard(now=now).labelled()
+
+
+def unlabelled_dashboard(*, now: dt.datetime | None = None) -> Dashboard:
+    """The figures, their labels still to translate (Dashboard.labelled)."""
     now = now or timezone.now()
     months = last_months(now)
     with short_aggregates():
@@ -697,9 +842,9 @@ def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
 
 
 # The figures are computed by beat every FIGURES_EVERY (mcnet.dashboard.tasks, scheduled in the
-# settings) for every language — the tables' labels are translated when computed, so one entry
-# per language — and a view only reads them; what waits for the center is counted on every view
-# (center_work). Computing them takes about a second on the network's scale (make bench).
+# settings) once for every language and kept labelled in each — one entry per language, the
+# tables' labels translated — and a view only reads them; what waits for the center is counted
+# on every view (center_work).
 FIGURES_EVERY = 300  # seconds; the page says "every 5 minutes"
 # Fresh for two runs of beat: one late or lost run (a busy worker) never makes a clerk wait.
 # Older than that, beat or its worker is down and the next view computes them (one at a time).
@@ -735,15 +880,21 @@ def store_figures(language: str, *, now: dt.datetime | None = None) -> Dashboard
 
 
 def refresh_figures() -> list[str]:
-    """Compute and store the figures for every language of the UI (beat, every FIGURES_EVERY);
-    the languages refreshed. One that a view is computing at that moment is left to it."""
-    now = timezone.now()
-    refreshed = []
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            if store_figures(code, now=now) is not None:
-                refreshed.append(code)
-    return refreshed
+    """Compute the figures once and store them labelled in every language of the UI (beat,
+    every FIGURES_EVERY); the languages refreshed. One that a view is computing at that moment
+    is left to it."""
+    locks = {code: FIGURES_LOCK_KEY.format(language=code) for code, _name in settings.LANGUAGES}
+    taken = [code for code, lock in locks.items() if cache.add(lock, True, FIGURES_LOCK_SECONDS)]
+    if not taken:
+        return []
+    try:
+        figures = unlabelled_dashboard()
+        for code in taken:
+            with translation.override(code):
+                cache.set(FIGURES_KEY.format(language=code), figures.labelled(), FIGURES_KEEP)
+        return taken
+    finally:
+        cache.delete_many([locks[code] for code in taken])
 
 
 def _is_fresh(figures: Dashboard) -> bool:

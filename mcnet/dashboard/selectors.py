@@ -139,29 +139,43 @@ def _whole_hours(months: list[Month]) -> bool:
     return all(b.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) == b for b in bounds)
 
 
-def _per_month_tallied(series: str, months: list[Month], kinds=("",)) -> dict:
-    """(year, month) -> rows of `series` created that month, summed from the hourly tally
-    (a few thousand rows, where counting them read half a million)."""
+def created_per_month(months: list[Month]) -> dict[str, dict] | None:
+    """Rows created per month for each series of the hourly tally (groups, consents, accounts),
+    all read in one query — a few thousand tally rows, where counting them read half a million
+    — or None where they must be counted: without the tallies, or when a month of the network's
+    time zone does not start on a whole UTC hour (Asia/Tokyo's do)."""
+    if not (tallied() and _whole_hours(months)):
+        return None
     rows = (
         HourTally.objects.filter(
-            series=series, kind__in=kinds, hour__gte=months[0].start, hour__lt=months[-1].end
+            Q(series=HourTally.GROUPS_CREATED, kind__in=NEW_GROUP_KINDS)
+            | Q(series__in=[HourTally.CONSENTS_RECORDED, HourTally.USERS_JOINED], kind=""),
+            hour__gte=months[0].start,
+            hour__lt=months[-1].end,
         )
         .annotate(month=TruncMonth("hour"))
-        .values("month")
+        .values("series", "month")
         .annotate(total=Sum("n"))
         .order_by()
     )
-    return {(row["month"].year, row["month"].month): row["total"] for row in rows}
+    created: dict[str, dict] = {
+        series: {}
+        for series in (
+            HourTally.GROUPS_CREATED,
+            HourTally.CONSENTS_RECORDED,
+            HourTally.USERS_JOINED,
+        )
+    }
+    for row in rows:
+        created[row["series"]][(row["month"].year, row["month"].month)] = row["total"]
+    return created
 
 
-def _created_per_month(
-    series: str, queryset: QuerySet, field_name: str, months: list[Month], kinds=("",)
-) -> dict:
-    """Rows created per month: from the hourly tally when the months are whole UTC hours (any
-    zone on a whole-hour offset, Asia/Tokyo among them), else counted."""
-    if tallied() and _whole_hours(months):
-        return _per_month_tallied(series, months, kinds)
-    return _per_month(queryset, field_name, months)
+def _created(created, series: str, queryset: QuerySet, field_name: str, months) -> dict:
+    """One series of created_per_month(), or the rows counted when there is none."""
+    if created is None:
+        return _per_month(queryset, field_name, months)
+    return created[series]
 
 
 @dataclass
@@ -260,11 +274,13 @@ def users_by_occupation() -> Matrix:
     return _counts_matrix(counts, Occupation.choices, User.State.choices)
 
 
-def new_facilities_and_users(months: list[Month]) -> MonthlySeries:
+def new_facilities_and_users(months: list[Month], created=False) -> MonthlySeries:
+    """`created`: created_per_month(months), when the caller has read it already."""
+    created = created_per_month(months) if created is False else created
     return _series(
         months,
         facilities=_per_month(Facility.objects.all(), "created_at", months),
-        users=_created_per_month(HourTally.USERS_JOINED, User.objects.all(), "date_joined", months),
+        users=_created(created, HourTally.USERS_JOINED, User.objects.all(), "date_joined", months),
     )
 
 
@@ -313,12 +329,11 @@ def archived_groups() -> QuerySet[Group]:
     return Group.objects.filter(state=Group.State.ARCHIVED)
 
 
-def groups_per_month(months: list[Month]) -> MonthlySeries:
+def groups_per_month(months: list[Month], created=False) -> MonthlySeries:
+    created = created_per_month(months) if created is False else created
     return _series(
         months,
-        created=_created_per_month(
-            HourTally.GROUPS_CREATED, new_groups(), "created_at", months, NEW_GROUP_KINDS
-        ),
+        created=_created(created, HourTally.GROUPS_CREATED, new_groups(), "created_at", months),
         archived=_per_month(archived_groups(), "archived_at", months),
     )
 
@@ -337,12 +352,12 @@ def consents_measured(what: str) -> QuerySet[Consent]:
     return Consent.objects.all()
 
 
-def consents_per_month(months: list[Month]) -> MonthlySeries:
+def consents_per_month(months: list[Month], created=False) -> MonthlySeries:
+    created = created_per_month(months) if created is False else created
+    recorded = consents_measured("recorded")
     return _series(
         months,
-        recorded=_created_per_month(
-            HourTally.CONSENTS_RECORDED, consents_measured("recorded"), "recorded_at", months
-        ),
+        recorded=_created(created, HourTally.CONSENTS_RECORDED, recorded, "recorded_at", months),
         withdrawn=_per_month(consents_measured("withdrawn"), "withdrawn_on", months, dates=True),
     )
 
@@ -826,6 +841,7 @@ def unlabelled_dashboard(*, now: dt.datetime | None = None) -> Dashboard:
 
 
 def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
+    created = created_per_month(months)  # the three monthly charts' tallies, one query
     return Dashboard(
         now=now,
         months=months,
@@ -833,10 +849,10 @@ def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
         risks=facilities_at_risk(now=now, limit=TOP_FACILITIES),
         facilities=facilities_by_kind_and_state(),
         users=users_by_occupation(),
-        joined=new_facilities_and_users(months),
+        joined=new_facilities_and_users(months, created),
         groups=group_counts(),
-        group_months=groups_per_month(months),
-        consent_months=consents_per_month(months),
+        group_months=groups_per_month(months, created),
+        consent_months=consents_per_month(months, created),
         compliance=review_compliance(now=now, since=months[0].start, limit=TOP_FACILITIES),
     )
 

@@ -464,16 +464,11 @@ def review_compliance(
     queries and one for the names."""
     clock = ReviewClock.at(now)
     since = since or last_months(clock.now)[0].start
-    rows: dict[int | None, FacilityCompliance] = {}
-
-    def row(facility_id):
-        if facility_id not in rows:
-            rows[facility_id] = FacilityCompliance(facility_id, "")
-        return rows[facility_id]
-
+    # Plain lists per facility (groups, due, overdue, on time, late); an entry is made only
+    # for the facilities shown: the network has 20,000 (make bench).
+    rows: dict[int | None, list[int]] = {}
     for facility_id, groups, due, overdue in _review_states(clock):
-        entry = row(facility_id)
-        entry.groups, entry.due, entry.overdue = groups, due, overdue
+        rows[facility_id] = [groups, due, overdue, 0, 0]
     for r in (
         reviews_with_deadline(clock)
         .filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
@@ -481,33 +476,32 @@ def review_compliance(
         .annotate(done=Count("pk"), on_time=Count("pk", filter=ON_TIME))
         .order_by()
     ):
-        entry = row(r["group__facility_id"])
-        entry.on_time, entry.late = r["on_time"], r["done"] - r["on_time"]
-    totals = FacilityCompliance(None, "")
-    for entry in rows.values():
-        for name in ("groups", "due", "overdue", "on_time", "late"):
-            setattr(totals, name, getattr(totals, name) + getattr(entry, name))
-    ordered = _named_in_order(
-        list(rows.values()), key=lambda e: (-e.overdue, -e.due, -e.late), limit=limit
+        row = rows.setdefault(r["group__facility_id"], [0, 0, 0, 0, 0])
+        row[3], row[4] = r["on_time"], r["done"] - r["on_time"]
+    totals = FacilityCompliance(
+        None, "", *(sum(column) for column in zip(*rows.values(), strict=True))
     )
-    return Compliance(since, clock.now, totals, ordered, len(rows))
+    shown = _named_in_order(
+        rows, key=lambda counts: (-counts[2], -counts[1], -counts[4]), limit=limit
+    )
+    facilities = [FacilityCompliance(pk, name, *rows[pk]) for pk, name in shown]
+    return Compliance(since, clock.now, totals, facilities, len(rows))
 
 
-def _named_in_order(entries: list, *, key, limit: int | None) -> list:
-    """`entries` ordered by `key`, then by name, the first `limit` of them: names are read only
-    for those that can be among them (the first `limit` and any tied with the last), not for
-    every facility of the network."""
-    entries.sort(key=key)
-    if limit and len(entries) > limit:
-        last = key(entries[limit - 1])
-        candidates = [e for e in entries if key(e) <= last]
-    else:
-        candidates = entries
-    names = facility_names(e.facility_id for e in candidates)
-    for entry in candidates:
-        entry.name = names.get(entry.facility_id, "")
-    candidates.sort(key=lambda e: (*key(e), e.name))
-    return candidates[:limit] if limit else candidates
+def _named_in_order(rows: dict, *, key, limit: int | None) -> list[tuple[int | None, str]]:
+    """(facility id, name) of the first `limit` facilities of `rows` (all without a limit),
+    ordered by `key` of their counts, then by name. Names are read only for the facilities
+    that can be among them (the first `limit` and any tied with the last), not for every
+    facility of the network."""
+    ordered = sorted(rows, key=lambda pk: key(rows[pk]))
+    if limit and len(ordered) > limit:
+        last = key(rows[ordered[limit - 1]])
+        ordered = [pk for pk in ordered if key(rows[pk]) <= last]
+    names = facility_names(ordered)
+    named = sorted(
+        ((pk, names.get(pk, "")) for pk in ordered), key=lambda e: (*key(rows[e[0]]), e[1])
+    )
+    return named[:limit] if limit else named
 
 
 def _review_states(clock: ReviewClock):
@@ -741,11 +735,12 @@ def facilities_at_risk(*, now: dt.datetime | None = None, limit: int | None = No
     confirmed, groups overdue for the archive. Four grouped queries and one for the names."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    rows: dict[int | None, FacilityRisk] = {}
+    # Plain lists per facility, in the order of RISKS; an entry only for those shown.
+    rows: dict[int | None, list[int]] = {}
 
     def add(risk: str, facility_id, n: int) -> None:
         if n:
-            setattr(rows.setdefault(facility_id, FacilityRisk(facility_id)), risk, n)
+            rows.setdefault(facility_id, [0] * len(RISKS))[RISKS.index(risk)] = n
 
     # Both staff gaps in one query (UNION ALL), each an anti-join of the working staff with
     # the pledges or the year's attendance — the very querysets the lists behind the numbers
@@ -767,15 +762,11 @@ def facilities_at_risk(*, now: dt.datetime | None = None, limit: int | None = No
     ):
         for r in queryset.values("facility_id").annotate(n=Count("pk")).order_by():
             add(risk, r["facility_id"], r["n"])
-    totals = FacilityRisk(None)
-    for entry in rows.values():
-        for risk in RISKS:
-            setattr(totals, risk, getattr(totals, risk) + getattr(entry, risk))
-    ordered = sorted(rows.values(), key=lambda e: (-e.total, e.facility_id or 0))
-    shown = ordered[:limit] if limit else ordered
-    names = facility_names(e.facility_id for e in shown)
-    for entry in shown:
-        entry.name = names.get(entry.facility_id, "")
+    totals = FacilityRisk(None, "", *(sum(column) for column in zip(*rows.values(), strict=True)))
+    ordered = sorted(rows, key=lambda pk: (-sum(rows[pk]), pk or 0))
+    shown_ids = ordered[:limit] if limit else ordered
+    names = facility_names(shown_ids)
+    shown = [FacilityRisk(pk, names.get(pk, ""), *rows[pk]) for pk in shown_ids]
     if not limit:
         shown.sort(key=lambda e: (-e.total, e.name))
     return Risks(totals, shown, len(ordered), fiscal_year_start(today))

@@ -1,10 +1,13 @@
 """Every figure of the center's dashboard, computed in the database with grouped queries.
 
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
-same number of queries for three facilities as for twenty thousand. On the network's scale they
-take about a second together, so beat computes them every few minutes into the cache and the
-page says when they were computed (cached_dashboard); what waits for the center is counted on
-every view.
+same number of queries for three facilities as for twenty thousand. The largest counts (groups
+per facility, kind and state; accounts; groups, consents and accounts created per month) are
+read from tallies PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the
+due and overdue reviews off a partial index; what remains heaviest is the staff without a pledge
+or this 年度's education (two anti-joins over every working staff member). Beat still computes
+the figures every few minutes into the cache, once for every language, and the page says when
+they were computed (cached_dashboard); what waits for the center is counted on every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
 number and the list it links to always agree.
 

@@ -169,10 +169,11 @@ def _measure_cold(client, url: str, query: dict, forget) -> dict:
         "cold_requests": len(times),
         "cold_median_ms": round(statistics.median(times), 1),
         "cold_queries": len(queries),
+        "cold_sql": [q["sql"] for q in queries],
     }
 
 
-def measure_pages(known: dict, requests: int) -> list[dict]:
+def measure_pages(known: dict, requests: int, keys: list[str] | None = None) -> list[dict]:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -183,6 +184,8 @@ def measure_pages(known: dict, requests: int) -> list[dict]:
     results = []
     clients: dict[str, Client] = {}
     for page in _pages(known):
+        if keys and page["key"] not in keys:
+            continue
         row = {"key": page["key"], "label": page["label"]}
         url = _url(page["names"], page.get("kwargs"))
         if url is None:
@@ -994,6 +997,11 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--only", default="pages,throughput,pdf,roster,sweep,audit", help="comma-separated parts"
     )
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="comma-separated page keys (e.g. center_dashboard); all if empty",
+    )
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--sweep-timeout", type=float, default=900)
     parser.add_argument("--sweep-child", action="store_true", help=argparse.SUPPRESS)
@@ -1033,7 +1041,9 @@ def main(argv=None) -> int:
     }
     parts = args.only.split(",")
     steps = {
-        "pages": lambda: measure_pages(known, args.requests),
+        "pages": lambda: measure_pages(
+            known, args.requests, [k for k in args.pages.split(",") if k]
+        ),
         "throughput": lambda: measure_throughput(
             known, args.load_seconds, args.load_users, args.workers
         ),

@@ -49,11 +49,14 @@ _recording: Recording | None = None
 
 
 def _tables() -> list[type[models.Model]]:
-    """Every table once: concrete, managed models, many-to-many tables included."""
+    """Every table once: concrete, managed models, many-to-many tables included; not the
+    tallies the database's triggers keep (replaying the rows they count keeps them)."""
+    from mcnet.dashboard.models import KEPT_BY_TRIGGERS
+
     return [
         model
         for model in apps.get_models(include_auto_created=True)
-        if model._meta.managed and not model._meta.proxy
+        if model._meta.managed and not model._meta.proxy and model not in KEPT_BY_TRIGGERS
     ]
 
 

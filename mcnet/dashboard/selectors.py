@@ -1,10 +1,13 @@
 """Every figure of the center's dashboard, computed in the database with grouped queries.
 
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
-same number of queries for three facilities as for twenty thousand. On the network's scale they
-take about a second together, so beat computes them every few minutes into the cache and the
-page says when they were computed (cached_dashboard); what waits for the center is counted on
-every view.
+same number of queries for three facilities as for twenty thousand. The largest counts (groups
+per facility, kind and state; accounts; groups, consents and accounts created per month) are
+read from tallies PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the
+due and overdue reviews off a partial index; what remains heaviest is the staff without a pledge
+or this 年度's education (two anti-joins over every working staff member). Beat still computes
+the figures every few minutes into the cache, once for every language, and the page says when
+they were computed (cached_dashboard); what waits for the center is counted on every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
 number and the list it links to always agree.
 
@@ -21,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
+    CharField,
     Count,
     DateTimeField,
     Exists,
@@ -30,6 +34,8 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
+    Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone, translation
@@ -52,6 +58,8 @@ from facilities.models import (
 from groups.models import Group, SupporterReview
 from groups.selectors import ReviewClock, reviewed_groups
 from mcnet.models import NetworkSettings
+
+from .models import GroupTally, HourTally, UserTally
 
 MONTHS = 12  # the monthly charts show the last twelve months, this one included
 TOP_FACILITIES = 20  # facilities listed on the dashboard itself; the full lists are a click away
@@ -115,7 +123,7 @@ def _per_month(queryset: QuerySet, field_name: str, months: list[Month], *, date
         queryset.filter(**{f"{field_name}__gte": low, f"{field_name}__lt": high})
         .annotate(month=TruncMonth(field_name))
         .values("month")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not COUNT(id): an index on the field alone answers it
         .order_by()
     )
     counts: dict[tuple[int, int], int] = {}
@@ -123,6 +131,56 @@ def _per_month(queryset: QuerySet, field_name: str, months: list[Month], *, date
         key = (row["month"].year, row["month"].month)
         counts[key] = counts.get(key, 0) + row["n"]
     return counts
+
+
+def tallied() -> bool:
+    """The tallies are kept by PostgreSQL's triggers (mcnet.dashboard.models); elsewhere the
+    figures count the rows themselves."""
+    return connection.vendor == "postgresql"
+
+
+def _whole_hours(months: list[Month]) -> bool:
+    bounds = [m.start for m in months] + [months[-1].end]
+    return all(b.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0) == b for b in bounds)
+
+
+def created_per_month(months: list[Month]) -> dict[str, dict] | None:
+    """Rows created per month for each series of the hourly tally (groups, consents, accounts),
+    all read in one query — a few thousand tally rows, where counting them read half a million
+    — or None where they must be counted: without the tallies, or when a month of the network's
+    time zone does not start on a whole UTC hour (Asia/Tokyo's do)."""
+    if not (tallied() and _whole_hours(months)):
+        return None
+    rows = (
+        HourTally.objects.filter(
+            Q(series=HourTally.GROUPS_CREATED, kind__in=NEW_GROUP_KINDS)
+            | Q(series__in=[HourTally.CONSENTS_RECORDED, HourTally.USERS_JOINED], kind=""),
+            hour__gte=months[0].start,
+            hour__lt=months[-1].end,
+        )
+        .annotate(month=TruncMonth("hour"))
+        .values("series", "month")
+        .annotate(total=Sum("n"))
+        .order_by()
+    )
+    created: dict[str, dict] = {
+        series: {}
+        for series in (
+            HourTally.GROUPS_CREATED,
+            HourTally.CONSENTS_RECORDED,
+            HourTally.USERS_JOINED,
+        )
+    }
+    for row in rows:
+        created[row["series"]][(row["month"].year, row["month"].month)] = row["total"]
+    return created
+
+
+def _created(created, series: str, queryset: QuerySet, field_name: str, months) -> dict:
+    """One series of created_per_month(), or the rows counted when there is none."""
+    if created is None:
+        return _per_month(queryset, field_name, months)
+    return created[series]
 
 
 @dataclass
@@ -154,7 +212,7 @@ def _series(months: list[Month], **counts: dict) -> MonthlySeries:
 @dataclass
 class MatrixRow:
     value: str
-    label: str
+    label: str  # lazy until Matrix.labelled() (the figures are computed once for every language)
     cells: list[int]
 
     @property
@@ -177,18 +235,29 @@ class Matrix:
     def total(self) -> int:
         return sum(self.column_totals)
 
+    def labelled(self) -> "Matrix":
+        """The same counts with their labels in the active language."""
+        return Matrix(
+            [MatrixRow(row.value, str(row.label), row.cells) for row in self.rows],
+            [(value, str(label)) for value, label in self.columns],
+        )
+
+
+def _counts_matrix(counts: dict, row_choices, col_choices) -> Matrix:
+    columns = [(str(value), label) for value, label in col_choices]
+    rows = [
+        MatrixRow(value, label, [counts.get((value, col), 0) for col, _label in columns])
+        for value, label in row_choices
+    ]
+    return Matrix(rows, columns)
+
 
 def _matrix(queryset: QuerySet, row_field: str, row_choices, col_field: str, col_choices):
     counts = {
         (r[row_field], r[col_field]): r["n"]
         for r in queryset.values(row_field, col_field).annotate(n=Count("pk")).order_by()
     }
-    columns = [(str(value), str(label)) for value, label in col_choices]
-    rows = [
-        MatrixRow(value, str(label), [counts.get((value, col), 0) for col, _label in columns])
-        for value, label in row_choices
-    ]
-    return Matrix(rows, columns)
+    return _counts_matrix(counts, row_choices, col_choices)
 
 
 def facilities_by_kind_and_state() -> Matrix:
@@ -199,16 +268,24 @@ def facilities_by_kind_and_state() -> Matrix:
 
 def users_by_occupation() -> Matrix:
     """Every account by 職種 and state (the center's own staff included, as 「センター職員」)."""
-    return _matrix(
-        User.objects.all(), "occupation", Occupation.choices, "state", User.State.choices
-    )
+    if not tallied():
+        return _matrix(
+            User.objects.all(), "occupation", Occupation.choices, "state", User.State.choices
+        )
+    counts = {
+        (occupation, state): n
+        for occupation, state, n in UserTally.objects.values_list("occupation", "state", "n")
+    }
+    return _counts_matrix(counts, Occupation.choices, User.State.choices)
 
 
-def new_facilities_and_users(months: list[Month]) -> MonthlySeries:
+def new_facilities_and_users(months: list[Month], created=False) -> MonthlySeries:
+    """`created`: created_per_month(months), when the caller has read it already."""
+    created = created_per_month(months) if created is False else created
     return _series(
         months,
         facilities=_per_month(Facility.objects.all(), "created_at", months),
-        users=_per_month(User.objects.all(), "date_joined", months),
+        users=_created(created, HourTally.USERS_JOINED, User.objects.all(), "date_joined", months),
     )
 
 
@@ -228,6 +305,16 @@ class GroupCounts:
 
 
 def group_counts() -> GroupCounts:
+    if tallied():
+        tally = GroupTally.objects.aggregate(
+            patient_active=Sum("n", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
+            patient_to_be_archived=Sum(
+                "n", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.TO_BE_ARCHIVED)
+            ),
+            free_active=Sum("n", filter=Q(kind=Group.Kind.FREE, state=Group.State.ACTIVE)),
+            archived=Sum("n", filter=Q(state=Group.State.ARCHIVED)),
+        )
+        return GroupCounts(**{name: n or 0 for name, n in tally.items()})
     counts = Group.objects.aggregate(
         patient_active=Count("pk", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
         patient_to_be_archived=Count(
@@ -247,10 +334,11 @@ def archived_groups() -> QuerySet[Group]:
     return Group.objects.filter(state=Group.State.ARCHIVED)
 
 
-def groups_per_month(months: list[Month]) -> MonthlySeries:
+def groups_per_month(months: list[Month], created=False) -> MonthlySeries:
+    created = created_per_month(months) if created is False else created
     return _series(
         months,
-        created=_per_month(new_groups(), "created_at", months),
+        created=_created(created, HourTally.GROUPS_CREATED, new_groups(), "created_at", months),
         archived=_per_month(archived_groups(), "archived_at", months),
     )
 
@@ -269,13 +357,13 @@ def consents_measured(what: str) -> QuerySet[Consent]:
     return Consent.objects.all()
 
 
-def consents_per_month(months: list[Month]) -> MonthlySeries:
+def consents_per_month(months: list[Month], created=False) -> MonthlySeries:
+    created = created_per_month(months) if created is False else created
+    recorded = consents_measured("recorded")
     return _series(
         months,
-        **{
-            what: _per_month(consents_measured(what), name, months, dates=dates)
-            for what, (name, dates) in CONSENT_MEASURES.items()
-        },
+        recorded=_created(created, HourTally.CONSENTS_RECORDED, recorded, "recorded_at", months),
+        withdrawn=_per_month(consents_measured("withdrawn"), "withdrawn_on", months, dates=True),
     )
 
 
@@ -379,27 +467,11 @@ def review_compliance(
     queries and one for the names."""
     clock = ReviewClock.at(now)
     since = since or last_months(clock.now)[0].start
-    rows: dict[int | None, FacilityCompliance] = {}
-
-    def row(facility_id):
-        if facility_id not in rows:
-            rows[facility_id] = FacilityCompliance(facility_id, "")
-        return rows[facility_id]
-
-    # Grouped by the facility's id alone, the names read afterwards: grouping a million groups
-    # by id and name made PostgreSQL sort them all (1.3 s against 0.25 s, make bench).
-    for r in (
-        reviewed_groups()
-        .values("facility_id")
-        .annotate(
-            groups=Count("pk"),
-            due=Count("pk", filter=clock.state_q("due")),
-            overdue=Count("pk", filter=clock.state_q("overdue")),
-        )
-        .order_by()
-    ):
-        entry = row(r["facility_id"])
-        entry.groups, entry.due, entry.overdue = r["groups"], r["due"], r["overdue"]
+    # Plain lists per facility (groups, due, overdue, on time, late); an entry is made only
+    # for the facilities shown: the network has 20,000 (make bench).
+    rows: dict[int | None, list[int]] = {}
+    for facility_id, groups, due, overdue in _review_states(clock):
+        rows[facility_id] = [groups, due, overdue, 0, 0]
     for r in (
         reviews_with_deadline(clock)
         .filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
@@ -407,16 +479,73 @@ def review_compliance(
         .annotate(done=Count("pk"), on_time=Count("pk", filter=ON_TIME))
         .order_by()
     ):
-        entry = row(r["group__facility_id"])
-        entry.on_time, entry.late = r["on_time"], r["done"] - r["on_time"]
-    names = facility_names(rows)
-    totals = FacilityCompliance(None, "")
-    for entry in rows.values():
-        entry.name = names.get(entry.facility_id, "")
-        for name in ("groups", "due", "overdue", "on_time", "late"):
-            setattr(totals, name, getattr(totals, name) + getattr(entry, name))
-    ordered = sorted(rows.values(), key=lambda e: (-e.overdue, -e.due, -e.late, e.name))
-    return Compliance(since, clock.now, totals, ordered[:limit] if limit else ordered, len(ordered))
+        row = rows.setdefault(r["group__facility_id"], [0, 0, 0, 0, 0])
+        row[3], row[4] = r["on_time"], r["done"] - r["on_time"]
+    totals = FacilityCompliance(
+        None, "", *(sum(column) for column in zip(*rows.values(), strict=True))
+    )
+    shown = _named_in_order(
+        rows, key=lambda counts: (-counts[2], -counts[1], -counts[4]), limit=limit
+    )
+    facilities = [FacilityCompliance(pk, name, *rows[pk]) for pk, name in shown]
+    return Compliance(since, clock.now, totals, facilities, len(rows))
+
+
+def _named_in_order(rows: dict, *, key, limit: int | None) -> list[tuple[int | None, str]]:
+    """(facility id, name) of the first `limit` facilities of `rows` (all without a limit),
+    ordered by `key` of their counts, then by name. Names are read only for the facilities
+    that can be among them (the first `limit` and any tied with the last), not for every
+    facility of the network."""
+    ordered = sorted(rows, key=lambda pk: key(rows[pk]))
+    if limit and len(ordered) > limit:
+        last = key(rows[ordered[limit - 1]])
+        ordered = [pk for pk in ordered if key(rows[pk]) <= last]
+    names = facility_names(ordered)
+    named = sorted(
+        ((pk, names.get(pk, "")) for pk in ordered), key=lambda e: (*key(rows[e[0]]), e[1])
+    )
+    return named[:limit] if limit else named
+
+
+def _review_states(clock: ReviewClock):
+    """(facility id, working patient groups, due, overdue) for every facility with any.
+
+    With the tallies: the groups from the facility's tally, and the due and overdue ones off
+    the index on (review base, facility) — only the groups past the due line are read, not the
+    million that are fine."""
+    if not tallied():
+        # Grouped by the facility's id alone, the names read afterwards: grouping a million
+        # groups by id and name made PostgreSQL sort them all (1.3 s against 0.25 s, make bench).
+        for r in (
+            reviewed_groups()
+            .values("facility_id")
+            .annotate(
+                groups=Count("pk"),
+                due=Count("pk", filter=clock.state_q("due")),
+                overdue=Count("pk", filter=clock.state_q("overdue")),
+            )
+            .order_by()
+        ):
+            yield r["facility_id"], r["groups"], r["due"], r["overdue"]
+        return
+    late = {
+        r["facility_id"]: r
+        for r in reviewed_groups()
+        .filter(review_base__lt=clock.due_before)
+        .values("facility_id")
+        .annotate(
+            # created_at (never null), not the id: the index holds it, not the id.
+            due=Count("created_at", filter=clock.state_q("due")),
+            overdue=Count("created_at", filter=clock.state_q("overdue")),
+        )
+        .order_by()
+    }
+    for facility_id, groups in GroupTally.objects.filter(
+        kind=Group.Kind.PATIENT, state=Group.State.ACTIVE, n__gt=0
+    ).values_list("facility_id", "n"):
+        facility_id = facility_id or None  # the tally's 0: a group of no facility
+        r = late.get(facility_id, {})
+        yield facility_id, groups, r.get("due", 0), r.get("overdue", 0)
 
 
 def review_group_list(state: str | None, *, facility_id=None, now=None) -> QuerySet:
@@ -534,14 +663,17 @@ RISKS = ("pledge", "education", "devices", "archives")
 def working_staff() -> QuerySet[FacilityMembership]:
     """Staff who should have a pledge and this 年度's education (第7条): active memberships of
     active accounts at active facilities (as the reminders of 第7条 count them)."""
+    # "Not one of the few inactive accounts" (an anti-join with a small set), not a join with
+    # every account: the same rows, read without hashing 200,000 accounts (make bench).
+    inactive = User.objects.filter(pk=OuterRef("user_id"), is_active=False)
     return FacilityMembership.objects.filter(
-        is_active=True, user__is_active=True, facility__state=Facility.State.ACTIVE
-    )
+        is_active=True, facility__state=Facility.State.ACTIVE
+    ).exclude(Exists(inactive))
 
 
-def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
-    """第7条: staff with no pledge on file at that facility, or who attended none of the
-    facility's education sessions this 年度 (April 1st to today)."""
+def _gap_q(gap: str, today: dt.date) -> Q:
+    """第7条: no pledge on file at that facility, or none of the facility's education sessions
+    this 年度 (April 1st to today) attended — for a working_staff() row."""
     if gap == "pledge":
         missing = StaffPledge.objects.filter(
             user_id=OuterRef("user_id"), facility_id=OuterRef("facility_id")
@@ -553,7 +685,13 @@ def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
             educationsession__held_on__gte=fiscal_year_start(today),
             educationsession__held_on__lte=today,
         )
-    return working_staff().exclude(Exists(missing))
+    return ~Q(Exists(missing))
+
+
+def staff_without(gap: str, today: dt.date) -> QuerySet[FacilityMembership]:
+    """第7条: staff with no pledge on file at that facility, or who attended none of the
+    facility's education sessions this 年度 (April 1st to today)."""
+    return working_staff().filter(_gap_q(gap, today))
 
 
 def devices_unconfirmed(today: dt.date) -> QuerySet[Device]:
@@ -600,26 +738,38 @@ def facilities_at_risk(*, now: dt.datetime | None = None, limit: int | None = No
     confirmed, groups overdue for the archive. Four grouped queries and one for the names."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    sources = {
-        "pledge": staff_without("pledge", today),
-        "education": staff_without("education", today),
-        "devices": devices_unconfirmed(today),
-        "archives": archives_overdue(now),
-    }
-    rows: dict[int | None, FacilityRisk] = {}
-    for risk, queryset in sources.items():
+    # Plain lists per facility, in the order of RISKS; an entry only for those shown.
+    rows: dict[int | None, list[int]] = {}
+
+    def add(risk: str, facility_id, n: int) -> None:
+        if n:
+            rows.setdefault(facility_id, [0] * len(RISKS))[RISKS.index(risk)] = n
+
+    # Both staff gaps in one query (UNION ALL), each an anti-join of the working staff with
+    # the pledges or the year's attendance — the very querysets the lists behind the numbers
+    # use. (One pass with a FILTER per gap would probe the pledges once per staff member.)
+    per_gap = [
+        staff_without(gap, today)
+        .annotate(gap=Value(gap, output_field=CharField()))
+        .values("facility_id", "gap")
+        .annotate(n=Count("pk"))
+        .values_list("facility_id", "gap", "n")
+        .order_by()
+        for gap in STAFF_GAPS
+    ]
+    for facility_id, gap, n in per_gap[0].union(*per_gap[1:], all=True):
+        add(gap, facility_id, n)
+    for risk, queryset in (
+        ("devices", devices_unconfirmed(today)),
+        ("archives", archives_overdue(now)),
+    ):
         for r in queryset.values("facility_id").annotate(n=Count("pk")).order_by():
-            entry = rows.setdefault(r["facility_id"], FacilityRisk(r["facility_id"]))
-            setattr(entry, risk, r["n"])
-    totals = FacilityRisk(None)
-    for entry in rows.values():
-        for risk in RISKS:
-            setattr(totals, risk, getattr(totals, risk) + getattr(entry, risk))
-    ordered = sorted(rows.values(), key=lambda e: (-e.total, e.facility_id or 0))
-    shown = ordered[:limit] if limit else ordered
-    names = facility_names(e.facility_id for e in shown)
-    for entry in shown:
-        entry.name = names.get(entry.facility_id, "")
+            add(risk, r["facility_id"], r["n"])
+    totals = FacilityRisk(None, "", *(sum(column) for column in zip(*rows.values(), strict=True)))
+    ordered = sorted(rows, key=lambda pk: (-sum(rows[pk]), pk or 0))
+    shown_ids = ordered[:limit] if limit else ordered
+    names = facility_names(shown_ids)
+    shown = [FacilityRisk(pk, names.get(pk, ""), *rows[pk]) for pk in shown_ids]
     if not limit:
         shown.sort(key=lambda e: (-e.total, e.name))
     return Risks(totals, shown, len(ordered), fiscal_year_start(today))
@@ -659,6 +809,11 @@ class Dashboard:
     consent_months: MonthlySeries
     compliance: Compliance
 
+    def labelled(self) -> "Dashboard":
+        """These figures with the tables' labels in the active language: the figures are
+        computed once, whatever the language, and only labelled for each."""
+        return replace(self, facilities=self.facilities.labelled(), users=self.users.labelled())
+
 
 @contextmanager
 def short_aggregates():
@@ -673,7 +828,13 @@ def short_aggregates():
 
 
 def dashboard(*, now: dt.datetime | None = None) -> Dashboard:
-    """Every figure of the dashboard: a fixed number of queries, whatever the network's size."""
+    """Every figure of the dashboard, labelled in the active language: a fixed number of
+    queries, whatever the network's size."""
+    return unlabelled_dashboard(now=now).labelled()
+
+
+def unlabelled_dashboard(*, now: dt.datetime | None = None) -> Dashboard:
+    """The figures, their labels still to translate (Dashboard.labelled)."""
     now = now or timezone.now()
     months = last_months(now)
     with short_aggregates():
@@ -681,6 +842,7 @@ def dashboard(*, now: dt.datetime | None = None) -> Dashboard:
 
 
 def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
+    created = created_per_month(months)  # the three monthly charts' tallies, one query
     return Dashboard(
         now=now,
         months=months,
@@ -688,18 +850,18 @@ def _dashboard(now: dt.datetime, months: list[Month]) -> Dashboard:
         risks=facilities_at_risk(now=now, limit=TOP_FACILITIES),
         facilities=facilities_by_kind_and_state(),
         users=users_by_occupation(),
-        joined=new_facilities_and_users(months),
+        joined=new_facilities_and_users(months, created),
         groups=group_counts(),
-        group_months=groups_per_month(months),
-        consent_months=consents_per_month(months),
+        group_months=groups_per_month(months, created),
+        consent_months=consents_per_month(months, created),
         compliance=review_compliance(now=now, since=months[0].start, limit=TOP_FACILITIES),
     )
 
 
 # The figures are computed by beat every FIGURES_EVERY (mcnet.dashboard.tasks, scheduled in the
-# settings) for every language — the tables' labels are translated when computed, so one entry
-# per language — and a view only reads them; what waits for the center is counted on every view
-# (center_work). Computing them takes about a second on the network's scale (make bench).
+# settings) once for every language and kept labelled in each — one entry per language, the
+# tables' labels translated — and a view only reads them; what waits for the center is counted
+# on every view (center_work).
 FIGURES_EVERY = 300  # seconds; the page says "every 5 minutes"
 # Fresh for two runs of beat: one late or lost run (a busy worker) never makes a clerk wait.
 # Older than that, beat or its worker is down and the next view computes them (one at a time).
@@ -735,15 +897,21 @@ def store_figures(language: str, *, now: dt.datetime | None = None) -> Dashboard
 
 
 def refresh_figures() -> list[str]:
-    """Compute and store the figures for every language of the UI (beat, every FIGURES_EVERY);
-    the languages refreshed. One that a view is computing at that moment is left to it."""
-    now = timezone.now()
-    refreshed = []
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            if store_figures(code, now=now) is not None:
-                refreshed.append(code)
-    return refreshed
+    """Compute the figures once and store them labelled in every language of the UI (beat,
+    every FIGURES_EVERY); the languages refreshed. One that a view is computing at that moment
+    is left to it."""
+    locks = {code: FIGURES_LOCK_KEY.format(language=code) for code, _name in settings.LANGUAGES}
+    taken = [code for code, lock in locks.items() if cache.add(lock, True, FIGURES_LOCK_SECONDS)]
+    if not taken:
+        return []
+    try:
+        figures = unlabelled_dashboard()
+        for code in taken:
+            with translation.override(code):
+                cache.set(FIGURES_KEY.format(language=code), figures.labelled(), FIGURES_KEEP)
+        return taken
+    finally:
+        cache.delete_many([locks[code] for code in taken])
 
 
 def _is_fresh(figures: Dashboard) -> bool:

@@ -7,7 +7,8 @@ from celery import shared_task
 from . import selectors
 
 
-# Bounded well above the ~3.5 s both languages take on the bench network (make bench).
+# Bounded well above the time one computation takes on the bench network (make bench: under
+# a second, for every language at once).
 @shared_task(acks_late=True, time_limit=120, soft_time_limit=100)
 def refresh_dashboard_figures() -> list[str]:
     return selectors.refresh_figures()

@@ -1,0 +1,78 @@
+"""Running counts behind the dashboard's largest figures, so a cache miss reads a few thousand
+tally rows instead of counting a million groups and consents.
+
+PostgreSQL keeps them: statement-level triggers (migration 0001) add and subtract the rows every
+INSERT, UPDATE and DELETE changes, in the writer's own transaction, so a tally is exact for every
+writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. Nothing
+in Python writes them. On any other database the selectors count the rows themselves
+(mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
+count after random service calls.
+"""
+
+from django.db import models
+
+
+class GroupTally(models.Model):
+    """Groups per facility, kind and state (facility 0: a group of no facility)."""
+
+    facility_id = models.IntegerField()
+    kind = models.CharField(max_length=16)
+    state = models.CharField(max_length=16)
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility_id", "kind", "state"], name="dashboard_grouptally_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.kind} {self.state}: {self.n}"
+
+
+class UserTally(models.Model):
+    """Accounts per 職種 and state."""
+
+    occupation = models.CharField(max_length=32)
+    state = models.CharField(max_length=16)
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["occupation", "state"], name="dashboard_usertally_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occupation} {self.state}: {self.n}"
+
+
+class HourTally(models.Model):
+    """Rows created per hour (UTC), for the monthly charts: `series` says which rows
+    (GROUPS_CREATED by kind, CONSENTS_RECORDED, USERS_JOINED). A month in the network's time
+    zone is a whole number of UTC hours (Asia/Tokyo: +9), so a month's count is the sum of its
+    hours."""
+
+    GROUPS_CREATED = "groups_created"
+    CONSENTS_RECORDED = "consents_recorded"
+    USERS_JOINED = "users_joined"
+
+    series = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, blank=True)
+    hour = models.DateTimeField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "kind", "hour"], name="dashboard_hourtally_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.series} {self.kind} {self.hour:%Y-%m-%d %H}h: {self.n}"
+
+
+# Kept by the database itself: whoever copies rows (tests/demo_snapshot.py) copies the rows they
+# count, never these, or they would be counted twice.
+KEPT_BY_TRIGGERS = (GroupTally, UserTally, HourTally)

@@ -914,6 +914,14 @@ def _actual_counts() -> dict[str, int]:
     return result
 
 
+def _page_triggers(cursor) -> list[tuple[str, str]]:
+    cursor.execute(
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger"
+        " WHERE NOT tgisinternal AND tgname LIKE 'mcnet\\_pages\\_%' ORDER BY 1, 2"
+    )
+    return cursor.fetchall()
+
+
 def generate(scale: float) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.core.management import call_command
@@ -952,10 +960,14 @@ def generate(scale: float) -> dict:
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        # No triggers for the load: the page-generation triggers (groups migration 0009)
-        # would look up the members of every loaded group, and a new data set has no cached
-        # page to invalidate (mcnet.pagecache keys name the account's date_joined, new here).
-        cursor.execute("SET LOCAL session_replication_role = replica")
+        # No page-generation triggers for the load (groups migration 0009): they would look
+        # up the members of every loaded group, and a new data set has no cached page to
+        # invalidate (mcnet.pagecache keys name the account's date_joined, new here). The
+        # dashboard's tallies (mcnet.dashboard migration 0002) keep counting: one aggregate
+        # per INSERT statement.
+        page_triggers = _page_triggers(cursor)
+        for table, name in page_triggers:
+            cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
         cursor.execute(
             f"CREATE TABLE {MARKER_TABLE} (scale float, counts jsonb, finished_at timestamptz)"
         )
@@ -982,6 +994,8 @@ def generate(scale: float) -> dict:
         for statement in rebuild:
             cursor.execute(statement)
         reset_sequences(cursor)
+        for table, name in page_triggers:
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {name}")
         step(f"rebuild {len(rebuild)} indexes and constraints")
 
     # The center's account goes through the portal's own services (group, permissions, audit

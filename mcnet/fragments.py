@@ -18,6 +18,7 @@ from django.utils.translation import get_language
 from redis.exceptions import RedisError
 
 from .notifications import batched
+from .pagecache import PREFIX as PAGE_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,6 @@ def fragments_forget() -> int:
     generations), so nothing would show them again, and they would expire within their TTL;
     this removes them now. Cheap and rare (an erasure), so all go rather than tracking whose
     is whose. With Redis down they simply expire."""
-    from .pagecache import PREFIX as PAGE_PREFIX
-
     return _forget(PREFIX) + _forget(PAGE_PREFIX)
 
 

@@ -71,3 +71,14 @@ def test_the_home_reads_as_many_queries_at_twelve_groups_as_at_two(demo, people,
     assert len(many) == len(few)
     shown = re.findall(r'<li><a href="/groups/\d+/">', section(html, "home-groups"))
     assert len(shown) == 10  # the rest behind 「すべて見る」
+
+
+def test_a_nurse_home_stays_within_the_page_budget(demo, client_as):
+    # The per-page target (make bench): at most 8 queries. A nurse who works at a facility
+    # and holds no role sees the group cards and her own take-outs; each is one query.
+    client = client_as("user")
+    client.get(reverse("home"))  # the session's first page reads more
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(reverse("home")).content.decode()
+    assert "持ち出し" in html
+    assert len([q for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]) <= 8

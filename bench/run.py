@@ -37,6 +37,8 @@ os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 RESULTS = Path(__file__).with_name("results.json")
 MAX_QUERIES = 8
 MAX_MEDIAN_MS = 100.0
+# The center dashboard on a cache miss (its figures recomputed): under this, at full scale.
+MAX_COLD_MS = 200.0
 MIN_THROUGHPUT_RATIO = 0.5
 MAX_SWEEP_S = 10.0
 PAGE_BUDGET_S = 60.0  # a slow page is timed at least 5 times, then until this has passed
@@ -344,8 +346,11 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
             for key, run_paths, mode, run_users, base, target in runs:
                 common = {"sessions": sessions, "path_mode": mode, "users": run_users}
                 run_locust(server.url, run_paths, seconds=3, **common)  # warm
+                before = _access_log_ids()
                 load = run_locust(server.url, run_paths, seconds=seconds, **common)
                 row = result["runs"][key] = {**load.as_dict(), "users": run_users}
+                if key == "chain_group_page":
+                    row["access_log"] = _access_log_since(before)
                 if base is not None:
                     base_rps = result["runs"][base]["rps"]
                     row.update(
@@ -355,7 +360,7 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
                     )
                     if target is not None:
                         row["meets_target"] = (
-                            row["ratio"] >= target
+                            (row["ratio"] >= target or _off_the_chain(row))
                             and load.failures == 0
                             and result["runs"][base]["failures"] == 0
                         )
@@ -819,6 +824,34 @@ def measure_audit() -> dict:
     }
 
 
+def _access_log_ids() -> tuple[int, int]:
+    from mcnet.models import AuditEvent, AuditPending
+
+    return tuple(
+        model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        for model in (AuditEvent, AuditPending)
+    )
+
+
+def _access_log_since(before: tuple[int, int]) -> dict:
+    """Where the run's access records went: onto the chain (under its lock) or appended."""
+    from mcnet.audit import AuditAction
+    from mcnet.models import AuditEvent, AuditPending
+
+    view = AuditAction.PATIENT_VIEW.value
+    return {
+        "chained": AuditEvent.objects.filter(pk__gt=before[0], action=view).count(),
+        "appended": AuditPending.objects.filter(pk__gt=before[1], action=view).count(),
+    }
+
+
+def _off_the_chain(row: dict) -> bool:
+    """The issue's alternative to the ratio: the access log no longer waits for the single
+    chain's lock (appended, sealed into the chain by a periodic job)."""
+    log_counts = row.get("access_log") or {}
+    return log_counts.get("chained") == 0 and log_counts.get("appended", 0) > 0
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 
@@ -863,9 +896,12 @@ def table(results: dict) -> str:
             f"{row['queries']:>8}  {_mark(row['meets_target'])} {'; '.join(notes)}"
         )
         if "cold_median_ms" in row:  # the figures above are with the page's cache warm
+            cold_ok = row["cold_median_ms"] < MAX_COLD_MS
             lines.append(
                 f"{'  … on a cache miss':<46} {row['cold_median_ms']:>7.1f}ms {'':>9} "
-                f"{row['cold_queries']:>8}  (median of {row['cold_requests']}; not the target)"
+                f"{row['cold_queries']:>8}  {_mark(cold_ok)}"
+                + ("" if cold_ok else f" ≥ {MAX_COLD_MS:.0f} ms")
+                + f" (median of {row['cold_requests']})"
             )
     lines.append("")
     tp = results.get("throughput", {})
@@ -890,6 +926,12 @@ def table(results: dict) -> str:
             lines.append(
                 f"{'':<4}{label:<42} {row['rps']:>9.1f} {ratio:>9} {row['failures']:>8}  {target}"
             )
+            if "access_log" in row:
+                lines.append(
+                    f"{'':<8}access records: {row['access_log']['appended']:,} appended off the"
+                    f" chain, {row['access_log']['chained']:,} through its lock"
+                    + (" (off the chain: the alternative target)" if _off_the_chain(row) else "")
+                )
     else:
         lines.append(f"throughput: {tp.get('status')}")
     pdf = results.get("pdf", {})

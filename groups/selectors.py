@@ -114,6 +114,30 @@ def groups_visible_to(user) -> QuerySet[Group]:
 
 
 def group_for_member(user, pk: int) -> Group:
+    """The group `pk` if the user may open its page, with what the page shows of it; else 404."""
+    return _group_opened(
+        user,
+        pk,
+        lambda rows: rows.select_related("patient", "facility", "manager").annotate(
+            is_managed=_managed_by(user)
+        ),
+    )
+
+
+def group_opened_by(user, pk: int) -> Group:
+    """The same decision as group_for_member, reading only what the access log records (the
+    kind, the patient and the patient's facility): a page served from the cache needs no more,
+    and this query is far cheaper to build on every view."""
+    return _group_opened(
+        user,
+        pk,
+        lambda rows: rows.select_related("patient").only(
+            "id", "kind", "patient_id", "facility_id", "patient__id", "patient__facility_id"
+        ),
+    )
+
+
+def _group_opened(user, pk: int, shape) -> Group:
     if not _signed_in(user):
         raise Http404
     # A member's access grant first: the common case, and a far cheaper query to build than
@@ -121,11 +145,7 @@ def group_for_member(user, pk: int) -> Group:
     group = None
     for visible in (Group.objects.filter(pk__in=group_ids_granted(user, "access_group")), None):
         group = (
-            (visible if visible is not None else groups_visible_to(user))
-            .select_related("patient", "facility", "manager")
-            .annotate(is_managed=_managed_by(user))
-            .filter(pk=pk)
-            .first()
+            shape(visible if visible is not None else groups_visible_to(user)).filter(pk=pk).first()
         )
         if group is not None:
             break

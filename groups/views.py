@@ -230,7 +230,7 @@ def group_detail(request, pk: int):
     recorded in the access log when it shows a patient (national guideline). Once care has
     ended, only its custodians open it, after stating why (consents.permissions)."""
     try:
-        group = selectors.group_for_member(request.user, pk)
+        group = selectors.group_opened_by(request.user, pk)
     except Http404:
         patient_id = selectors.closed_group_patient_id(pk)
         if patient_id is None or not consent_permissions.may_open_closed_record(
@@ -244,7 +244,10 @@ def group_detail(request, pk: int):
     # Decided and recorded on every request; only the page itself may come from the cache.
     if group.patient_id:
         patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
-    return render_cached(request, lambda: _group_page(request, group))
+    # The page itself, when not cached, from the group with all it shows (the same decision).
+    return render_cached(
+        request, lambda: _group_page(request, selectors.group_for_member(request.user, pk))
+    )
 
 
 def _group_page(request, group: Group):

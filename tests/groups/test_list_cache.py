@@ -253,6 +253,27 @@ def test_a_second_view_is_served_from_the_cache_without_a_query(
     assert (status, served) == (200, "hit")
 
 
+def test_a_cached_group_page_still_decides_and_records_in_three_queries(
+    people, signed_in, django_assert_num_queries
+):
+    # The signed-in user, the decision (with what the access log records: never the whole
+    # group with its patient, facility and manager, which only a fresh render reads) and the
+    # access-log record.
+    patient_group = Group.objects.filter(
+        kind=Group.Kind.PATIENT,
+        state=Group.State.ACTIVE,
+        memberships__user=people["group_manager"],
+        memberships__state=Membership.State.ACCEPTED,
+    ).first()
+    client = signed_in("group_manager")
+    url = reverse("groups:detail", args=[patient_group.pk])
+    assert _page(client, url)[2] == ""
+    with django_assert_num_queries(3) as queries:
+        status, _html, served = _page(client, url)
+    assert (status, served) == (200, "hit")
+    assert not any('"groups_group"."description"' in q["sql"] for q in queries.captured_queries)
+
+
 def test_a_change_of_the_group_renders_the_list_anew(people, signed_in):
     client = signed_in("group_manager")
     group = services.group_create_free(actor=people["group_manager"], name="訪問看護の班")

@@ -304,26 +304,26 @@ class GroupCounts:
     archived: int
 
 
+# The groups the dashboard counts, by what GroupCounts calls them.
+GROUP_COUNT_FILTERS = {
+    "patient_active": Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE),
+    "patient_to_be_archived": Q(kind=Group.Kind.PATIENT, state=Group.State.TO_BE_ARCHIVED),
+    "free_active": Q(kind=Group.Kind.FREE, state=Group.State.ACTIVE),
+    "archived": Q(state=Group.State.ARCHIVED),
+}
+
+
 def group_counts() -> GroupCounts:
+    # From the tallies the triggers keep (PostgreSQL), else counted from the groups.
     if tallied():
-        tally = GroupTally.objects.aggregate(
-            patient_active=Sum("n", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
-            patient_to_be_archived=Sum(
-                "n", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.TO_BE_ARCHIVED)
-            ),
-            free_active=Sum("n", filter=Q(kind=Group.Kind.FREE, state=Group.State.ACTIVE)),
-            archived=Sum("n", filter=Q(state=Group.State.ARCHIVED)),
+        counts = GroupTally.objects.aggregate(
+            **{name: Sum("n", filter=rule) for name, rule in GROUP_COUNT_FILTERS.items()}
         )
-        return GroupCounts(**{name: n or 0 for name, n in tally.items()})
-    counts = Group.objects.aggregate(
-        patient_active=Count("pk", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.ACTIVE)),
-        patient_to_be_archived=Count(
-            "pk", filter=Q(kind=Group.Kind.PATIENT, state=Group.State.TO_BE_ARCHIVED)
-        ),
-        free_active=Count("pk", filter=Q(kind=Group.Kind.FREE, state=Group.State.ACTIVE)),
-        archived=Count("pk", filter=Q(state=Group.State.ARCHIVED)),
-    )
-    return GroupCounts(**counts)
+    else:
+        counts = Group.objects.aggregate(
+            **{name: Count("pk", filter=rule) for name, rule in GROUP_COUNT_FILTERS.items()}
+        )
+    return GroupCounts(**{name: n or 0 for name, n in counts.items()})
 
 
 def new_groups() -> QuerySet[Group]:

@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from facilities.models import Facility
+from mcnet.selectors import first_or_404
 from mcnet.text import nfkc, normalize_kana
 
 from .models import (
@@ -62,29 +63,20 @@ def closed_record_for_custodian(user, pk: int) -> Patient:
     opening); 404 for everyone else, as if it did not exist."""
     if not user.is_authenticated or not user.is_active:
         raise Http404
-    patient = (
+    return first_or_404(
         Patient.objects.filter(care_ended_q() & custodian_q(user))
         .filter(pk=pk)
         .select_related("facility")
-        .first()
     )
-    if patient is None:
-        raise Http404
-    return patient
 
 
 def patient_for_viewer(user, pk: int) -> Patient:
-    patient = patients_visible_to(user).select_related("facility").filter(pk=pk).first()
-    if patient is None:  # 404, not 403: whether the patient exists is not the asker's business
-        raise Http404
-    return patient
+    # 404, not 403: whether the patient exists is not the asker's business
+    return first_or_404(patients_visible_to(user).select_related("facility").filter(pk=pk))
 
 
 def patient_for_manager(user, pk: int) -> Patient:
-    patient = patients_managed_by(user).select_related("facility").filter(pk=pk).first()
-    if patient is None:
-        raise Http404
-    return patient
+    return first_or_404(patients_managed_by(user).select_related("facility").filter(pk=pk))
 
 
 def consents_managed_by(user) -> QuerySet[Consent]:
@@ -94,26 +86,19 @@ def consents_managed_by(user) -> QuerySet[Consent]:
 
 
 def consent_for_manager(user, pk: int) -> Consent:
-    consent = (
+    return first_or_404(
         consents_managed_by(user)
         .select_related("patient", "patient__facility", "explainer_facility", "recorded_by")
         .filter(pk=pk)
-        .first()
     )
-    if consent is None:
-        raise Http404
-    return consent
 
 
 def addendum_for_manager(user, pk: int) -> ConsentAddendum:
-    addendum = (
-        ConsentAddendum.objects.filter(consent__in=consents_managed_by(user), pk=pk)
-        .select_related("consent", "consent__patient")
-        .first()
+    return first_or_404(
+        ConsentAddendum.objects.filter(consent__in=consents_managed_by(user), pk=pk).select_related(
+            "consent", "consent__patient"
+        )
     )
-    if addendum is None:
-        raise Http404
-    return addendum
 
 
 def addenda_printable_by(user) -> QuerySet[ConsentAddendum]:
@@ -130,10 +115,7 @@ def academic_consents_managed_by(user) -> QuerySet[AcademicUseConsent]:
 
 
 def academic_consent_for_manager(user, pk: int) -> AcademicUseConsent:
-    record = academic_consents_managed_by(user).select_related("patient").filter(pk=pk).first()
-    if record is None:
-        raise Http404
-    return record
+    return first_or_404(academic_consents_managed_by(user).select_related("patient").filter(pk=pk))
 
 
 def active_academic_consent_of(patient: Patient) -> AcademicUseConsent | None:
@@ -257,15 +239,11 @@ def patients_in_custody_of(user) -> QuerySet[Patient]:
 
 
 def patient_for_custodian(user, pk: int) -> Patient:
-    patient = (
+    return first_or_404(
         patients_in_custody_of(user)
         .filter(pk=pk, erased_at__isnull=True)
         .select_related("facility")
-        .first()
     )
-    if patient is None:
-        raise Http404
-    return patient
 
 
 def patient_requests_handled_by(user) -> QuerySet[PatientRequest]:
@@ -276,15 +254,12 @@ def patient_requests_handled_by(user) -> QuerySet[PatientRequest]:
 
 
 def patient_request_for(user, pk: int) -> PatientRequest:
-    found = (
+    # 404: whether the request exists is not the asker's business
+    return first_or_404(
         patient_requests_handled_by(user)
         .select_related("patient", "facility", "identity_checked_by", "received_by")
         .filter(pk=pk)
-        .first()
     )
-    if found is None:  # 404: whether the request exists is not the asker's business
-        raise Http404
-    return found
 
 
 # The request list's sort orders: a `sort` parameter not named here keeps the default (due).

@@ -10,12 +10,12 @@ import datetime as dt
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 
 from facilities.models import Facility, FacilityMembership, FacilityUserObjectPermission, User
 from groups.models import Group, Membership
 from mcnet.models import NetworkSettings
+from mcnet.selectors import first_or_404
 from mcnet.text import nfkc
 
 from . import permissions
@@ -108,10 +108,7 @@ def device_list(
 
 
 def device_for_manager(user, pk: int) -> Device:
-    device = devices_managed_by(user).filter(pk=pk).first()
-    if device is None:
-        raise Http404
-    return device
+    return first_or_404(devices_managed_by(user).filter(pk=pk))
 
 
 def devices_assigned_to(user, facility_id: int | None = None) -> QuerySet[Device]:
@@ -162,10 +159,7 @@ def takeout_list(user, *, status: str = "", mine: bool = False) -> QuerySet[Take
 
 
 def takeout_for_viewer(user, pk: int) -> TakeoutRequest:
-    request_obj = takeouts_visible_to(user).filter(pk=pk).first()
-    if request_obj is None:
-        raise Http404
-    return request_obj
+    return first_or_404(takeouts_visible_to(user).filter(pk=pk))
 
 
 # --- loss and theft (art. 12 (11)) -----------------------------------------------------------
@@ -185,10 +179,7 @@ def loss_report_list(user, *, open_only: bool = False) -> QuerySet[LossReport]:
 
 
 def loss_report_for_viewer(user, pk: int) -> LossReport:
-    report = loss_reports_visible_to(user).filter(pk=pk).first()
-    if report is None:
-        raise Http404
-    return report
+    return first_or_404(loss_reports_visible_to(user).filter(pk=pk))
 
 
 # --- incidents (留意事項 4) ---------------------------------------------------------------------
@@ -212,10 +203,7 @@ def incident_list(user, *, open_only: bool = False) -> QuerySet[IncidentReport]:
 
 
 def incident_for_viewer(user, pk: int) -> IncidentReport:
-    incident = incidents_visible_to(user).filter(pk=pk).first()
-    if incident is None:
-        raise Http404
-    return incident
+    return first_or_404(incidents_visible_to(user).filter(pk=pk))
 
 
 def incident_timeline(incident: IncidentReport):
@@ -450,10 +438,7 @@ def leaks_visible_to(user) -> QuerySet[PrivacyLeak]:
 
 
 def leak_for_manager(user, pk: int) -> PrivacyLeak:
-    leak = leaks_visible_to(user).filter(pk=pk).first()
-    if leak is None:
-        raise Http404
-    return leak
+    return first_or_404(leaks_visible_to(user).filter(pk=pk))
 
 
 def leaks_open_for_center() -> QuerySet[PrivacyLeak]:
@@ -476,10 +461,7 @@ def leaver_checklists_for(user) -> QuerySet[LeaverChecklist]:
 
 
 def leaver_checklist_for(user, pk: int) -> LeaverChecklist:
-    checklist = leaver_checklists_for(user).filter(pk=pk).first()
-    if checklist is None:
-        raise Http404
-    return checklist
+    return first_or_404(leaver_checklists_for(user).filter(pk=pk))
 
 
 def leaver_devices_to_return(checklist: LeaverChecklist) -> QuerySet[Device]:

@@ -18,7 +18,7 @@ from facilities.services import user_restrict
 from mcnet.audit import AuditAction, audit_record
 from mcnet.models import NetworkSettings
 from mcnet.notifications import notify
-from mcnet.services import model_update
+from mcnet.services import model_update, model_update_audited
 
 from . import permissions, selectors
 from .models import (
@@ -84,14 +84,13 @@ def device_update(*, actor, device: Device, **fields) -> Device:
     _require_manager(actor, device.facility_id)
     device = _locked(Device, device.pk)
     _check_assignee(device.facility, fields.get("assigned_user"))
-    device, changed = model_update(instance=device, fields=DEVICE_FIELDS, data=fields)
-    if changed:
-        audit_record(
-            actor=actor,
-            action=AuditAction.DEVICE_UPDATE,
-            target=device,
-            changes={"fields": changed},
-        )
+    device, _changed = model_update_audited(
+        actor=actor,
+        action=AuditAction.DEVICE_UPDATE,
+        instance=device,
+        fields=DEVICE_FIELDS,
+        data=fields,
+    )
     return device
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from mcnet.admin import AuditedModelAdmin
+from mcnet.admin import AuditedModelAdmin, CenterOnlyMixin, ReadOnlyAdminMixin, is_center_admin
 from mcnet.audit import AuditAction, audit_record
 from mcnet.uploads import private_file_response
 
@@ -34,35 +34,16 @@ from .models import (
 from .spreadsheets import XLSX_CONTENT_TYPE, roster_workbook
 
 
-def _is_center(user) -> bool:
-    return user.is_active and user.is_staff and (user.is_superuser or user.is_center_staff)
-
-
-class CenterOnlyAdmin(AuditedModelAdmin):
+class CenterOnlyAdmin(CenterOnlyMixin, ReadOnlyAdminMixin, AuditedModelAdmin):
     """Read-only papers that the center decides on through `decisions` (verb -> step)."""
 
     # verb: (button label, service(actor, obj, reason), reason required, from which states)
     decisions: dict = {}
 
-    def has_module_permission(self, request):
-        return _is_center(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return _is_center(request.user)
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
-        if not _is_center(request.user):
+        if not is_center_admin(request):
             return {}
         for verb, (label, *_rest) in self.decisions.items():
             actions[verb] = (self._action_for(verb), verb, label)
@@ -198,7 +179,7 @@ class StateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The rows of a paper, as the sender wrote them: the center reads, never edits."""
 
     extra = 0
@@ -207,14 +188,8 @@ class ReadOnlyInline(admin.TabularInline):
     def get_readonly_fields(self, request, obj=None):
         return self.fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def has_view_permission(self, request, obj=None):
-        return _is_center(request.user)
+        return is_center_admin(request)
 
 
 class ApplicationEventInline(ReadOnlyInline):
@@ -391,7 +366,7 @@ class RosterRequestAdmin(CenterOnlyAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if _is_center(request.user):
+        if is_center_admin(request):
             actions["export_xlsx"] = (
                 RosterRequestAdmin.export_xlsx,
                 "export_xlsx",

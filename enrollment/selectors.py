@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from facilities.models import Facility, User
 from facilities.permissions import facility_ids_with
+from mcnet.selectors import first_or_404
 
 from . import permissions
 from .models import Application, ChangeNotice, RosterRequest
@@ -67,10 +68,7 @@ def application_for_confirm_token(token: str) -> Application:
         raise ConfirmLinkExpired from None
     except signing.BadSignature:
         raise Http404 from None
-    application = Application.objects.filter(access_nonce=nonce).first()
-    if application is None:
-        raise Http404
-    return application
+    return first_or_404(Application.objects.filter(access_nonce=nonce))
 
 
 # --- who may file for which facility ----------------------------------------------------------
@@ -97,10 +95,7 @@ def roster_requests_for(user) -> QuerySet[RosterRequest]:
 
 
 def roster_request_for(user, pk) -> RosterRequest:
-    request = roster_requests_for(user).filter(pk=pk).first()
-    if request is None:
-        raise Http404
-    return request
+    return first_or_404(roster_requests_for(user).filter(pk=pk))
 
 
 def notices_for(user) -> QuerySet[ChangeNotice]:
@@ -124,22 +119,16 @@ def _facilities_with_history(user) -> QuerySet[Facility]:
 
 
 def notice_for(user, pk) -> ChangeNotice:
-    notice = notices_for(user).filter(pk=pk).first()
-    if notice is None:
-        raise Http404
-    return notice
+    return first_or_404(notices_for(user).filter(pk=pk))
 
 
 def notice_to_submit_for(user, pk) -> ChangeNotice:
     """An open 別紙4 (the portal's changes, or one the center returned) of a facility for which
     `user` may still file; anything else is not found. A notice already sent is found, so a
     second click is told it went."""
-    notice = (
-        notices_for(user).filter(pk=pk, facility__in=permissions.filing_facilities(user)).first()
+    return first_or_404(
+        notices_for(user).filter(pk=pk, facility__in=permissions.filing_facilities(user))
     )
-    if notice is None:
-        raise Http404
-    return notice
 
 
 def notice_scan_for(user, pk) -> ChangeNotice:

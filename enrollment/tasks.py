@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from mcnet import outbox
-from mcnet.jobs import enqueue
+from mcnet.jobs import enqueue, job_task
 from mcnet.models import NetworkSettings
 
 from . import selectors, services
@@ -71,19 +71,19 @@ def send_application_mail(event_id: int) -> str:
     )
 
 
-@shared_task(acks_late=True, time_limit=300)
+@job_task
 def redeliver_unsent_application_mails() -> dict[str, int]:
     """The sweep's former name (a beat schedule saved by an older release may still use it):
     one sweep now covers every kind of mail (mcnet.tasks.redeliver_unsent_mail)."""
     return outbox.requeue_unsent()
 
 
-@shared_task(acks_late=True, time_limit=300)
+@job_task
 def purge_unconfirmed_applications() -> int:
     return services.applications_purge_unconfirmed()
 
 
-@shared_task(acks_late=True, time_limit=300, soft_time_limit=280)
+@job_task(soft_time_limit=280)
 def submit_overdue_change_notices() -> int:
     """第4条2: drafts of 別紙4 past the network's number of days go to the center (beat)."""
     return services.notices_submit_overdue_drafts()

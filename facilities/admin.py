@@ -22,7 +22,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from mcnet.admin import AuditedModelAdmin
+from mcnet.admin import AuditedModelAdmin, ReadOnlyAdminMixin
 from mcnet.audit import AuditAction, audit_record
 from mcnet.forms import KanaField, NormalizedEmailField, PhoneField
 from mcnet.text import nfkc, normalize_email
@@ -128,7 +128,7 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
-class RestrictionInline(admin.TabularInline):
+class RestrictionInline(ReadOnlyAdminMixin, admin.TabularInline):
     """留意事項 2: every measure with its reason, visible to the center."""
 
     model = UserRestriction
@@ -138,12 +138,6 @@ class RestrictionInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     verbose_name_plural = _("利用制限・禁止の記録（留意事項2）")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class InForceFilter(admin.SimpleListFilter):
@@ -454,17 +448,8 @@ class FacilityAdmin(NormalizedSearchMixin, ExportMixin, AuditedModelAdmin):
 # --- what the facilities record, read-only for the center ----------------------------------------
 
 
-class ReadOnlyAdmin(AuditedModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     """The center sees these records; the facility's MCS administrator or manager writes them."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(UserRestriction)

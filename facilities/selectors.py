@@ -19,6 +19,7 @@ from django.utils import timezone
 from mcnet.models import Notification, PageGeneration
 from mcnet.rulebook.models import Document, RuleVersion
 from mcnet.rulebook.selectors import version_in_force, versions_of
+from mcnet.selectors import first_or_404
 from mcnet.text import nfkc
 
 from .models import (
@@ -116,10 +117,7 @@ def _network_user(user) -> bool:
 
 def facility_for(user, pk: int, *codenames: str) -> Facility:
     """The facility `pk` if the user holds one of the grants on it, else 404."""
-    facility = Facility.objects.filter(pk=pk, pk__in=facility_ids_with(user, *codenames)).first()
-    if facility is None:
-        raise Http404
-    return facility
+    return first_or_404(Facility.objects.filter(pk=pk, pk__in=facility_ids_with(user, *codenames)))
 
 
 def grants_on(user, facility: Facility) -> set[str]:
@@ -145,10 +143,7 @@ def staff_member(facility: Facility, user_id: int, *, active_only: bool = False)
     memberships = FacilityMembership.objects.filter(facility=facility, user_id=user_id)
     if active_only:
         memberships = memberships.filter(is_active=True)
-    user = User.objects.filter(pk=user_id, pk__in=memberships.values("user_id")).first()
-    if user is None:
-        raise Http404
-    return user
+    return first_or_404(User.objects.filter(pk=user_id, pk__in=memberships.values("user_id")))
 
 
 def active_staff(facility: Facility) -> QuerySet[User]:
@@ -267,10 +262,7 @@ def education_sessions_of(facility: Facility) -> QuerySet[EducationSession]:
 
 
 def education_session_of(facility: Facility, pk: int) -> EducationSession:
-    session = education_sessions_of(facility).filter(pk=pk).first()
-    if session is None:
-        raise Http404
-    return session
+    return first_or_404(education_sessions_of(facility).filter(pk=pk))
 
 
 def restrictions_of(facility: Facility, user: User) -> QuerySet[UserRestriction]:
@@ -295,10 +287,7 @@ def invitations_of(facility: Facility) -> QuerySet[Invitation]:
 
 
 def invitation_of(facility: Facility, pk: int) -> Invitation:
-    invitation = invitations_of(facility).filter(pk=pk).first()
-    if invitation is None:
-        raise Http404
-    return invitation
+    return first_or_404(invitations_of(facility).filter(pk=pk))
 
 
 def invitation_for_token(token: str) -> Invitation | None:
@@ -403,10 +392,7 @@ def photo_owner(viewer, user_id: int) -> User:
     留意事項 4); 404 for anyone else or when there is no photo."""
     if not (_network_user(viewer) or getattr(viewer, "is_center_staff", False)):
         raise Http404
-    owner = User.objects.filter(pk=user_id).exclude(photo="").only("id", "photo").first()
-    if owner is None:
-        raise Http404
-    return owner
+    return first_or_404(User.objects.filter(pk=user_id).exclude(photo="").only("id", "photo"))
 
 
 # --- the home page -------------------------------------------------------------------------------
@@ -499,12 +485,9 @@ def pledge_facility_of(user, pk: int) -> Facility:
     """A facility the user works at now (to confirm their own pledge), else 404."""
     if not _network_user(user):
         raise Http404
-    facility = Facility.objects.filter(
-        pk=pk, memberships__user=user, memberships__is_active=True
-    ).first()
-    if facility is None:
-        raise Http404
-    return facility
+    return first_or_404(
+        Facility.objects.filter(pk=pk, memberships__user=user, memberships__is_active=True)
+    )
 
 
 def memberships_printable_by(user) -> QuerySet[FacilityMembership]:

@@ -21,7 +21,7 @@ from mcnet.notifications import notify
 from mcnet.rulebook.models import Document
 from mcnet.rulebook.selectors import version_in_force
 from mcnet.rulebook.services import rule_version_publish
-from mcnet.services import model_update, object_grants_set
+from mcnet.services import audit_update, model_update, model_update_audited, object_grants_set
 from mcnet.text import normalize_email, normalize_kana, normalize_phone
 
 from .models import (
@@ -87,30 +87,27 @@ def facility_update(*, actor, facility: Facility, **fields) -> Facility:
     """Change the facility's name, kind, address and contacts (not its state)."""
     facility = Facility.objects.select_for_update().get(pk=facility.pk)
     before = {name: getattr(facility, name) for name in FACILITY_EDITABLE_FIELDS}
-    facility, changed = model_update(
-        instance=facility, fields=FACILITY_EDITABLE_FIELDS, data=fields
+    facility, changed = model_update_audited(
+        actor=actor,
+        action=AuditAction.FACILITY_UPDATE,
+        instance=facility,
+        fields=FACILITY_EDITABLE_FIELDS,
+        data=fields,
     )
-    if changed:
-        audit_record(
-            actor=actor,
-            action=AuditAction.FACILITY_UPDATE,
-            target=facility,
-            changes={"fields": changed},
+    if changed and not getattr(actor, "is_center_staff", False):
+        # 第4条(2): the center keeps the application's data; it learns of every change.
+        notify(
+            recipients=center_staff_users(),
+            kind="facilities.facility_updated",
+            title=_("%(facility)sの事業所情報が変更されました") % {"facility": facility.name},
+            body="\n".join(
+                f"{Facility._meta.get_field(name).verbose_name}: {before[name]} → "
+                f"{getattr(facility, name)}"
+                for name in changed
+            ),
+            url=reverse("admin:facilities_facility_change", args=[facility.pk]),
+            reason=_("センターは事業所の登録内容を管理するため（第4条）"),
         )
-        if not getattr(actor, "is_center_staff", False):
-            # 第4条(2): the center keeps the application's data; it learns of every change.
-            notify(
-                recipients=center_staff_users(),
-                kind="facilities.facility_updated",
-                title=_("%(facility)sの事業所情報が変更されました") % {"facility": facility.name},
-                body="\n".join(
-                    f"{Facility._meta.get_field(name).verbose_name}: {before[name]} → "
-                    f"{getattr(facility, name)}"
-                    for name in changed
-                ),
-                url=reverse("admin:facilities_facility_change", args=[facility.pk]),
-                reason=_("センターは事業所の登録内容を管理するため（第4条）"),
-            )
     return facility
 
 
@@ -173,11 +170,13 @@ USER_PROFILE_FIELDS = ("name", "kana", "occupation", "phone")
 def user_update(*, actor, user: User, **fields) -> User:
     """The center corrects a person's profile (別紙4: name, kana, occupation, e-mail)."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    user, changed = model_update(instance=user, fields=USER_CENTER_EDITABLE_FIELDS, data=fields)
-    if changed:
-        audit_record(
-            actor=actor, action=AuditAction.USER_UPDATE, target=user, changes={"fields": changed}
-        )
+    user, _changed = model_update_audited(
+        actor=actor,
+        action=AuditAction.USER_UPDATE,
+        instance=user,
+        fields=USER_CENTER_EDITABLE_FIELDS,
+        data=fields,
+    )
     return user
 
 
@@ -307,12 +306,7 @@ def profile_update(
     if old_photo and "photo" in changed:
         storage = user.photo.storage
         transaction.on_commit(lambda: storage.delete(old_photo))
-    audit_record(
-        actor=actor,
-        action=AuditAction.USER_PROFILE_UPDATE,
-        target=user,
-        changes={"fields": changed},
-    )
+    audit_update(actor=actor, action=AuditAction.USER_PROFILE_UPDATE, target=user, changed=changed)
     return user
 
 
@@ -1109,13 +1103,7 @@ def education_session_save(
     if set(session.attendees.values_list("pk", flat=True)) != attendee_ids:
         session.attendees.set(attendee_ids)
         changed.append("attendees")
-    if changed:
-        audit_record(
-            actor=actor,
-            action=AuditAction.EDUCATION_UPDATE,
-            target=session,
-            changes={"fields": changed},
-        )
+    audit_update(actor=actor, action=AuditAction.EDUCATION_UPDATE, target=session, changed=changed)
     return session
 
 

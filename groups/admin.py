@@ -13,7 +13,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from mcnet.admin import AuditedModelAdmin
+from mcnet.admin import AuditedModelAdmin, ReadOnlyAdminMixin
 
 from . import services
 from .models import Announcement, Group, Membership
@@ -34,7 +34,7 @@ GROUP_FIELDS = (
 
 
 @admin.register(Group)
-class GroupAdmin(AuditedModelAdmin):
+class GroupAdmin(ReadOnlyAdminMixin, AuditedModelAdmin):
     list_display = (
         "label",
         "kind",
@@ -99,15 +99,6 @@ class GroupAdmin(AuditedModelAdmin):
         if status is None:
             return "—"
         return f"{status.label}（{status.due_at:%Y-%m-%d}）"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Announcement)

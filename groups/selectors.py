@@ -39,6 +39,7 @@ from facilities.models import Facility, FacilityMembership, FacilityRole, User
 from facilities.permissions import facility_ids_with, roles_grant
 from mcnet.models import NetworkSettings
 from mcnet.pagination import UncountedPage, uncounted_page
+from mcnet.selectors import first_or_404
 from mcnet.text import nfkc
 
 from .models import (
@@ -158,15 +159,11 @@ def group_for_manager(user, pk: int) -> Group:
     """A group the user manages (and that is not archived)."""
     if not _signed_in(user):
         raise Http404
-    group = (
+    return first_or_404(
         Group.objects.filter(pk__in=group_ids_granted(user, "manage_group"))
         .select_related("patient", "facility", "manager")
         .filter(pk=pk)
-        .first()
     )
-    if group is None:
-        raise Http404
-    return group
 
 
 def group_for_handover(user, pk: int) -> Group:
@@ -174,7 +171,7 @@ def group_for_handover(user, pk: int) -> Group:
     manager, for a group whose manager left (留意事項 1; services.group_handover decides)."""
     if not _signed_in(user):
         raise Http404
-    group = (
+    return first_or_404(
         Group.objects.filter(
             Q(pk__in=group_ids_granted(user, "manage_group"))
             | Q(facility_id__in=facility_ids_with(user, "archive_groups", "sign_for_facility"))
@@ -182,11 +179,7 @@ def group_for_handover(user, pk: int) -> Group:
         .exclude(kind=Group.Kind.ALL_USERS)
         .filter(state=Group.State.ACTIVE, pk=pk)
         .select_related("facility", "manager")
-        .first()
     )
-    if group is None:
-        raise Http404
-    return group
 
 
 def closed_group_patient_id(pk: int) -> int | None:
@@ -476,14 +469,9 @@ def membership_of(user, group: Group, *, members=()) -> Membership | None:
 
 
 def membership_in_group(group: Group, pk: int) -> Membership:
-    membership = (
-        group.memberships.filter(pk=pk, state__in=Membership.OPEN_STATES)
-        .select_related("user")
-        .first()
+    return first_or_404(
+        group.memberships.filter(pk=pk, state__in=Membership.OPEN_STATES).select_related("user")
     )
-    if membership is None:
-        raise Http404
-    return membership
 
 
 def reviews_of(group: Group) -> QuerySet:
@@ -581,10 +569,7 @@ def invitations_for(user) -> QuerySet[Membership]:
 def invitation_for_invitee(user, group_pk: int) -> Membership:
     """The user's pending invitation to one group (its page is keyed by the group, so every
     link about a group lives under /groups/<pk>/)."""
-    invitation = invitations_for(user).filter(group_id=group_pk).first()
-    if invitation is None:
-        raise Http404
-    return invitation
+    return first_or_404(invitations_for(user).filter(group_id=group_pk))
 
 
 def invitation_expired(invitation: Membership, *, now=None) -> bool:
@@ -627,15 +612,11 @@ def group_for_archiver(user, pk: int) -> Group:
     (留意事項 2); for a free group, also its own manager (it holds no patient)."""
     if not _signed_in(user):
         raise Http404
-    group = (
+    return first_or_404(
         Group.objects.filter(archivable_q(user))
         .select_related("facility", "manager", "end_reported_by")
         .filter(pk=pk)
-        .first()
     )
-    if group is None:
-        raise Http404
-    return group
 
 
 def archived_groups_for(
@@ -721,15 +702,14 @@ def staff_member_for_admin(admin, user_pk: int) -> User:
     """A user who works (or worked) at a facility where `admin` manages staff."""
     if not _signed_in(admin):
         raise Http404
-    staff = User.objects.filter(
-        pk=user_pk,
-        memberships__facility_id__in=facility_ids_with(
-            admin, "manage_staff", while_restricted=True
-        ),
-    ).first()
-    if staff is None:
-        raise Http404
-    return staff
+    return first_or_404(
+        User.objects.filter(
+            pk=user_pk,
+            memberships__facility_id__in=facility_ids_with(
+                admin, "manage_staff", while_restricted=True
+            ),
+        )
+    )
 
 
 def open_memberships_of(user) -> QuerySet[Membership]:
@@ -878,10 +858,7 @@ def open_staff_discrepancies(facility: Facility) -> QuerySet[StaffAttestationLin
 
 
 def staff_discrepancy_of(facility: Facility, pk: int) -> StaffAttestationLine:
-    line = open_staff_discrepancies(facility).filter(pk=pk).first()
-    if line is None:
-        raise Http404
-    return line
+    return first_or_404(open_staff_discrepancies(facility).filter(pk=pk))
 
 
 def open_group_discrepancies(group: Group) -> QuerySet:
@@ -891,10 +868,7 @@ def open_group_discrepancies(group: Group) -> QuerySet:
 
 
 def group_discrepancy_of(group: Group, pk: int):
-    attestation = open_group_discrepancies(group).filter(pk=pk).first()
-    if attestation is None:
-        raise Http404
-    return attestation
+    return first_or_404(open_group_discrepancies(group).filter(pk=pk))
 
 
 def attestation_tasks_for(user, *, now=None) -> dict:
@@ -990,17 +964,11 @@ def announcement_recipients(announcement: Announcement) -> QuerySet[User]:
 
 
 def announcement_for_center(pk: int) -> Announcement:
-    announcement = Announcement.objects.select_related("mailed_by").filter(pk=pk).first()
-    if announcement is None:
-        raise Http404
-    return announcement
+    return first_or_404(Announcement.objects.select_related("mailed_by").filter(pk=pk))
 
 
 def announcement_for(user, pk: int) -> Announcement:
-    announcement = announcements_for(user).filter(pk=pk).first()
-    if announcement is None:
-        raise Http404
-    return announcement
+    return first_or_404(announcements_for(user).filter(pk=pk))
 
 
 # --- the home page -----------------------------------------------------------------------------

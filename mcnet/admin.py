@@ -9,6 +9,38 @@ from .models import AuditEvent, NetworkSettings
 from .pagination import EstimatedCountPaginator
 
 
+def is_center_admin(request) -> bool:
+    """The center's staff signed in to the admin (or a superuser): who reads the center-only
+    records there."""
+    user = request.user
+    return user.is_active and user.is_staff and (user.is_superuser or user.is_center_staff)
+
+
+class ReadOnlyAdminMixin:
+    """Records the admin shows and never writes: nobody adds, changes or deletes them there
+    (the trail is append-only; the facilities, or the center's decision buttons, write them
+    through their services). For a ModelAdmin and an inline alike; put it first."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CenterOnlyMixin:
+    """Shown in the admin to the center only (is_center_admin)."""
+
+    def has_module_permission(self, request):
+        return is_center_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_center_admin(request)
+
+
 class AuditedModelAdmin(admin.ModelAdmin):
     """Base for every model the center edits in the admin."""
 
@@ -49,7 +81,7 @@ class NetworkSettingsAdmin(AuditedModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the trail is append-only, even for the center."""
 
     list_display = (
@@ -68,21 +100,8 @@ class AuditEventAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def has_view_permission(self, request, obj=None):
-        return (
-            request.user.is_active
-            and request.user.is_staff
-            and (request.user.is_superuser or request.user.is_center_staff)
-        )
+        return is_center_admin(request)
 
 
 def _site_header():

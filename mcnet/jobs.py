@@ -14,6 +14,7 @@ import logging
 import time
 
 import redis
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
@@ -74,3 +75,14 @@ def broker_forgot(marker: str) -> bool:
         return False
     finally:
         client.close()
+
+
+def job_task(function=None, *, time_limit: int = 300, soft_time_limit: int = 240, **options):
+    """The decorator of a periodic job's task (beat), `@job_task` or `@job_task(time_limit=…)`:
+    acknowledged late, so a worker lost mid-run leaves the message to the next one (every job
+    is safe to repeat), and bounded in time, the soft limit first. The task keeps its name
+    (module and function, or `name=`): beat's saved schedule and queued messages use it."""
+    decorator = shared_task(
+        acks_late=True, time_limit=time_limit, soft_time_limit=soft_time_limit, **options
+    )
+    return decorator(function) if function is not None else decorator

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from .audit import AuditAction, audit_record
 from .models import Notification
 
 M = TypeVar("M", bound=models.Model)
@@ -32,6 +33,22 @@ def model_update(*, instance: M, fields: Iterable[str], data: dict) -> tuple[M, 
     instance.full_clean(exclude=[f.name for f in concrete if f.name not in changed])
     auto_now = [f.name for f in concrete if getattr(f, "auto_now", False)]
     instance.save(update_fields=[*changed, *auto_now])
+    return instance, changed
+
+
+def audit_update(*, actor, action: AuditAction, target: models.Model, changed: list[str]) -> None:
+    """The audit event of an update, in its one shape: {"fields": [names]} (names, never values:
+    patient text stays out of the trail); none when nothing changed."""
+    if changed:
+        audit_record(actor=actor, action=action, target=target, changes={"fields": changed})
+
+
+def model_update_audited(
+    *, actor, action: AuditAction, instance: M, fields: Iterable[str], data: dict
+) -> tuple[M, list[str]]:
+    """model_update, then its audit event (audit_update): the usual update service's write."""
+    instance, changed = model_update(instance=instance, fields=fields, data=data)
+    audit_update(actor=actor, action=action, target=instance, changed=changed)
     return instance, changed
 
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from . import audit, notifications, outbox
+from .jobs import job_task
 from .models import NetworkSettings, Notification
 from .submissions import purge_old
 
@@ -77,26 +78,26 @@ def deliver_notification_emails(self, notification_ids: list[int]) -> int:
     return mailed
 
 
-@shared_task(acks_late=True, time_limit=300)
+@job_task
 def redeliver_unsent_mail() -> dict[str, int]:
     """Queue again every kind of mail left unsent (mcnet/outbox.py): its publish failed, the
     broker lost it, or the worker sending it died."""
     return outbox.requeue_unsent()
 
 
-@shared_task(acks_late=True, time_limit=300)
+@job_task
 def purge_form_submissions() -> int:
     """Forget the one-time tokens of forms posted more than a day ago (mcnet/submissions.py)."""
     return purge_old()
 
 
-@shared_task(acks_late=True, time_limit=300)
+@job_task
 def redeliver_unsent_notifications() -> dict[str, int]:
     """The sweep's former name (a beat schedule saved by an older release may still use it)."""
     return outbox.requeue_unsent()
 
 
-@shared_task(acks_late=True, time_limit=300)
+@job_task
 def seal_access_log() -> int:
     """Seal the access log's pending records into the audit chain (mcnet.audit); how many.
     Safe twice, or two at once: each record is sealed once, under the chain's lock."""

@@ -14,6 +14,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils.translation import gettext as _
 
+from mcnet.jobs import job_task
+
 from . import registry, renderer, services
 
 logger = logging.getLogger(__name__)
@@ -91,12 +93,12 @@ def _quietly(service, **kwargs) -> None:
         pass
 
 
-@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+@job_task(time_limit=60, soft_time_limit=50)
 def requeue_stalled_documents() -> dict:
     return services.documents_requeue_stalled()
 
 
-@shared_task(acks_late=True, time_limit=600, soft_time_limit=540)
+@job_task(time_limit=600, soft_time_limit=540)
 def purge_old_documents() -> int:
     return services.documents_purge()
 

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from facilities.models import Facility
 from mcnet.audit import AuditAction, audit_record
 from mcnet.models import AuditEvent
+from mcnet.services import model_update_audited
+from tests.factories import row_facility
 
 
 def test_audit_events_cannot_be_changed_or_deleted(demo):
@@ -145,3 +147,32 @@ def test_concurrent_writers_keep_one_unbroken_chain(django_db_blocker):
     assert len(events) == 60
     assert len({event.prev_hash for event in events}) == 60  # no two share a predecessor
     assert verify_chain() is None
+
+
+def test_an_update_is_audited_once_by_field_names_and_not_at_all_when_nothing_changed(db):
+    facility = row_facility(name="旧名クリニック")
+    before = AuditEvent.objects.count()
+    fields = ("name", "phone")
+    facility, changed = model_update_audited(
+        actor=None,
+        action=AuditAction.FACILITY_UPDATE,
+        instance=facility,
+        fields=fields,
+        data={"name": "新名クリニック", "phone": facility.phone},
+    )
+    assert changed == ["name"]
+    event = AuditEvent.objects.order_by("-pk").first()
+    assert (event.action, event.object_id, event.changes) == (
+        "facility.update",
+        str(facility.pk),
+        {"fields": ["name"]},
+    )
+    _same, changed = model_update_audited(
+        actor=None,
+        action=AuditAction.FACILITY_UPDATE,
+        instance=facility,
+        fields=fields,
+        data={"name": "新名クリニック"},
+    )
+    assert changed == []
+    assert AuditEvent.objects.count() == before + 1

@@ -142,6 +142,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["occupation", "search_kana"], name="user_occupation_kana"),
             # The directory lists people in kana order, 50 at a time.
             models.Index(fields=["search_kana", "id"], name="user_directory_order"),
+            # …and those whose name starts with what was typed, in kana order, from this index
+            # alone (an index-only scan, no row read): 「佐藤」 matches thousands.
+            models.Index(
+                fields=["search_name"],
+                name="user_directory_name",
+                opclasses=["varchar_pattern_ops"],
+                include=["search_kana", "id"],
+                condition=Q(is_active=True, state="active"),
+            ),
             # The few deactivated accounts, found without reading every account: the center's
             # dashboard counts staff as "not one of these" (mcnet.dashboard.selectors).
             models.Index(fields=["id"], condition=Q(is_active=False), name="user_inactive"),

@@ -470,9 +470,9 @@ def _added_up(
     """The sources added up per facility, in the database, in one query whatever the number of
     facilities (make bench: 20,000): the facilities with any figure not zero in `order_by`
     (SQL over the columns), then by name when `named`, the first `limit` of them (all without
-    one), with the network's totals and their number. Names are joined only to the facilities
-    that can be among the first `limit` (those ranked there, ties included): joining 20,000
-    cost more than the figures."""
+    one), with the network's totals and their number. Names are read only for the facilities
+    that can be among the first `limit` (ties with the last included): reading 20,000 cost
+    more than the figures."""
     parts, params = [], []
     for queryset in sources:
         sql, query_params = queryset.query.sql_with_params()
@@ -481,28 +481,28 @@ def _added_up(
         params.extend(query_params)
     listed = ", ".join(columns)
     sums = ", ".join(f"sum({column}) AS {column}" for column in columns)
-    totals = ", ".join(f"sum({column}) OVER () AS total_{column}" for column in columns)
+    totals = ", ".join(f"sum({column})" for column in columns)
     any_figure = " OR ".join(f"{column} <> 0" for column in columns)
-    ranked = (
-        f"SELECT facility_pk, {listed}, count(*) OVER () AS facilities, {totals},"  # noqa: S608
-        f" rank() OVER (ORDER BY {order_by}) AS place"
-        f" FROM (SELECT facility_pk, {sums} FROM ({' UNION ALL '.join(parts)}) AS added"
-        f" GROUP BY facility_pk) AS per_facility WHERE {any_figure}"
-    )
-    name, join, where, by_name = "", "", "", ""
-    if named:
-        name = ", COALESCE(facility.name, '')"
-        join = f" LEFT JOIN {Facility._meta.db_table} AS facility ON facility.id = facility_pk"
-        by_name = ", COALESCE(facility.name, '')"
+    # The totals by one aggregate, the first `limit` by a bounded sort: ranking (or a window
+    # over) 20,000 facilities sorted them all, and cost more than adding them up.
+    first = ""
     if limit:
-        where = " WHERE place <= %s"
+        first = " FETCH FIRST %s ROWS WITH TIES" if named else " LIMIT %s"
         params.append(limit)
+    name, by_name = "", ""
+    if named:
+        table = Facility._meta.db_table
+        name = f", COALESCE((SELECT name FROM {table} WHERE id = facility_pk), '') AS name"  # noqa: S608
+        by_name = ", name"
     sql = (
-        f"SELECT facility_pk, {listed}{name}, facilities,"  # noqa: S608
-        f" {', '.join(f'total_{column}' for column in columns)}"
-        f" FROM ({ranked}) AS ranked{join}{where} ORDER BY place{by_name}, facility_pk"
+        f"WITH per_facility AS (SELECT facility_pk, {sums}"  # noqa: S608
+        f" FROM ({' UNION ALL '.join(parts)}) AS added GROUP BY facility_pk)"
+        f" SELECT facility_pk, {listed}{name}, totals.*"
+        f" FROM (SELECT * FROM per_facility WHERE {any_figure} ORDER BY {order_by}{first})"
+        f" AS shown, (SELECT count(*), {totals} FROM per_facility WHERE {any_figure}) AS totals"
+        f" ORDER BY {order_by}{by_name}, facility_pk"
     )
-    if limit:
+    if limit and named:  # the ties at the last place, named, and ordered by name
         sql += " LIMIT %s"
         params.append(limit)
     with connection.cursor() as cursor:

@@ -1,10 +1,11 @@
 """Running counts behind the dashboard's largest figures, so a cache miss reads a few thousand
 tally rows instead of counting a million groups and consents.
 
-PostgreSQL keeps them: statement-level triggers (migration 0001) add and subtract the rows every
+PostgreSQL keeps them: statement-level triggers (migration 0002) add and subtract the rows every
 INSERT, UPDATE and DELETE changes, in the writer's own transaction, so a tally is exact for every
-writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. Nothing
-in Python writes them. On any other database the selectors count the rows themselves
+writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. The staff
+tallies (第7条) count across tables, so their triggers (migration 0004) count the facilities a
+statement touched anew, under a lock on those facilities' rows. Nothing in Python writes them. On any other database the selectors count the rows themselves
 (mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
 count after random service calls.
 """

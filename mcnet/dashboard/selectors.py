@@ -2,10 +2,12 @@
 
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
 same number of queries for three facilities as for twenty thousand. The largest counts (groups
-per facility, kind and state; accounts; groups, consents and accounts created per month) are
-read from tallies PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the
-due and overdue reviews off a partial index; what remains heaviest is the staff without a pledge
-or this 年度's education (two anti-joins over every working staff member). Beat still computes
+per facility, kind and state; accounts; groups, consents and accounts created per month; the
+working staff, those without a pledge and those educated per day) are read from tallies
+PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the due and overdue
+reviews off a partial index, and the per-facility tables are added up and ordered in the
+database (_added_up); what remains heaviest is counting the due and overdue reviews per
+facility (every group past the due line, as the clock moves). Beat still computes
 the figures every few minutes into the cache, once for every language, and the page says when
 they were computed (cached_dashboard); what waits for the center is counted on every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a

@@ -177,6 +177,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             kwargs["update_fields"] = fields
         super().save(*args, **kwargs)
 
+    def get_occupation_display(self) -> str:
+        """The 職種's label, looked up directly: Django's own display hashes every choice's
+        lazy label, a translation lookup each — 23 ms for the directory's 50 people against
+        0.5 (make bench). A value outside the choices shows as it is, as Django's does."""
+        try:
+            return str(Occupation(self.occupation).label)
+        except ValueError:
+            return self.occupation
+
     @property
     def photo_url(self) -> str:
         """Where the face photo is streamed from (facilities:photo), or "" without one.

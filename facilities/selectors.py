@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group as AuthGroup
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
@@ -301,15 +303,37 @@ def invitation_for_token(token: str) -> Invitation | None:
 # --- directory (every active user, to invite across facilities) --------------------------------
 
 
-def _active_membership(facility=None, facility_key: str = ""):
+def _active_memberships(facility=None, facility_key: str = "") -> QuerySet[FacilityMembership]:
     memberships = FacilityMembership.objects.filter(
-        user=OuterRef("pk"), is_active=True, facility__state=Facility.State.ACTIVE
+        is_active=True, facility__state=Facility.State.ACTIVE
     )
     if facility is not None:
         memberships = memberships.filter(facility=facility)
     if facility_key:
         memberships = memberships.filter(facility__search_name__contains=facility_key)
-    return Exists(memberships)
+    return memberships
+
+
+def _listed_in_kana_order(candidates: QuerySet[User], memberships, limit: int) -> tuple:
+    """SQL (and its parameters) for the ids of the first `limit` `candidates` in kana order
+    that hold one of `memberships`: the candidates sorted first (OFFSET 0 keeps them apart),
+    then checked in that order until `limit` are found. Left to itself the planner either
+    joined every candidate's memberships or walked the kana index from its start, guessing
+    that names and kana are unrelated — 「佐藤」 (6,000 of 200,000 names, kana サトウ…): 180 ms
+    against 10 (make bench)."""
+    candidate_sql, candidate_params = (
+        candidates.order_by("search_kana", "pk").values("pk", "search_kana").query.sql_with_params()
+    )
+    member_sql, member_params = (
+        memberships.filter(user_id=RawSQL('"candidate"."pk"', ())).values("pk").query
+    ).sql_with_params()
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # SQLite (make run): none
+    sql = (
+        f'SELECT "candidate"."pk" FROM ({candidate_sql}{fence}) AS "candidate"'  # noqa: S608
+        f' WHERE EXISTS ({member_sql}) ORDER BY "candidate"."search_kana", "candidate"."pk"'
+        " LIMIT %s"
+    )
+    return sql, (*candidate_params, *member_params, limit)
 
 
 def directory_users(
@@ -330,23 +354,35 @@ def directory_users(
     kana, occupation, facility and photo: never the e-mail or the phone."""
     if not _network_user(viewer) and not getattr(viewer, "is_center_staff", False):
         return User.objects.none()
-    users = User.objects.filter(
-        _active_membership(facility, search_key(facility_name)),
-        is_active=True,
-        state=User.State.ACTIVE,
-    )
+    accounts = User.objects.filter(is_active=True, state=User.State.ACTIVE)
+    if occupation:
+        accounts = accounts.filter(occupation=occupation)
+    if ids is not None:
+        accounts = accounts.filter(pk__in=ids)
+    memberships = _active_memberships(facility, search_key(facility_name))
+    users = accounts.filter(Exists(memberships.filter(user=OuterRef("pk"))))
+    limit = max(1, min(int(limit), DIRECTORY_MAX_LIMIT))
+    order = ("search_kana", "pk")
     key = search_key(query)
     if key:
-        if len(key) >= SUBSTRING_MIN_LENGTH:
-            users = users.filter(Q(search_kana__contains=key) | Q(search_name__contains=key))
-        else:
-            users = users.filter(Q(search_kana__startswith=key) | Q(search_name__startswith=key))
-    if occupation:
-        users = users.filter(occupation=occupation)
-    if ids is not None:
-        users = users.filter(pk__in=ids)
-    limit = max(1, min(int(limit), DIRECTORY_MAX_LIMIT))
-    return users.order_by("search_kana", "pk").prefetch_related(
+        lookup = "contains" if len(key) >= SUBSTRING_MIN_LENGTH else "startswith"
+        # Kana or name: the first `limit` of either, in kana order, then the first `limit` of
+        # both — the same people as one query with OR, which walked the kana index past
+        # everyone before the match (「佐藤」: 80,000 of 200,000). Kana matches come off the
+        # kana index in order and stop at `limit`; name matches and their kana from the name
+        # index alone (user_directory_name), sorted, then checked in order.
+        by_kana = users.filter(**{f"search_kana__{lookup}": key}).order_by(*order)
+        kana_sql, kana_params = by_kana.values("pk")[:limit].query.sql_with_params()
+        name_sql, name_params = _listed_in_kana_order(
+            accounts.filter(**{f"search_name__{lookup}": key}), memberships, limit
+        )
+        # Django's own compiled SQL; what was typed travels as a parameter.
+        both = (
+            f"SELECT pk FROM ({kana_sql}) AS by_kana"  # noqa: S608
+            f" UNION ALL SELECT pk FROM ({name_sql}) AS by_name"
+        )
+        users = User.objects.filter(pk__in=RawSQL(both, (*kana_params, *name_params)))  # noqa: S611
+    return users.order_by(*order).prefetch_related(
         Prefetch(
             "memberships",
             queryset=FacilityMembership.objects.filter(

@@ -1,10 +1,11 @@
 """Running counts behind the dashboard's largest figures, so a cache miss reads a few thousand
 tally rows instead of counting a million groups and consents.
 
-PostgreSQL keeps them: statement-level triggers (migration 0001) add and subtract the rows every
+PostgreSQL keeps them: statement-level triggers (migration 0002) add and subtract the rows every
 INSERT, UPDATE and DELETE changes, in the writer's own transaction, so a tally is exact for every
-writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. Nothing
-in Python writes them. On any other database the selectors count the rows themselves
+writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. The staff
+tallies (第7条) count across tables, so their triggers (migration 0004) count the facilities a
+statement touched anew, under a lock on those facilities' rows. Nothing in Python writes them. On any other database the selectors count the rows themselves
 (mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
 count after random service calls.
 """
@@ -73,6 +74,42 @@ class HourTally(models.Model):
         return f"{self.series} {self.kind} {self.hour:%Y-%m-%d %H}h: {self.n}"
 
 
+class StaffTally(models.Model):
+    """第7条, per facility: its working staff (active memberships of active accounts at an
+    active facility, mcnet.dashboard.selectors.working_staff) and those of them without a
+    pledge on file at the facility."""
+
+    facility_id = models.IntegerField(unique=True)
+    # Integers, not bigints: their sums stay integers, where bigints' sums are numerics,
+    # slower to add up per facility (mcnet.dashboard.selectors.facilities_at_risk).
+    staff = models.IntegerField(default=0)
+    without_pledge = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.facility_id}: {self.without_pledge} of {self.staff} without pledge"
+
+
+class EducationTally(models.Model):
+    """第7条, per facility and day: the working staff whose first attendance of the
+    facility's education in that day's 年度 was that day. Staff educated this 年度 as of
+    today are the sum from April 1st to today, so the count turns on the very day a session
+    is held and on April 1st, with no job to run."""
+
+    facility_id = models.IntegerField()
+    day = models.DateField()
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility_id", "day"], name="dashboard_educationtally_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.day}: {self.n}"
+
+
 # Kept by the database itself: whoever copies rows (tests/demo_snapshot.py) copies the rows they
 # count, never these, or they would be counted twice.
-KEPT_BY_TRIGGERS = (GroupTally, UserTally, HourTally)
+KEPT_BY_TRIGGERS = (GroupTally, UserTally, HourTally, StaffTally, EducationTally)

@@ -2,10 +2,12 @@
 
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
 same number of queries for three facilities as for twenty thousand. The largest counts (groups
-per facility, kind and state; accounts; groups, consents and accounts created per month) are
-read from tallies PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the
-due and overdue reviews off a partial index; what remains heaviest is the staff without a pledge
-or this 年度's education (two anti-joins over every working staff member). Beat still computes
+per facility, kind and state; accounts; groups, consents and accounts created per month; the
+working staff, those without a pledge and those educated per day) are read from tallies
+PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the due and overdue
+reviews off a partial index, and the per-facility tables are added up and ordered in the
+database (_added_up); what remains heaviest is counting the due and overdue reviews per
+facility (every group past the due line, as the clock moves). Beat still computes
 the figures every few minutes into the cache, once for every language, and the page says when
 they were computed (cached_dashboard); what waits for the center is counted on every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
@@ -24,12 +26,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import (
-    CharField,
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -37,7 +39,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Cast, Coalesce, NullIf, TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 
@@ -59,7 +61,7 @@ from groups.models import Group, SupporterReview
 from groups.selectors import ReviewClock, reviewed_groups
 from mcnet.models import NetworkSettings
 
-from .models import GroupTally, HourTally, UserTally
+from .models import EducationTally, GroupTally, HourTally, StaffTally, UserTally
 
 MONTHS = 12  # the monthly charts show the last twelve months, this one included
 TOP_FACILITIES = 20  # facilities listed on the dashboard itself; the full lists are a click away
@@ -429,6 +431,94 @@ def facility_names(ids) -> dict[int, str]:
     return dict(facilities.values_list("pk", "name"))
 
 
+# A figure per facility is added up from several sources — counts, tallies, corrections of
+# them —, each giving rows of a facility's id (`facility_pk`) and the figure's columns.
+
+
+def _rows_of(queryset: QuerySet, columns: tuple[str, ...], **values) -> QuerySet:
+    """`queryset` as rows of (facility_pk, *columns): the given values, zeros for the rest.
+    Integers throughout: sums of bigints would be numerics, slower to add up."""
+    zero = Value(0, output_field=IntegerField())
+    return queryset.annotate(**{column: values.get(column, zero) for column in columns}).values(
+        "facility_pk", *columns
+    )
+
+
+def _counts_of(queryset: QuerySet, facility: str, columns: tuple[str, ...], **counts) -> QuerySet:
+    """Per facility (the field `facility` of `queryset`), the `counts` (aggregates)."""
+    grouped = queryset.values(facility_pk=F(facility)).order_by()
+    return _rows_of(
+        grouped,
+        columns,
+        **{name: Cast(count, output_field=IntegerField()) for name, count in counts.items()},
+    )
+
+
+@dataclass
+class PerFacility:
+    rows: list[tuple]  # (facility id, *columns[, name]) of the facilities shown, in order
+    totals: list[int]  # each column over the whole network
+    count: int  # facilities with any figure not zero
+
+
+def _added_up(
+    sources: list[QuerySet],
+    columns: tuple[str, ...],
+    *,
+    order_by: str,
+    limit: int | None,
+    named: bool = False,
+) -> PerFacility:
+    """The sources added up per facility, in the database, in one query whatever the number of
+    facilities (make bench: 20,000): the facilities with any figure not zero in `order_by`
+    (SQL over the columns), then by name when `named`, the first `limit` of them (all without
+    one), with the network's totals and their number. Names are read only for the facilities
+    that can be among the first `limit` (ties with the last included): reading 20,000 cost
+    more than the figures."""
+    parts, params = [], []
+    for queryset in sources:
+        sql, query_params = queryset.query.sql_with_params()
+        # Django's own compiled SQL; the values travel separately as parameters.
+        parts.append(f"SELECT facility_pk, {', '.join(columns)} FROM ({sql}) AS source")  # noqa: S608
+        params.extend(query_params)
+    listed = ", ".join(columns)
+    sums = ", ".join(f"sum({column}) AS {column}" for column in columns)
+    totals = ", ".join(f"sum({column})" for column in columns)
+    any_figure = " OR ".join(f"{column} <> 0" for column in columns)
+    # The totals by one aggregate, the first `limit` by a bounded sort: ranking (or a window
+    # over) 20,000 facilities sorted them all, and cost more than adding them up.
+    first = ""
+    if limit and not (named and connection.vendor != "postgresql"):
+        # SQLite (make run) has no WITH TIES: there every facility is named (a demo's few).
+        first = " FETCH FIRST %s ROWS WITH TIES" if named else " LIMIT %s"
+        params.append(limit)
+    name, by_name = "", ""
+    if named:
+        table = Facility._meta.db_table
+        name = f", COALESCE((SELECT name FROM {table} WHERE id = facility_pk), '') AS name"  # noqa: S608
+        by_name = ", name"
+    sql = (
+        f"WITH per_facility AS (SELECT facility_pk, {sums}"  # noqa: S608
+        f" FROM ({' UNION ALL '.join(parts)}) AS added GROUP BY facility_pk)"
+        f" SELECT facility_pk, {listed}{name}, totals.*"
+        f" FROM (SELECT * FROM per_facility WHERE {any_figure} ORDER BY {order_by}{first})"
+        f" AS shown, (SELECT count(*), {totals} FROM per_facility WHERE {any_figure}) AS totals"
+        f" ORDER BY {order_by}{by_name}, facility_pk"
+    )
+    if limit and named:  # the ties at the last place, named, and ordered by name
+        sql += " LIMIT %s"
+        params.append(limit)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return PerFacility([], [0] * len(columns), 0)
+    width = 1 + len(columns) + named
+    return PerFacility(
+        [row[:width] for row in rows], [int(n) for n in rows[0][width + 1 :]], rows[0][width]
+    )
+
+
 @dataclass
 class FacilityCompliance:
     facility_id: int | None
@@ -459,93 +549,73 @@ class Compliance:
     facility_count: int  # facilities with patient groups or reviews
 
 
+COMPLIANCE_COLUMNS = ("groups", "due", "overdue", "on_time", "late")
+
+
 def review_compliance(
     *, now: dt.datetime | None = None, since=None, limit: int | None = None
 ) -> Compliance:
     """Per facility: its working patient groups by review state now (ok, due, overdue) and the
-    reviews done since `since` (default: twelve months back) on time or late. Two grouped
-    queries and one for the names."""
+    reviews done since `since` (default: twelve months back) on time or late; the worst
+    first (most overdue, due, late), then by name. One query, and the names with it."""
     clock = ReviewClock.at(now)
     since = since or last_months(clock.now)[0].start
-    # Plain lists per facility (groups, due, overdue, on time, late); an entry is made only
-    # for the facilities shown: the network has 20,000 (make bench).
-    rows: dict[int | None, list[int]] = {}
-    for facility_id, groups, due, overdue in _review_states(clock):
-        rows[facility_id] = [groups, due, overdue, 0, 0]
-    for r in (
-        reviews_with_deadline(clock)
-        .filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
-        .values("group__facility_id")
-        .annotate(done=Count("pk"), on_time=Count("pk", filter=ON_TIME))
-        .order_by()
-    ):
-        row = rows.setdefault(r["group__facility_id"], [0, 0, 0, 0, 0])
-        row[3], row[4] = r["on_time"], r["done"] - r["on_time"]
-    totals = FacilityCompliance(
-        None, "", *(sum(column) for column in zip(*rows.values(), strict=True))
+    done = reviews_with_deadline(clock).filter(reviewed_at__gte=since, reviewed_at__lt=clock.now)
+    sources = [
+        *_review_state_sources(clock),
+        _counts_of(
+            done,
+            "group__facility_id",
+            COMPLIANCE_COLUMNS,
+            on_time=Count("pk", filter=ON_TIME),
+            late=Count("pk", filter=~ON_TIME),
+        ),
+    ]
+    added = _added_up(
+        sources,
+        COMPLIANCE_COLUMNS,
+        order_by="overdue DESC, due DESC, late DESC",
+        limit=limit,
+        named=True,
     )
-    shown = _named_in_order(
-        rows, key=lambda counts: (-counts[2], -counts[1], -counts[4]), limit=limit
+    facilities = [FacilityCompliance(row[0], row[-1], *row[1:-1]) for row in added.rows]
+    return Compliance(
+        since, clock.now, FacilityCompliance(None, "", *added.totals), facilities, added.count
     )
-    facilities = [FacilityCompliance(pk, name, *rows[pk]) for pk, name in shown]
-    return Compliance(since, clock.now, totals, facilities, len(rows))
 
 
-def _named_in_order(rows: dict, *, key, limit: int | None) -> list[tuple[int | None, str]]:
-    """(facility id, name) of the first `limit` facilities of `rows` (all without a limit),
-    ordered by `key` of their counts, then by name. Names are read only for the facilities
-    that can be among them (the first `limit` and any tied with the last), not for every
-    facility of the network."""
-    ordered = sorted(rows, key=lambda pk: key(rows[pk]))
-    if limit and len(ordered) > limit:
-        last = key(rows[ordered[limit - 1]])
-        ordered = [pk for pk in ordered if key(rows[pk]) <= last]
-    names = facility_names(ordered)
-    named = sorted(
-        ((pk, names.get(pk, "")) for pk in ordered), key=lambda e: (*key(rows[e[0]]), e[1])
-    )
-    return named[:limit] if limit else named
-
-
-def _review_states(clock: ReviewClock):
-    """(facility id, working patient groups, due, overdue) for every facility with any.
+def _review_state_sources(clock: ReviewClock) -> list[QuerySet]:
+    """Per facility: working patient groups, due, overdue.
 
     With the tallies: the groups from the facility's tally, and the due and overdue ones off
     the index on (review base, facility) — only the groups past the due line are read, not the
     million that are fine."""
+    due, overdue = (Count("created_at", filter=clock.state_q(s)) for s in ("due", "overdue"))
     if not tallied():
-        # Grouped by the facility's id alone, the names read afterwards: grouping a million
-        # groups by id and name made PostgreSQL sort them all (1.3 s against 0.25 s, make bench).
-        for r in (
-            reviewed_groups()
-            .values("facility_id")
-            .annotate(
+        return [
+            _counts_of(
+                reviewed_groups(),
+                "facility_id",
+                COMPLIANCE_COLUMNS,
                 groups=Count("pk"),
-                due=Count("pk", filter=clock.state_q("due")),
-                overdue=Count("pk", filter=clock.state_q("overdue")),
+                due=due,
+                overdue=overdue,
             )
-            .order_by()
-        ):
-            yield r["facility_id"], r["groups"], r["due"], r["overdue"]
-        return
-    late = {
-        r["facility_id"]: r
-        for r in reviewed_groups()
-        .filter(review_base__lt=clock.due_before)
-        .values("facility_id")
-        .annotate(
-            # created_at (never null), not the id: the index holds it, not the id.
-            due=Count("created_at", filter=clock.state_q("due")),
-            overdue=Count("created_at", filter=clock.state_q("overdue")),
-        )
-        .order_by()
-    }
-    for facility_id, groups in GroupTally.objects.filter(
+        ]
+    working = GroupTally.objects.filter(
         kind=Group.Kind.PATIENT, state=Group.State.ACTIVE, n__gt=0
-    ).values_list("facility_id", "n"):
-        facility_id = facility_id or None  # the tally's 0: a group of no facility
-        r = late.get(facility_id, {})
-        yield facility_id, groups, r.get("due", 0), r.get("overdue", 0)
+    ).annotate(facility_pk=NullIf(F("facility_id"), Value(0)))  # 0: a group of no facility
+    return [
+        _rows_of(working, COMPLIANCE_COLUMNS, groups=Cast(F("n"), output_field=IntegerField())),
+        # created_at (never null), not the id: the index holds it, not the id.
+        _counts_of(
+            reviewed_groups().filter(review_base__lt=clock.due_before),
+            "facility_id",
+            COMPLIANCE_COLUMNS,
+            due=due,
+            overdue=overdue,
+        ),
+    ]
 
 
 def review_group_list(state: str | None, *, facility_id=None, now=None) -> QuerySet:
@@ -733,46 +803,58 @@ class Risks:
     year_start: dt.date = field(default=dt.date(2000, 4, 1))
 
 
+def _staff_gap_sources(today: dt.date) -> list[QuerySet]:
+    """The staff gaps per facility. With the tallies (mcnet.dashboard.models, kept by
+    PostgreSQL's triggers with the memberships, pledges, attendance, facilities' states and
+    accounts' is_active): the working staff without a pledge, and all of them less those
+    educated this 年度 so far. Without the tallies: the staff counted, as the lists behind
+    the numbers are."""
+    if not tallied():
+        return [
+            _counts_of(staff_without(gap, today), "facility_id", RISKS, **{gap: Count("pk")})
+            for gap in STAFF_GAPS
+        ]
+    return [
+        _rows_of(
+            StaffTally.objects.filter(staff__gt=0).annotate(facility_pk=F("facility_id")),
+            RISKS,
+            pledge=F("without_pledge"),
+            education=F("staff"),
+        ),
+        _rows_of(
+            EducationTally.objects.filter(
+                day__gte=fiscal_year_start(today), day__lte=today
+            ).annotate(facility_pk=F("facility_id")),
+            RISKS,
+            education=-F("n"),
+        ),
+    ]
+
+
 def facilities_at_risk(*, now: dt.datetime | None = None, limit: int | None = None) -> Risks:
     """Per facility: staff without pledge, staff without this 年度's education, devices not
-    confirmed, groups overdue for the archive. Four grouped queries and one for the names."""
+    confirmed, groups overdue for the archive; the most at risk first. One query adds them up,
+    one reads the names of the facilities shown."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    # Plain lists per facility, in the order of RISKS; an entry only for those shown.
-    rows: dict[int | None, list[int]] = {}
-
-    def add(risk: str, facility_id, n: int) -> None:
-        if n:
-            rows.setdefault(facility_id, [0] * len(RISKS))[RISKS.index(risk)] = n
-
-    # Both staff gaps in one query (UNION ALL), each an anti-join of the working staff with
-    # the pledges or the year's attendance — the very querysets the lists behind the numbers
-    # use. (One pass with a FILTER per gap would probe the pledges once per staff member.)
-    per_gap = [
-        staff_without(gap, today)
-        .annotate(gap=Value(gap, output_field=CharField()))
-        .values("facility_id", "gap")
-        .annotate(n=Count("pk"))
-        .values_list("facility_id", "gap", "n")
-        .order_by()
-        for gap in STAFF_GAPS
+    sources = [
+        *_staff_gap_sources(today),
+        _counts_of(devices_unconfirmed(today), "facility_id", RISKS, devices=Count("pk")),
+        _counts_of(archives_overdue(now), "facility_id", RISKS, archives=Count("pk")),
     ]
-    for facility_id, gap, n in per_gap[0].union(*per_gap[1:], all=True):
-        add(gap, facility_id, n)
-    for risk, queryset in (
-        ("devices", devices_unconfirmed(today)),
-        ("archives", archives_overdue(now)),
-    ):
-        for r in queryset.values("facility_id").annotate(n=Count("pk")).order_by():
-            add(risk, r["facility_id"], r["n"])
-    totals = FacilityRisk(None, "", *(sum(column) for column in zip(*rows.values(), strict=True)))
-    ordered = sorted(rows, key=lambda pk: (-sum(rows[pk]), pk or 0))
-    shown_ids = ordered[:limit] if limit else ordered
-    names = facility_names(shown_ids)
-    shown = [FacilityRisk(pk, names.get(pk, ""), *rows[pk]) for pk in shown_ids]
+    added = _added_up(
+        sources,
+        RISKS,
+        order_by=f"{' + '.join(RISKS)} DESC, COALESCE(facility_pk, 0)",
+        limit=limit,
+    )
+    names = facility_names(row[0] for row in added.rows)
+    shown = [FacilityRisk(row[0], names.get(row[0], ""), *row[1:]) for row in added.rows]
     if not limit:
         shown.sort(key=lambda e: (-e.total, e.name))
-    return Risks(totals, shown, len(ordered), fiscal_year_start(today))
+    return Risks(
+        FacilityRisk(None, "", *added.totals), shown, added.count, fiscal_year_start(today)
+    )
 
 
 def staff_gap_list(gap: str, *, facility_id=None, today=None) -> QuerySet:
@@ -819,11 +901,14 @@ class Dashboard:
 def short_aggregates():
     """PostgreSQL's JIT compiler judges these aggregates by their row estimates and compiles
     them, which cost 1.7 s to save milliseconds (measured on 100,000 groups: 1.84 s with JIT,
-    0.15 s without). Off for this transaction only; other databases have no JIT."""
+    0.15 s without). Off for this transaction only; other databases have no JIT. Adding up
+    20,000 facilities' risks in a hash takes about 8 MB (make bench): the default 4 MB made it
+    spill to disk and take three times as long."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
+                cursor.execute("SET LOCAL work_mem = '32MB'")
         yield
 
 

@@ -3,6 +3,7 @@ PostgreSQL's triggers in the writer's own transaction: after any sequence of wri
 single rows, bulk inserts and updates, deletes, a write rolled back — every tally equals a fresh
 count of the rows, and the figures read from them equal the figures counted."""
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -14,10 +15,17 @@ from django.utils import timezone
 
 from consents.models import Consent
 from facilities import services as facility_services
-from facilities.models import Occupation, User
+from facilities.models import (
+    EducationSession,
+    Facility,
+    FacilityMembership,
+    Occupation,
+    StaffPledge,
+    User,
+)
 from groups.models import Group
 from mcnet.dashboard import selectors
-from mcnet.dashboard.models import GroupTally, HourTally, UserTally
+from mcnet.dashboard.models import EducationTally, GroupTally, HourTally, StaffTally, UserTally
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +157,180 @@ def test_the_figures_from_the_tallies_equal_the_figures_counted(monkeypatch):
     assert tallied.consent_months == counted.consent_months
     assert tallied.compliance == counted.compliance
     assert len(months) == selectors.MONTHS
+
+
+# --- 第7条: staff without a pledge, staff educated this 年度 (StaffTally, EducationTally) -----
+
+
+def _fiscal_year(day: dt.date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def assert_staff_tallies_exact():
+    """Each facility's tally equals its rows counted afresh: working staff, those without a
+    pledge at the facility, and per day the staff first educated in that 年度 then."""
+    pledged = set(StaffPledge.objects.values_list("user_id", "facility_id"))
+    attended: dict[tuple[int, int], list[dt.date]] = {}
+    for user_id, facility_id, held_on in EducationSession.attendees.through.objects.values_list(
+        "user_id", "educationsession__facility_id", "educationsession__held_on"
+    ):
+        attended.setdefault((user_id, facility_id), []).append(held_on)
+    staff: dict[int, list[int]] = {}
+    education: dict[tuple[int, dt.date], int] = {}
+    for user_id, facility_id in selectors.working_staff().values_list("user_id", "facility_id"):
+        counts = staff.setdefault(facility_id, [0, 0])
+        counts[0] += 1
+        counts[1] += (user_id, facility_id) not in pledged
+        firsts: dict[int, dt.date] = {}
+        for day in attended.get((user_id, facility_id), []):
+            year = _fiscal_year(day)
+            firsts[year] = min(firsts.get(year, day), day)
+        for day in firsts.values():
+            education[(facility_id, day)] = education.get((facility_id, day), 0) + 1
+    kept = {
+        pk: [n, without]
+        for pk, n, without in StaffTally.objects.values_list(
+            "facility_id", "staff", "without_pledge"
+        )
+        if n or without
+    }
+    assert kept == staff
+    assert _kept(EducationTally.objects, "facility_id", "day") == {
+        (pk, day): n for (pk, day), n in education.items()
+    }
+
+
+def _staff_write(rng: random.Random, facilities: list, today: dt.date) -> str:
+    fac = rng.choice(facilities)
+    memberships = FacilityMembership.objects.order_by("?")
+    choice = rng.randrange(16)
+    day = today + dt.timedelta(days=rng.randrange(-450, 40))  # last 年度, this one, days ahead
+    if choice == 0:
+        f.row_staff(fac, active=rng.random() < 0.9, user_active=rng.random() < 0.9)
+    elif choice == 1:  # someone joins a second facility
+        user = _some(User)
+        if user and not FacilityMembership.objects.filter(user=user, facility=fac).exists():
+            FacilityMembership.objects.create(user=user, facility=fac)
+    elif choice == 2:  # a membership ends, or comes back
+        m = memberships.first()
+        if m:
+            FacilityMembership.objects.filter(pk=m.pk).update(is_active=not m.is_active)
+    elif choice == 3:
+        m = memberships.first()
+        if m:
+            m.delete()
+    elif choice == 4:
+        m = memberships.first()
+        if m and not StaffPledge.objects.filter(user=m.user, facility=m.facility).exists():
+            f.row_pledge(m.user, m.facility)
+    elif choice == 5:
+        StaffPledge.objects.filter(
+            pk__in=StaffPledge.objects.order_by("?").values("pk")[:2]
+        ).delete()
+    elif choice == 6:  # a session with some of the facility's staff (and maybe a stranger)
+        people = list(User.objects.filter(memberships__facility=fac).order_by("?")[:3])
+        people += list(User.objects.order_by("?")[: rng.randrange(2)])
+        f.row_education(fac, day, *people)
+    elif choice == 7:  # attendance added or removed afterwards
+        session = _some(EducationSession)
+        user = _some(User)
+        if session and user:
+            if session.attendees.filter(pk=user.pk).exists():
+                session.attendees.remove(user)
+            else:
+                session.attendees.add(user)
+    elif choice == 8:  # a session's date corrected (across the 年度's turn, too)
+        session = _some(EducationSession)
+        if session:
+            EducationSession.objects.filter(pk=session.pk).update(held_on=day)
+    elif choice == 9:  # …or moved to another facility
+        EducationSession.objects.filter(
+            pk__in=EducationSession.objects.order_by("?").values("pk")[:1]
+        ).update(facility=fac)
+    elif choice == 10:
+        session = _some(EducationSession)
+        if session:
+            session.delete()
+    elif choice == 11:  # an account deactivated, or back
+        user = _some(User)
+        if user:
+            User.objects.filter(pk=user.pk).update(is_active=not user.is_active)
+    elif choice == 12:  # a facility suspended, or back
+        Facility.objects.filter(pk=fac.pk).update(
+            state=rng.choice([Facility.State.ACTIVE, Facility.State.SUSPENDED])
+        )
+    elif choice == 13:  # a bulk insert: one statement, several facilities
+        users = list(User.objects.order_by("?")[:4])
+        FacilityMembership.objects.bulk_create(
+            [FacilityMembership(user=u, facility=rng.choice(facilities)) for u in users],
+            ignore_conflicts=True,
+        )
+    elif choice == 14:  # every membership of a facility ends at once
+        FacilityMembership.objects.filter(facility=fac).update(is_active=False)
+    else:  # a write rolled back leaves the tallies as they were
+        try:
+            with transaction.atomic():
+                person = f.row_staff(fac)
+                f.row_education(fac, day, person)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    return str(choice)
+
+
+def _days_to_check(today: dt.date) -> list[dt.date]:
+    """Today, the turns of the 年度 around it, and the days sessions were held."""
+    april = dt.date(_fiscal_year(today), 4, 1)
+    days = {today, april, april - dt.timedelta(days=1), april.replace(year=april.year + 1)}
+    for held_on in EducationSession.objects.values_list("held_on", flat=True):
+        days |= {held_on, held_on - dt.timedelta(days=1)}
+    return sorted(days)
+
+
+def _at_noon(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
+
+
+def _risks(now, limit=None):
+    risks = selectors.facilities_at_risk(now=now, limit=limit)
+    return risks.totals, risks.facility_count, [dataclasses.astuple(e) for e in risks.facilities]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_staff_tallies_equal_a_fresh_count_after_random_writes(seed, monkeypatch):
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    facilities = [f.row_facility() for _ in range(3)]
+    for fac in facilities:
+        for _ in range(2):
+            f.row_staff(fac)
+    assert_staff_tallies_exact()
+    steps = []
+    for _step in range(60):
+        steps.append(_staff_write(rng, facilities, today))
+        assert_staff_tallies_exact()
+    # The figures read from the tallies are the staff counted, on every day that matters.
+    for day in _days_to_check(today):
+        now = _at_noon(day)
+        tallied = [_risks(now), _risks(now, limit=2)]
+        with monkeypatch.context() as m:
+            m.setattr(selectors, "tallied", lambda: False)
+            counted = [_risks(now), _risks(now, limit=2)]
+        assert tallied == counted, (day, steps)
+
+
+def test_education_counts_from_the_day_it_is_held_until_the_turn_of_the_year():
+    """A session recorded ahead counts from its day; on April 1st everyone needs it again."""
+    fac = f.row_facility()
+    nurse = f.row_staff(fac)
+    year = _fiscal_year(timezone.localdate())
+    held_on = dt.date(year + 1, 3, 20)
+    f.row_education(fac, held_on, nurse)
+
+    def education_gap(day):
+        return selectors.facilities_at_risk(now=_at_noon(day)).totals.education
+
+    assert education_gap(held_on - dt.timedelta(days=1)) == 1
+    assert education_gap(held_on) == 0
+    assert education_gap(dt.date(year + 1, 3, 31)) == 0
+    assert education_gap(dt.date(year + 1, 4, 1)) == 1

@@ -1,14 +1,19 @@
 """The directory: every active user finds people and facilities to invite; it shows
 name, kana, occupation, facility and photo — no e-mail, no phone — and is fast on 200,000."""
 
+import random
+
 import pytest
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
+from django.utils import translation
 
 from facilities import services
-from facilities.models import Facility, Occupation, User
+from facilities.models import Facility, FacilityMembership, Occupation, User
 from facilities.search import search_key
 from facilities.selectors import directory_facilities, directory_users
+from tests import factories as f
 
 TAKADA = "高田訪問看護ステーション"
 
@@ -194,3 +199,111 @@ def test_search_is_fast_on_200000_users(demo, people):
         plan = queryset.explain()
         if query:
             assert "user_search_" in plan, plan
+
+
+# The search as one query with OR — the rule the directory answers by (the selector takes the
+# first of the kana matches and of the name matches separately, for speed): the same people,
+# in the same order, within the same limit.
+def _plain_search(*, query="", facility=None, occupation="", ids=None, limit=50):
+    memberships = FacilityMembership.objects.filter(
+        user=OuterRef("pk"), is_active=True, facility__state=Facility.State.ACTIVE
+    )
+    if facility is not None:
+        memberships = memberships.filter(facility=facility)
+    users = User.objects.filter(Exists(memberships), is_active=True, state=User.State.ACTIVE)
+    key = search_key(query)
+    if key:
+        lookup = "contains" if len(key) >= 3 else "startswith"
+        users = users.filter(
+            Q(**{f"search_kana__{lookup}": key}) | Q(**{f"search_name__{lookup}": key})
+        )
+    if occupation:
+        users = users.filter(occupation=occupation)
+    if ids is not None:
+        users = users.filter(pk__in=ids)
+    return list(users.order_by("search_kana", "pk")[:limit])
+
+
+SURNAMES = [("佐藤", "サトウ"), ("佐々木", "ササキ"), ("斎藤", "サイトウ"), ("さとう", "サトウ")]
+GIVEN = [("花子", "ハナコ"), ("一郎", "イチロウ"), ("里美", "サトミ"), ("藤子", "フジコ")]
+
+
+def _namesakes(rng, facilities) -> list[User]:
+    """Many people sharing surnames (by name and by kana, 佐藤 and さとう), some not listed:
+    inactive or restricted accounts, memberships ended, a facility suspended."""
+    people = []
+    for n in range(60):
+        (surname, surname_kana), (given, given_kana) = rng.choice(SURNAMES), rng.choice(GIVEN)
+        user = User.objects.create(
+            email=f"namesake{n}@example.jp",
+            name=f"{surname} {given}",
+            kana=f"{surname_kana} {given_kana}",
+            occupation=rng.choice([Occupation.NURSE, Occupation.DOCTOR]),
+            is_active=rng.random() < 0.9,
+            state=User.State.ACTIVE if rng.random() < 0.9 else User.State.RESTRICTED,
+        )
+        for facility in rng.sample(facilities, rng.randrange(0, 3)):
+            FacilityMembership.objects.create(
+                user=user, facility=facility, is_active=rng.random() < 0.85
+            )
+        people.append(user)
+    return people
+
+
+def test_the_search_finds_what_one_query_with_or_finds(demo, people):
+    rng = random.Random(5)
+    facilities = [demo["takada"], demo["abc"], *(f.row_facility() for _ in range(2))]
+    Facility.objects.filter(pk=facilities[-1].pk).update(state=Facility.State.SUSPENDED)
+    namesakes = _namesakes(rng, facilities)
+    viewer = people["user"]
+    queries = [
+        "佐藤",
+        "佐",
+        "さと",
+        "ｻﾄｳ",
+        "サトウハ",
+        "藤",
+        "藤子",
+        "斎藤里",
+        "さ",
+        "ささき",
+        "木",
+    ]
+    for query in queries:
+        for facility in (None, demo["takada"], facilities[2]):
+            for occupation in ("", Occupation.NURSE):
+                for limit in (1, 3, 50):
+                    ids = rng.choice([None, [u.pk for u in rng.sample(namesakes, 20)]])
+                    found = list(
+                        directory_users(
+                            viewer=viewer,
+                            query=query,
+                            facility=facility,
+                            occupation=occupation,
+                            ids=ids,
+                            limit=limit,
+                        )
+                    )
+                    expected = _plain_search(
+                        query=query, facility=facility, occupation=occupation, ids=ids, limit=limit
+                    )
+                    assert found == expected, (query, facility, occupation, limit, ids)
+    assert len(_plain_search(query="佐藤")) > 3  # the limits above cut the list short
+
+
+def test_a_search_is_two_queries_however_many_match(demo, people, django_assert_num_queries):
+    rng = random.Random(6)
+    _namesakes(rng, [demo["takada"], demo["abc"]])
+    with django_assert_num_queries(2):  # the people, then their facilities
+        found = list(directory_users(viewer=people["user"], query="佐藤", limit=3))
+    assert len(found) == 3
+
+
+def test_the_occupation_shows_as_djangos_own_display_would():
+    """User.get_occupation_display looks the label up directly (the directory shows 50)."""
+    for value in [*Occupation.values, "not-a-choice"]:
+        person = User(occupation=value)
+        for language in ("ja", "en"):
+            with translation.override(language):
+                expected = str(dict(Occupation.choices).get(value, value))
+                assert person.get_occupation_display() == expected

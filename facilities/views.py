@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mcnet.actions import form_action, post_action
 from mcnet.confirm import confirm_page
 from mcnet.forms import add_refusal, query_choice, query_text
 from mcnet.models import NetworkSettings
@@ -67,20 +68,6 @@ def _done(request, message: str, url: str):
     return redirect(url)
 
 
-def _submit(request, form, perform, message, url: str):
-    """A POSTed valid form runs `perform(cleaned_data)` (one service call) and redirects with
-    `message` (text, or a function of the cleaned data); a ValidationError from the service
-    goes back onto the form. None: show the form (again)."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        perform(form.cleaned_data)
-    except ValidationError as exc:
-        add_refusal(form, exc)
-        return None
-    return _done(request, message(form.cleaned_data) if callable(message) else message, url)
-
-
 # --- the facilities a user runs ------------------------------------------------------------------
 
 
@@ -120,12 +107,12 @@ def facility_edit(request, pk):
         fields = {name: data[name] for name in form.Meta.fields}
         services.facility_update(actor=request.user, facility=facility, **fields)
 
-    done = _submit(
+    done = form_action(
         request,
         form,
         perform,
-        _("事業所の情報を保存しました。"),
-        reverse("facilities:detail", args=[pk]),
+        success=_("事業所の情報を保存しました。"),
+        then=redirect("facilities:detail", pk),
     )
     if done:
         return done
@@ -315,12 +302,12 @@ def _staff_action(request, pk, user_id, form_class, template, perform, done_mess
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     member = selectors.staff_member(facility, user_id, active_only=True)
     form = form_class(request.POST or None)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: perform(facility, member, data),
-        done_message,
-        reverse("facilities:staff_detail", args=[pk, user_id]),
+        success=done_message,
+        then=redirect("facilities:staff_detail", pk, user_id),
     )
     if done:
         return done
@@ -403,14 +390,14 @@ def pledge_record(request, pk, user_id):
         else {}
     )
     form = PledgeForm(request.POST or None, initial=initial)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.pledge_record(
             actor=request.user, user=member, facility=facility, **data
         ),
-        _("誓約書を記録しました。"),
-        reverse("facilities:education", args=[pk]),
+        success=_("誓約書を記録しました。"),
+        then=redirect("facilities:education", pk),
     )
     if done:
         return done
@@ -463,15 +450,13 @@ def pledge_confirm(request, pk):
         messages.error(request, _("誓約する内容を読み、確認欄に印を付けてください。"))
         return redirect("facilities:my_pledge")
     version = selectors.staff_pledge_version(form.cleaned_data["version"])
-    try:
-        services.pledge_confirm(actor=request.user, facility=facility, rule_version=version)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("facilities:my_pledge")
-    return _done(
+    return post_action(
         request,
-        _("%(facility)s への従事者誓約書を確認しました。") % {"facility": facility.name},
-        reverse("facilities:my_pledge"),
+        lambda: services.pledge_confirm(
+            actor=request.user, facility=facility, rule_version=version
+        ),
+        success=_("%(facility)s への従事者誓約書を確認しました。") % {"facility": facility.name},
+        then=redirect("facilities:my_pledge"),
     )
 
 
@@ -503,7 +488,7 @@ def facility_rules_publish(request, pk):
         request.POST or None,
         initial={"source": rule_text.unparse(latest.blocks)} if latest else {},
     )
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.facility_rules_publish(
@@ -514,8 +499,8 @@ def facility_rules_publish(request, pk):
             effective_on=data["effective_on"],
             summary=data["summary"],
         ),
-        _("事業所の定めを登録しました。"),
-        reverse("facilities:facility_rules", args=[pk]),
+        success=_("事業所の定めを登録しました。"),
+        then=redirect("facilities:facility_rules", pk),
     )
     if done:
         return done
@@ -556,14 +541,14 @@ def _education_form(request, pk, session_id=None):
     if session is not None:  # a past attendee who left since stays listed
         staff = (staff | session.attendees.all()).distinct().order_by("kana", "email")
     form = EducationForm(request.POST or None, staff=staff, initial=initial)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.education_session_save(
             actor=request.user, facility=facility, session=session, **data
         ),
-        _("教育の実施を記録しました。"),
-        reverse("facilities:education", args=[pk]),
+        success=_("教育の実施を記録しました。"),
+        then=redirect("facilities:education", pk),
     )
     if done:
         return done
@@ -610,12 +595,14 @@ def invitation_create(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     may_appoint = permissions.can_appoint_mcs_admin(request.user, facility)
     form = InvitationForm(request.POST or None, may_appoint_admin=may_appoint)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.staff_invite(actor=request.user, facility=facility, **data),
-        lambda data: _("%(email)s に招待メールを送りました。") % {"email": data["email"]},
-        reverse("facilities:invitations", args=[pk]),
+        success=lambda invitation: (
+            _("%(email)s に招待メールを送りました。") % {"email": invitation.email}
+        ),
+        then=redirect("facilities:invitations", pk),
     )
     if done:
         return done
@@ -627,15 +614,12 @@ def invitation_create(request, pk):
 def invitation_resend(request, pk, invitation_id):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     invitation = selectors.invitation_of(facility, invitation_id)
-    try:
-        services.invitation_resend(actor=request.user, invitation=invitation)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, _("%(email)s に招待メールを再送しました。") % {"email": invitation.email}
-        )
-    return redirect("facilities:invitations", pk=pk)
+    return post_action(
+        request,
+        lambda: services.invitation_resend(actor=request.user, invitation=invitation),
+        success=_("%(email)s に招待メールを再送しました。") % {"email": invitation.email},
+        then=redirect("facilities:invitations", pk=pk),
+    )
 
 
 @login_required
@@ -655,15 +639,12 @@ def invitation_revoke(request, pk, invitation_id):
             button=_("招待を取り消す"),
             back_url=reverse("facilities:invitations", args=[pk]),
         )
-    try:
-        services.invitation_revoke(actor=request.user, invitation=invitation)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, _("%(email)s への招待を取り消しました。") % {"email": invitation.email}
-        )
-    return redirect("facilities:invitations", pk=pk)
+    return post_action(
+        request,
+        lambda: services.invitation_revoke(actor=request.user, invitation=invitation),
+        success=_("%(email)s への招待を取り消しました。") % {"email": invitation.email},
+        then=redirect("facilities:invitations", pk=pk),
+    )
 
 
 @never_cache
@@ -718,13 +699,13 @@ def invitation_accept(request, token):
         )
         login(request, user, backend="facilities.backends.PortalModelBackend")
 
-    done = _submit(
+    done = form_action(
         request,
         form,
         perform,
-        _("ようこそ。%(facility)sの職員として登録されました。")
+        success=_("ようこそ。%(facility)sの職員として登録されました。")
         % {"facility": invitation.facility.name},
-        reverse("home"),
+        then=redirect("home"),
     )
     if done:
         return done
@@ -746,12 +727,12 @@ def profile_edit(request):
         "phone": user.phone,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, user=user, initial=initial)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.profile_update(actor=user, user=user, **data),
-        _("プロフィールを保存しました。"),
-        reverse("facilities:profile"),
+        success=_("プロフィールを保存しました。"),
+        then=redirect("facilities:profile"),
     )
     if done:
         return done

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mcnet.actions import form_action, post_action
 from mcnet.confirm import confirm_page
-from mcnet.forms import add_refusal, query_choice, query_text
+from mcnet.forms import add_refusal, picked, query_choice, query_text
 from mcnet.models import NetworkSettings
-from mcnet.pagination import page_number, uncounted_page
+from mcnet.pagination import requested_page
 from mcnet.picker import PICKER_RESULTS, search_query
 from mcnet.rulebook import text as rule_text
 from mcnet.uploads import (
@@ -114,9 +114,7 @@ def facility_edit(request, pk):
         success=_("事業所の情報を保存しました。"),
         then=redirect("facilities:detail", pk),
     )
-    if done:
-        return done
-    return render(
+    return done or render(
         request,
         "facilities/edit.html",
         {"facility": facility, "form": form, "grants": selectors.grants_on(request.user, facility)},
@@ -251,10 +249,8 @@ def staff_page(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN, *EDUCATION)
     query = query_text(request)
     status = query_choice(request, "status", selectors.STAFF_STATUSES, "all")
-    page = uncounted_page(
-        selectors.staff_list(facility, query=query, status=status),
-        page_number(request.GET.get("page")),
-        STAFF_PER_PAGE,
+    page = requested_page(
+        request, selectors.staff_list(facility, query=query, status=status), STAFF_PER_PAGE
     )
     return render(
         request,
@@ -309,9 +305,7 @@ def _staff_action(request, pk, user_id, form_class, template, perform, done_mess
         success=done_message,
         then=redirect("facilities:staff_detail", pk, user_id),
     )
-    if done:
-        return done
-    return render(request, template, {"facility": facility, "member": member, "form": form})
+    return done or render(request, template, {"facility": facility, "member": member, "form": form})
 
 
 @login_required
@@ -494,17 +488,12 @@ def facility_rules_publish(request, pk):
         lambda data: services.facility_rules_publish(
             actor=request.user,
             facility=facility,
-            source=data["source"],
-            approved_on=data["approved_on"],
-            effective_on=data["effective_on"],
-            summary=data["summary"],
+            **picked(data, "source", "approved_on", "effective_on", "summary"),
         ),
         success=_("事業所の定めを登録しました。"),
         then=redirect("facilities:facility_rules", pk),
     )
-    if done:
-        return done
-    return render(
+    return done or render(
         request, "facilities/facility_rules_form.html", {"facility": facility, "form": form}
     )
 
@@ -550,9 +539,7 @@ def _education_form(request, pk, session_id=None):
         success=_("教育の実施を記録しました。"),
         then=redirect("facilities:education", pk),
     )
-    if done:
-        return done
-    return render(
+    return done or render(
         request,
         "facilities/education_form.html",
         {"facility": facility, "form": form, "session": session},
@@ -604,9 +591,9 @@ def invitation_create(request, pk):
         ),
         then=redirect("facilities:invitations", pk),
     )
-    if done:
-        return done
-    return render(request, "facilities/invitation_form.html", {"facility": facility, "form": form})
+    return done or render(
+        request, "facilities/invitation_form.html", {"facility": facility, "form": form}
+    )
 
 
 @login_required
@@ -707,9 +694,7 @@ def invitation_accept(request, token):
         % {"facility": invitation.facility.name},
         then=redirect("home"),
     )
-    if done:
-        return done
-    return render(request, "facilities/invitation_accept.html", {**context, "form": form})
+    return done or render(request, "facilities/invitation_accept.html", {**context, "form": form})
 
 
 # --- everyone: profile, photos, directory --------------------------------------------------------
@@ -734,9 +719,7 @@ def profile_edit(request):
         success=_("プロフィールを保存しました。"),
         then=redirect("facilities:profile"),
     )
-    if done:
-        return done
-    return render(request, "facilities/profile.html", {"form": form, "profile_user": user})
+    return done or render(request, "facilities/profile.html", {"form": form, "profile_user": user})
 
 
 @login_required

@@ -2,7 +2,7 @@
 service call; these run it and answer with a success message and a redirect, or show the
 service's refusal where the user reads it (docs/architecture.md: thin views)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -30,12 +30,13 @@ def form_action(
     *,
     success: Success,
     then: Then,
-    refusal_field: str | None = None,
+    refusal_field: str | Mapping[str, str] | None = None,
     denied: Callable[[PermissionDenied], HttpResponse] | None = None,
 ) -> HttpResponse | None:
     """A POSTed valid form runs `act(cleaned_data)` (one service call), says `success` and
     answers `then`. A ValidationError from the service goes back onto the form: on the field
-    its reason names, else on `refusal_field` (or the whole form). None: show the form (again).
+    its reason names, else on `refusal_field` (or the whole form; a mapping picks the field
+    by the refusal's code). None: show the form (again).
 
     `denied` answers the service's PermissionDenied (the devices' 403 page that says why);
     without it the refusal reaches Django's 403 handler."""
@@ -48,7 +49,10 @@ def form_action(
             raise
         return denied(exc)
     except ValidationError as exc:
-        add_refusal(form, exc, refusal_field)
+        if isinstance(refusal_field, Mapping):
+            add_refusal(form, exc, refusal_field.get(getattr(exc, "code", None)))
+        else:
+            add_refusal(form, exc, refusal_field)
         return None
     messages.success(request, _of(success, result))
     return _of(then, result)

@@ -6,7 +6,7 @@ scan for those who handle the paper. Every opening of a patient's details is in 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mcnet.forms import add_refusal, posted, query_choice, query_text
+from mcnet.actions import detail_or_list, form_action, post_action
+from mcnet.forms import posted, query_choice, query_text
 from mcnet.models import GeneratedDocument
-from mcnet.pagination import page_number, uncounted_page
+from mcnet.pagination import requested_page
 from mcnet.picker import posted_as_initial, search_field_name, search_requested
 from mcnet.uploads import private_file_response
 
@@ -56,9 +57,9 @@ def patient_list(request):
         request, "care", (selectors.IN_CARE, selectors.OUT_OF_CARE), selectors.IN_CARE
     )
     sort = query_choice(request, "sort", selectors.PATIENT_SORTS, "kana")
-    page = uncounted_page(
+    page = requested_page(
+        request,
         selectors.patient_list_for(request.user, query=query, care=care, sort=sort),
-        page_number(request.GET.get("page")),
         PATIENTS_PER_PAGE,
     )
     return render(
@@ -85,20 +86,17 @@ def patient_create(request):
     if not facilities.exists():
         raise PermissionDenied
     form = PatientForm(posted(request), facilities=facilities)
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        try:
-            patient = services.patient_register(actor=request.user, **data)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(name)s さんを登録しました。続けて同意書（別紙7）を記録してください。")
-                % {"name": patient.name},
-            )
-            return redirect("consents:consent_create", pk=patient.pk)
-    return render(request, "consents/patient_form.html", {"form": form, "creating": True})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.patient_register(actor=request.user, **data),
+        success=lambda patient: (
+            _("%(name)s さんを登録しました。続けて同意書（別紙7）を記録してください。")
+            % {"name": patient.name}
+        ),
+        then=lambda patient: redirect("consents:consent_create", pk=patient.pk),
+    )
+    return done or render(request, "consents/patient_form.html", {"form": form, "creating": True})
 
 
 def _closed_record_or_404(request, patient_pk: int):
@@ -175,15 +173,14 @@ def patient_edit(request, pk: int):
         raise Http404
     initial = {name: getattr(patient, name) for name in services.PATIENT_FIELDS}
     form = PatientForm(posted(request), initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_update(actor=request.user, patient=patient, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(request, _("患者の情報を更新しました。"))
-            return redirect("consents:patient_detail", pk=patient.pk)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.patient_update(actor=request.user, patient=patient, **data),
+        success=_("患者の情報を更新しました。"),
+        then=redirect("consents:patient_detail", pk=patient.pk),
+    )
+    return done or render(
         request, "consents/patient_form.html", {"form": form, "patient": patient, "creating": False}
     )
 
@@ -224,15 +221,15 @@ def consent_create(request, pk: int):
         )
     else:
         form = ConsentForm(posted(request), posted(request, files=True), initial=initial, **picker)
-    if request.method == "POST" and form.is_bound and form.is_valid():
-        try:
-            services.consent_record(actor=request.user, patient=patient, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc, FIELD_FOR_CODE.get(getattr(exc, "code", None)))
-        else:
-            messages.success(request, _("同意書を記録しました。"))
-            return redirect("consents:patient_detail", pk=patient.pk)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_record(actor=request.user, patient=patient, **data),
+        success=_("同意書を記録しました。"),
+        then=redirect("consents:patient_detail", pk=patient.pk),
+        refusal_field=FIELD_FOR_CODE,
+    )
+    return done or render(
         request,
         "consents/consent_form.html",
         {
@@ -304,19 +301,19 @@ def consent_facilities(request, pk: int):
             "covered_facilities": list(consent.covered_facilities.values_list("pk", flat=True))
         },
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_cover_facilities(
-                actor=request.user,
-                consent=consent,
-                facilities=form.cleaned_data["covered_facilities"],
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, "covered_facilities")
-        else:
-            messages.success(request, _("同意の対象事業所を更新しました。"))
-            return redirect("consents:consent_detail", pk=consent.pk)
-    return render(request, "consents/consent_facilities.html", {"form": form, "consent": consent})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_cover_facilities(
+            actor=request.user, consent=consent, facilities=data["covered_facilities"]
+        ),
+        success=_("同意の対象事業所を更新しました。"),
+        then=redirect("consents:consent_detail", pk=consent.pk),
+        refusal_field="covered_facilities",
+    )
+    return done or render(
+        request, "consents/consent_facilities.html", {"form": form, "consent": consent}
+    )
 
 
 @login_required
@@ -327,22 +324,20 @@ def consent_withdraw(request, pk: int):
     if not consent.is_active:
         raise Http404
     form = WithdrawalForm(posted(request), initial={"withdrawn_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_withdraw(actor=request.user, consent=consent, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(
-                request,
-                _(
-                    "同意の撤回を記録しました。患者グループはアーカイブ予定になり、"
-                    "事業所のMCS管理者とメンバーに通知しました。"
-                ),
-            )
-            # Access ended with the consent (別紙5 (2)): the custodians open it with a purpose.
-            return redirect("consents:patient_list")
-    return render(request, "consents/consent_withdraw.html", {"form": form, "consent": consent})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_withdraw(actor=request.user, consent=consent, **data),
+        success=_(
+            "同意の撤回を記録しました。患者グループはアーカイブ予定になり、"
+            "事業所のMCS管理者とメンバーに通知しました。"
+        ),
+        # Access ended with the consent (別紙5 (2)): the custodians open it with a purpose.
+        then=redirect("consents:patient_list"),
+    )
+    return done or render(
+        request, "consents/consent_withdraw.html", {"form": form, "consent": consent}
+    )
 
 
 @login_required
@@ -352,19 +347,24 @@ def consent_error(request, pk: int):
     if consent.status == Consent.Status.ENTERED_IN_ERROR:
         raise Http404
     form = EnteredInErrorForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_mark_entered_in_error(
-                actor=request.user, consent=consent, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, "reason")
-        else:
-            messages.success(request, _("同意書を誤登録として記録しました。"))
-            if selectors.patients_visible_to(request.user).filter(pk=consent.patient_id).exists():
-                return redirect("consents:patient_detail", pk=consent.patient_id)
-            return redirect("consents:patient_list")
-    return render(request, "consents/consent_error.html", {"form": form, "consent": consent})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_mark_entered_in_error(
+            actor=request.user, consent=consent, reason=data["reason"]
+        ),
+        success=_("同意書を誤登録として記録しました。"),
+        then=lambda _result: detail_or_list(
+            selectors.patients_visible_to(request.user),
+            consent.patient_id,
+            "consents:patient_detail",
+            "consents:patient_list",
+        ),
+        refusal_field="reason",
+    )
+    return done or render(
+        request, "consents/consent_error.html", {"form": form, "consent": consent}
+    )
 
 
 # --- 追加同意書 and the academic-use consent (別紙7, 留意事項 医療介護情報の取り扱い (3)) ---------
@@ -387,22 +387,21 @@ def addendum_create(request, pk: int):
         )
     else:
         form = AddendumForm(posted(request), consent=consent, viewer=request.user)
-    if request.method == "POST" and form.is_bound and form.is_valid():
-        try:
-            addendum = services.consent_addendum_prepare(
-                actor=request.user, consent=consent, facilities=form.cleaned_data["facilities"]
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, "facilities")
-        else:
-            messages.success(
-                request,
-                _(
-                    "追加同意書を作成しました。印刷して署名を得たら、署名済みとして記録してください。"
-                ),
-            )
-            return redirect("consents:addendum_detail", pk=addendum.pk)
-    return render(request, "consents/addendum_form.html", {"form": form, "consent": consent})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_addendum_prepare(
+            actor=request.user, consent=consent, facilities=data["facilities"]
+        ),
+        success=_(
+            "追加同意書を作成しました。印刷して署名を得たら、署名済みとして記録してください。"
+        ),
+        then=lambda addendum: redirect("consents:addendum_detail", pk=addendum.pk),
+        refusal_field="facilities",
+    )
+    return done or render(
+        request, "consents/addendum_form.html", {"form": form, "consent": consent}
+    )
 
 
 @login_required
@@ -437,20 +436,17 @@ def addendum_sign(request, pk: int):
         posted(request, files=True),
         initial={"signed_on": timezone.localdate()},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.consent_addendum_record_signed(
-                actor=request.user, addendum=addendum, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, FIELD_FOR_CODE.get(getattr(exc, "code", None)))
-        else:
-            messages.success(
-                request,
-                _("追加同意書を署名済みとして記録しました。追加した事業所の職員を招待できます。"),
-            )
-            return redirect("consents:consent_detail", pk=addendum.consent_id)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.consent_addendum_record_signed(
+            actor=request.user, addendum=addendum, **data
+        ),
+        success=_("追加同意書を署名済みとして記録しました。追加した事業所の職員を招待できます。"),
+        then=redirect("consents:consent_detail", pk=addendum.consent_id),
+        refusal_field=FIELD_FOR_CODE,
+    )
+    return done or render(
         request,
         "consents/signed_paper_form.html",
         {
@@ -466,13 +462,12 @@ def addendum_sign(request, pk: int):
 @require_POST
 def addendum_cancel(request, pk: int):
     addendum = selectors.addendum_for_manager(request.user, pk)
-    try:
-        services.consent_addendum_cancel(actor=request.user, addendum=addendum)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("追加同意書を取り消しました。"))
-    return redirect("consents:consent_detail", pk=addendum.consent_id)
+    return post_action(
+        request,
+        lambda: services.consent_addendum_cancel(actor=request.user, addendum=addendum),
+        success=_("追加同意書を取り消しました。"),
+        then=redirect("consents:consent_detail", pk=addendum.consent_id),
+    )
 
 
 @login_required
@@ -502,17 +497,15 @@ def academic_create(request, pk: int):
         posted(request, files=True),
         initial={"signed_on": timezone.localdate()},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.academic_consent_record(
-                actor=request.user, patient=patient, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, FIELD_FOR_CODE.get(getattr(exc, "code", None)))
-        else:
-            messages.success(request, _("学術利用への同意を記録しました。"))
-            return redirect("consents:patient_detail", pk=patient.pk)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.academic_consent_record(actor=request.user, patient=patient, **data),
+        success=_("学術利用への同意を記録しました。"),
+        then=redirect("consents:patient_detail", pk=patient.pk),
+        refusal_field=FIELD_FOR_CODE,
+    )
+    return done or render(
         request,
         "consents/signed_paper_form.html",
         {
@@ -533,22 +526,18 @@ def academic_withdraw(request, pk: int):
     if not record.is_active:
         raise Http404
     form = AcademicWithdrawalForm(posted(request), initial={"withdrawn_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.academic_consent_withdraw(
-                actor=request.user, academic_consent=record, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(
-                request,
-                _(
-                    "学術利用への同意の撤回を記録しました。MC ネットの利用への同意は有効なままです。"
-                ),
-            )
-            return redirect("consents:patient_detail", pk=record.patient_id)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.academic_consent_withdraw(
+            actor=request.user, academic_consent=record, **data
+        ),
+        success=_(
+            "学術利用への同意の撤回を記録しました。MC ネットの利用への同意は有効なままです。"
+        ),
+        then=redirect("consents:patient_detail", pk=record.patient_id),
+    )
+    return done or render(
         request,
         "consents/academic_withdraw.html",
         {"form": form, "record": record, "patient": record.patient},
@@ -568,9 +557,9 @@ def patient_request_list(request):
     state = query_choice(request, "state", ("open", "closed", "all"), "open")
     query = query_text(request)
     sort = query_choice(request, "sort", selectors.PATIENT_REQUEST_SORTS, "due")
-    page = uncounted_page(
+    page = requested_page(
+        request,
         selectors.patient_request_list_for(request.user, state=state, query=query, sort=sort),
-        page_number(request.GET.get("page")),
         PATIENT_REQUESTS_PER_PAGE,
     )
     return render(
@@ -596,23 +585,20 @@ def patient_request_create(request, pk: int):
     form = PatientRequestForm(
         posted(request), initial={"received_on": timezone.localdate(), "kind": "disclosure"}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient_request = services.patient_request_receive(
-                actor=request.user, patient=patient, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, REQUEST_FIELD_FOR_CODE.get(getattr(exc, "code", None)))
-        else:
-            messages.success(
-                request,
-                _(
-                    "請求を受け付けました。回答期限は %(due)s です。続けて本人確認を記録してください。"
-                )
-                % {"due": patient_request.due_on.strftime("%Y/%m/%d")},
-            )
-            return redirect("consents:patient_request_detail", pk=patient_request.pk)
-    return render(request, "consents/request_form.html", {"form": form, "patient": patient})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.patient_request_receive(actor=request.user, patient=patient, **data),
+        success=lambda patient_request: (
+            _("請求を受け付けました。回答期限は %(due)s です。続けて本人確認を記録してください。")
+            % {"due": patient_request.due_on.strftime("%Y/%m/%d")}
+        ),
+        then=lambda patient_request: redirect(
+            "consents:patient_request_detail", pk=patient_request.pk
+        ),
+        refusal_field=REQUEST_FIELD_FOR_CODE,
+    )
+    return done or render(request, "consents/request_form.html", {"form": form, "patient": patient})
 
 
 REQUEST_FIELD_FOR_CODE = {
@@ -670,15 +656,15 @@ def _request_step(request, pk: int, form_class, template: str, act, *, initial=N
     if not patient_request.is_open or (kind and patient_request.kind != kind):
         raise Http404
     form = form_class(posted(request), initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            message = act(patient_request, form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc, REQUEST_FIELD_FOR_CODE.get(getattr(exc, "code", None)))
-        else:
-            messages.success(request, message)
-            return redirect("consents:patient_request_detail", pk=patient_request.pk)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: act(patient_request, data),
+        success=lambda message: message,
+        then=redirect("consents:patient_request_detail", pk=patient_request.pk),
+        refusal_field=REQUEST_FIELD_FOR_CODE,
+    )
+    return done or render(
         request,
         template,
         {"form": form, "req": patient_request, "patient": patient_request.patient},

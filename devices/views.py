@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from facilities.models import UserRestriction
+from mcnet.actions import form_action
 from mcnet.confirm import confirm_page
 from mcnet.forms import add_refusal, query_choice, query_text
 from mcnet.models import NetworkSettings
-from mcnet.pagination import page_number, uncounted_page
+from mcnet.pagination import requested_page
 from mcnet.permissions import center_staff_required
 
 from . import forms, permissions, selectors, services
@@ -85,11 +86,7 @@ def device_list(request):
         "overdue": request.GET.get("overdue") == "1",
         "query": query_text(request),
     }
-    page = uncounted_page(
-        selectors.device_list(request.user, **filters),
-        page_number(request.GET.get("page")),
-        DEVICES_PER_PAGE,
-    )
+    page = requested_page(request, selectors.device_list(request.user, **filters), DEVICES_PER_PAGE)
     cutoff = selectors.check_cutoff()
     rows = [{"device": d, "overdue": d.check_overdue(cutoff)} for d in page]
     params = request.GET.copy()
@@ -124,27 +121,25 @@ def _device_form(request, instance=None):
     )
 
 
-def _device_fields(form) -> dict:
-    return {k: v for k, v in form.cleaned_data.items() if k != "facility"}
+def _device_fields(data) -> dict:
+    return {k: v for k, v in data.items() if k != "facility"}
 
 
 @login_required
 def device_create(request):
     _managed_or_404(request.user)
     form = _device_form(request)
-    if request.method == "POST" and form.is_valid():
-        try:
-            device = services.device_register(
-                actor=request.user, facility=form.cleaned_data["facility"], **_device_fields(form)
-            )
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, _("機器を登録しました。"))
-            return redirect("devices:device_detail", pk=device.pk)
-    return render(request, "devices/device_form.html", {"form": form, "device": None})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.device_register(
+            actor=request.user, facility=data["facility"], **_device_fields(data)
+        ),
+        success=_("機器を登録しました。"),
+        then=lambda device: redirect("devices:device_detail", pk=device.pk),
+        denied=lambda error: _refused(request, error),
+    )
+    return done or render(request, "devices/device_form.html", {"form": form, "device": None})
 
 
 @login_required
@@ -180,16 +175,18 @@ def _render_device_detail(request, device, confirm_form=None, status=200):
 def device_edit(request, pk):
     device = selectors.device_for_manager(request.user, pk)
     form = _device_form(request, instance=device)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.device_update(actor=request.user, device=device, **_device_fields(form))
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, _("機器の登録内容を更新しました。"))
-            return redirect("devices:device_detail", pk=device.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.device_update(
+            actor=request.user, device=device, **_device_fields(data)
+        ),
+        success=_("機器の登録内容を更新しました。"),
+        then=redirect("devices:device_detail", pk=device.pk),
+        denied=lambda error: _refused(request, error),
+    )
+    if done:
+        return done
     # A ModelForm writes the posted values into the instance while validating: reload it.
     return render(
         request,
@@ -222,17 +219,15 @@ def device_confirm(request, pk):
 def device_state(request, pk):
     device = selectors.device_for_manager(request.user, pk)
     form = forms.DeviceStateForm(request.POST or None, initial={"state": device.state})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.device_state_change(actor=request.user, device=device, **form.cleaned_data)
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, _("機器の状態を変更しました。"))
-            return redirect("devices:device_detail", pk=device.pk)
-    return render(request, "devices/device_state.html", {"form": form, "device": device})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.device_state_change(actor=request.user, device=device, **data),
+        success=_("機器の状態を変更しました。"),
+        then=redirect("devices:device_detail", pk=device.pk),
+        denied=lambda error: _refused(request, error),
+    )
+    return done or render(request, "devices/device_state.html", {"form": form, "device": device})
 
 
 # --- take-out and BYOD requests (art. 12 (9)(10)) ----------------------------------------------
@@ -274,20 +269,15 @@ def takeout_create(request):
         devices=selectors.devices_assigned_to(request.user),
         initial={"kind": request.GET.get("kind", TakeoutRequest.Kind.TAKEOUT)},
     )
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        try:
-            request_obj = services.takeout_file(actor=request.user, **data)
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(
-                request, _("届け出ました。MCS管理者が承認するまで持ち出さないでください。")
-            )
-            return redirect("devices:takeout_detail", pk=request_obj.pk)
-    return render(request, "devices/takeout_form.html", {"form": form})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.takeout_file(actor=request.user, **data),
+        success=_("届け出ました。MCS管理者が承認するまで持ち出さないでください。"),
+        then=lambda request_obj: redirect("devices:takeout_detail", pk=request_obj.pk),
+        denied=lambda error: _refused(request, error),
+    )
+    return done or render(request, "devices/takeout_form.html", {"form": form})
 
 
 def _render_takeout_detail(request, request_obj, decision_form=None, status=200):
@@ -402,28 +392,30 @@ def _reports_page(request, template: str, key: str, reports_of):
     )
 
 
-def _report_form(request, *, form_class, file, template: str, detail: str, **form_kwargs):
+def _report_form(request, *, form_class, file, template: str, detail: str, after=None, **kwargs):
     """A member reports to their facility's MCS administrator (第12条(11), 留意事項4): the
-    form, the filing service, then the report's page. Returns the response and the report
-    filed (None when the form is shown again or refused)."""
+    form, the filing service, then the report's page; `after(report)` adds what is said once
+    the report is filed."""
     try:
         facilities = _require_member_facilities(request)
     except PermissionDenied as error:
-        return _refused(request, error), None
-    form = form_class(request.POST or None, facilities=facilities, **form_kwargs)
-    if request.method == "POST" and form.is_valid():
-        try:
-            report = file(actor=request.user, **form.cleaned_data)
-        except PermissionDenied as error:
-            return _refused(request, error), None
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(
-                request, _("MCS管理者に報告しました。MCS管理者の指示に従ってください。")
-            )
-            return redirect(detail, pk=report.pk), report
-    return render(request, template, {"form": form}), None
+        return _refused(request, error)
+    form = form_class(request.POST or None, facilities=facilities, **kwargs)
+
+    def filed(report):
+        if after is not None:
+            after(report)
+        return redirect(detail, pk=report.pk)
+
+    done = form_action(
+        request,
+        form,
+        lambda data: file(actor=request.user, **data),
+        success=_("MCS管理者に報告しました。MCS管理者の指示に従ってください。"),
+        then=filed,
+        denied=lambda error: _refused(request, error),
+    )
+    return done or render(request, template, {"form": form})
 
 
 @login_required
@@ -433,19 +425,22 @@ def loss_list(request):
 
 @login_required
 def loss_create(request):
-    response, report = _report_form(
+    def remind_password(report):
+        if not report.password_changed:
+            messages.warning(
+                request,
+                _("まだパスワードを変更していません。今すぐ変更してください（第12条(11)）。"),
+            )
+
+    return _report_form(
         request,
         form_class=forms.LossReportForm,
         file=services.loss_report_file,
         template="devices/loss_form.html",
         detail="devices:loss_detail",
+        after=remind_password,
         devices=selectors.devices_assigned_to(request.user),
     )
-    if report is not None and not report.password_changed:
-        messages.warning(
-            request, _("まだパスワードを変更していません。今すぐ変更してください（第12条(11)）。")
-        )
-    return response
 
 
 def _render_loss_detail(request, report, ack_form=None, close_form=None, status=200):
@@ -532,14 +527,13 @@ def incident_list(request):
 
 @login_required
 def incident_create(request):
-    response, _report = _report_form(
+    return _report_form(
         request,
         form_class=forms.IncidentReportForm,
         file=services.incident_file,
         template="devices/incident_form.html",
         detail="devices:incident_detail",
     )
-    return response
 
 
 def _render_incident_detail(request, incident, *, status=200, **bound):
@@ -653,19 +647,17 @@ def incident_restrict(request, pk):
         levels=UserRestriction.Level.choices,
         initial={"reason": _("報告「%(report)s」による措置") % {"report": incident}},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.incident_user_restrict(
-                actor=request.user, incident=incident, **form.cleaned_data
-            )
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(request, _("利用を制限し、この報告に記録しました。"))
-            return redirect("devices:incident_detail", pk=incident.pk)
-    return render(request, "devices/incident_restrict.html", {"form": form, "incident": incident})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.incident_user_restrict(actor=request.user, incident=incident, **data),
+        success=_("利用を制限し、この報告に記録しました。"),
+        then=redirect("devices:incident_detail", pk=incident.pk),
+        denied=lambda error: _refused(request, error),
+    )
+    return done or render(
+        request, "devices/incident_restrict.html", {"form": form, "incident": incident}
+    )
 
 
 # --- the center ---------------------------------------------------------------------------------
@@ -697,33 +689,26 @@ def _leak_mark(request, report, back: str):
         groups=groups,
         facility_id=report.facility_id,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            leak = services.leak_mark(
-                actor=request.user,
-                report=report,
-                known_at=form.cleaned_data["known_at"],
-                improper_purpose=form.cleaned_data["improper_purpose"],
-                groups=form.cleaned_data["groups"],
+    done = form_action(
+        request,
+        form,
+        lambda data: services.leak_mark(actor=request.user, report=report, **data),
+        success=lambda leak: (
+            _(
+                "漏えい等（のおそれ）として記録しました。速報は %(preliminary)s まで、確報は "
+                "%(final)s までです。関係する他の事業所のMCS管理者に知らせました。"
             )
-        except PermissionDenied as error:
-            return _refused(request, error)
-        except ValidationError as error:
-            add_refusal(form, error)
-        else:
-            messages.success(
-                request,
-                _(
-                    "漏えい等（のおそれ）として記録しました。速報は %(preliminary)s まで、確報は "
-                    "%(final)s までです。関係する他の事業所のMCS管理者に知らせました。"
-                )
-                % {
-                    "preliminary": leak.preliminary_due.strftime("%Y-%m-%d"),
-                    "final": leak.final_due.strftime("%Y-%m-%d"),
-                },
-            )
-            return redirect("devices:leak_detail", pk=leak.pk)
-    return render(request, "devices/leak_mark.html", {"form": form, "report": report, "back": back})
+            % {
+                "preliminary": leak.preliminary_due.strftime("%Y-%m-%d"),
+                "final": leak.final_due.strftime("%Y-%m-%d"),
+            }
+        ),
+        then=lambda leak: redirect("devices:leak_detail", pk=leak.pk),
+        denied=lambda error: _refused(request, error),
+    )
+    return done or render(
+        request, "devices/leak_mark.html", {"form": form, "report": report, "back": back}
+    )
 
 
 @login_required

@@ -18,6 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from facilities.postal import lookup as postal_lookup
+from mcnet.actions import form_action, post_action
+from mcnet.forms import picked
 from mcnet.middleware import client_ip
 from mcnet.uploads import FORM_OVERHEAD_BYTES, private_file_response, request_body_limit
 
@@ -147,17 +149,14 @@ def application_status(request, token):
 def application_scan(request, token):
     application = selectors.application_for_token(token)
     form = ScanForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.application_attach_scan(
-                application=application, scan=form.cleaned_data["scan"]
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("署名・押印した写しをセンターへ送りました。"))
-            return redirect("enrollment:application_status", token=token)
-    return _status_page(request, application, token, scan_form=form, status=400)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.application_attach_scan(application=application, scan=data["scan"]),
+        success=_("署名・押印した写しをセンターへ送りました。"),
+        then=redirect("enrollment:application_status", token=token),
+    )
+    return done or _status_page(request, application, token, scan_form=form, status=400)
 
 
 @never_cache
@@ -450,20 +449,17 @@ def notice_stop(request, facility_id):
         request.FILES or None,
         initial={"signer_name": facility.manager_name},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            notice = services.notice_stop_submit(
-                actor=request.user,
-                facility=facility,
-                reason=form.cleaned_data["reason"],
-                signer_name=form.cleaned_data["signer_name"],
-                scan=form.cleaned_data["scan"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("利用中止届（別紙4）をセンターへ提出しました。"))
-            return redirect("enrollment:notice_detail", pk=notice.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.notice_stop_submit(
+            actor=request.user, facility=facility, **picked(data, "reason", "signer_name", "scan")
+        ),
+        success=_("利用中止届（別紙4）をセンターへ提出しました。"),
+        then=lambda notice: redirect("enrollment:notice_detail", pk=notice.pk),
+    )
+    if done:
+        return done
     status = 400 if request.method == "POST" else 200
     return render(
         request, "enrollment/notice_stop.html", {"facility": facility, "form": form}, status=status
@@ -490,13 +486,12 @@ def notice_detail(request, pk):
 def notice_draft_submit(request, pk):
     """第4条2: the facility sends the portal's changes (its open 別紙4) in one action."""
     notice = selectors.notice_to_submit_for(request.user, pk)
-    try:
-        services.notice_draft_submit(actor=request.user, notice=notice)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("利用登録変更届（別紙4）をセンターへ提出しました。"))
-    return redirect("enrollment:notice_detail", pk=notice.pk)
+    return post_action(
+        request,
+        lambda: services.notice_draft_submit(actor=request.user, notice=notice),
+        success=_("利用登録変更届（別紙4）をセンターへ提出しました。"),
+        then=redirect("enrollment:notice_detail", pk=notice.pk),
+    )
 
 
 @login_required

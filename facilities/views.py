@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from mcnet.actions import form_action, post_action
 from mcnet.confirm import confirm_page
-from mcnet.forms import add_refusal, query_choice, query_text
+from mcnet.forms import add_refusal, picked, query_choice, query_text
 from mcnet.models import NetworkSettings
-from mcnet.pagination import page_number, uncounted_page
+from mcnet.pagination import requested_page
 from mcnet.picker import PICKER_RESULTS, search_query
 from mcnet.rulebook import text as rule_text
 from mcnet.uploads import (
@@ -67,20 +68,6 @@ def _done(request, message: str, url: str):
     return redirect(url)
 
 
-def _submit(request, form, perform, message, url: str):
-    """A POSTed valid form runs `perform(cleaned_data)` (one service call) and redirects with
-    `message` (text, or a function of the cleaned data); a ValidationError from the service
-    goes back onto the form. None: show the form (again)."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        perform(form.cleaned_data)
-    except ValidationError as exc:
-        add_refusal(form, exc)
-        return None
-    return _done(request, message(form.cleaned_data) if callable(message) else message, url)
-
-
 # --- the facilities a user runs ------------------------------------------------------------------
 
 
@@ -120,16 +107,14 @@ def facility_edit(request, pk):
         fields = {name: data[name] for name in form.Meta.fields}
         services.facility_update(actor=request.user, facility=facility, **fields)
 
-    done = _submit(
+    done = form_action(
         request,
         form,
         perform,
-        _("事業所の情報を保存しました。"),
-        reverse("facilities:detail", args=[pk]),
+        success=_("事業所の情報を保存しました。"),
+        then=redirect("facilities:detail", pk),
     )
-    if done:
-        return done
-    return render(
+    return done or render(
         request,
         "facilities/edit.html",
         {"facility": facility, "form": form, "grants": selectors.grants_on(request.user, facility)},
@@ -264,10 +249,8 @@ def staff_page(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN, *EDUCATION)
     query = query_text(request)
     status = query_choice(request, "status", selectors.STAFF_STATUSES, "all")
-    page = uncounted_page(
-        selectors.staff_list(facility, query=query, status=status),
-        page_number(request.GET.get("page")),
-        STAFF_PER_PAGE,
+    page = requested_page(
+        request, selectors.staff_list(facility, query=query, status=status), STAFF_PER_PAGE
     )
     return render(
         request,
@@ -315,16 +298,14 @@ def _staff_action(request, pk, user_id, form_class, template, perform, done_mess
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     member = selectors.staff_member(facility, user_id, active_only=True)
     form = form_class(request.POST or None)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: perform(facility, member, data),
-        done_message,
-        reverse("facilities:staff_detail", args=[pk, user_id]),
+        success=done_message,
+        then=redirect("facilities:staff_detail", pk, user_id),
     )
-    if done:
-        return done
-    return render(request, template, {"facility": facility, "member": member, "form": form})
+    return done or render(request, template, {"facility": facility, "member": member, "form": form})
 
 
 @login_required
@@ -403,14 +384,14 @@ def pledge_record(request, pk, user_id):
         else {}
     )
     form = PledgeForm(request.POST or None, initial=initial)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.pledge_record(
             actor=request.user, user=member, facility=facility, **data
         ),
-        _("誓約書を記録しました。"),
-        reverse("facilities:education", args=[pk]),
+        success=_("誓約書を記録しました。"),
+        then=redirect("facilities:education", pk),
     )
     if done:
         return done
@@ -463,15 +444,13 @@ def pledge_confirm(request, pk):
         messages.error(request, _("誓約する内容を読み、確認欄に印を付けてください。"))
         return redirect("facilities:my_pledge")
     version = selectors.staff_pledge_version(form.cleaned_data["version"])
-    try:
-        services.pledge_confirm(actor=request.user, facility=facility, rule_version=version)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-        return redirect("facilities:my_pledge")
-    return _done(
+    return post_action(
         request,
-        _("%(facility)s への従事者誓約書を確認しました。") % {"facility": facility.name},
-        reverse("facilities:my_pledge"),
+        lambda: services.pledge_confirm(
+            actor=request.user, facility=facility, rule_version=version
+        ),
+        success=_("%(facility)s への従事者誓約書を確認しました。") % {"facility": facility.name},
+        then=redirect("facilities:my_pledge"),
     )
 
 
@@ -503,23 +482,18 @@ def facility_rules_publish(request, pk):
         request.POST or None,
         initial={"source": rule_text.unparse(latest.blocks)} if latest else {},
     )
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.facility_rules_publish(
             actor=request.user,
             facility=facility,
-            source=data["source"],
-            approved_on=data["approved_on"],
-            effective_on=data["effective_on"],
-            summary=data["summary"],
+            **picked(data, "source", "approved_on", "effective_on", "summary"),
         ),
-        _("事業所の定めを登録しました。"),
-        reverse("facilities:facility_rules", args=[pk]),
+        success=_("事業所の定めを登録しました。"),
+        then=redirect("facilities:facility_rules", pk),
     )
-    if done:
-        return done
-    return render(
+    return done or render(
         request, "facilities/facility_rules_form.html", {"facility": facility, "form": form}
     )
 
@@ -556,18 +530,16 @@ def _education_form(request, pk, session_id=None):
     if session is not None:  # a past attendee who left since stays listed
         staff = (staff | session.attendees.all()).distinct().order_by("kana", "email")
     form = EducationForm(request.POST or None, staff=staff, initial=initial)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.education_session_save(
             actor=request.user, facility=facility, session=session, **data
         ),
-        _("教育の実施を記録しました。"),
-        reverse("facilities:education", args=[pk]),
+        success=_("教育の実施を記録しました。"),
+        then=redirect("facilities:education", pk),
     )
-    if done:
-        return done
-    return render(
+    return done or render(
         request,
         "facilities/education_form.html",
         {"facility": facility, "form": form, "session": session},
@@ -610,16 +582,18 @@ def invitation_create(request, pk):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     may_appoint = permissions.can_appoint_mcs_admin(request.user, facility)
     form = InvitationForm(request.POST or None, may_appoint_admin=may_appoint)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.staff_invite(actor=request.user, facility=facility, **data),
-        lambda data: _("%(email)s に招待メールを送りました。") % {"email": data["email"]},
-        reverse("facilities:invitations", args=[pk]),
+        success=lambda invitation: (
+            _("%(email)s に招待メールを送りました。") % {"email": invitation.email}
+        ),
+        then=redirect("facilities:invitations", pk),
     )
-    if done:
-        return done
-    return render(request, "facilities/invitation_form.html", {"facility": facility, "form": form})
+    return done or render(
+        request, "facilities/invitation_form.html", {"facility": facility, "form": form}
+    )
 
 
 @login_required
@@ -627,15 +601,12 @@ def invitation_create(request, pk):
 def invitation_resend(request, pk, invitation_id):
     facility = selectors.facility_for(request.user, pk, *STAFF_ADMIN)
     invitation = selectors.invitation_of(facility, invitation_id)
-    try:
-        services.invitation_resend(actor=request.user, invitation=invitation)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, _("%(email)s に招待メールを再送しました。") % {"email": invitation.email}
-        )
-    return redirect("facilities:invitations", pk=pk)
+    return post_action(
+        request,
+        lambda: services.invitation_resend(actor=request.user, invitation=invitation),
+        success=_("%(email)s に招待メールを再送しました。") % {"email": invitation.email},
+        then=redirect("facilities:invitations", pk=pk),
+    )
 
 
 @login_required
@@ -655,15 +626,12 @@ def invitation_revoke(request, pk, invitation_id):
             button=_("招待を取り消す"),
             back_url=reverse("facilities:invitations", args=[pk]),
         )
-    try:
-        services.invitation_revoke(actor=request.user, invitation=invitation)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request, _("%(email)s への招待を取り消しました。") % {"email": invitation.email}
-        )
-    return redirect("facilities:invitations", pk=pk)
+    return post_action(
+        request,
+        lambda: services.invitation_revoke(actor=request.user, invitation=invitation),
+        success=_("%(email)s への招待を取り消しました。") % {"email": invitation.email},
+        then=redirect("facilities:invitations", pk=pk),
+    )
 
 
 @never_cache
@@ -718,17 +686,15 @@ def invitation_accept(request, token):
         )
         login(request, user, backend="facilities.backends.PortalModelBackend")
 
-    done = _submit(
+    done = form_action(
         request,
         form,
         perform,
-        _("ようこそ。%(facility)sの職員として登録されました。")
+        success=_("ようこそ。%(facility)sの職員として登録されました。")
         % {"facility": invitation.facility.name},
-        reverse("home"),
+        then=redirect("home"),
     )
-    if done:
-        return done
-    return render(request, "facilities/invitation_accept.html", {**context, "form": form})
+    return done or render(request, "facilities/invitation_accept.html", {**context, "form": form})
 
 
 # --- everyone: profile, photos, directory --------------------------------------------------------
@@ -746,16 +712,14 @@ def profile_edit(request):
         "phone": user.phone,
     }
     form = ProfileForm(request.POST or None, request.FILES or None, user=user, initial=initial)
-    done = _submit(
+    done = form_action(
         request,
         form,
         lambda data: services.profile_update(actor=user, user=user, **data),
-        _("プロフィールを保存しました。"),
-        reverse("facilities:profile"),
+        success=_("プロフィールを保存しました。"),
+        then=redirect("facilities:profile"),
     )
-    if done:
-        return done
-    return render(request, "facilities/profile.html", {"form": form, "profile_user": user})
+    return done or render(request, "facilities/profile.html", {"form": form, "profile_user": user})
 
 
 @login_required

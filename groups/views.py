@@ -21,8 +21,9 @@ from consents import selectors as consent_selectors
 from consents.services import patient_access_record
 from facilities.models import User
 from facilities.selectors import directory_users, facility_for
+from mcnet.actions import detail_or_list, form_action, post_action
 from mcnet.confirm import confirm_page
-from mcnet.forms import add_refusal, posted
+from mcnet.forms import posted
 from mcnet.fragments import render_fragment
 from mcnet.models import NetworkSettings
 from mcnet.notifications import mail_body_of
@@ -191,17 +192,15 @@ def create_patient_group(request):
     if request.GET.get("patient", "").isdigit():
         initial["patient"] = int(request.GET["patient"])
     form = PatientGroupForm(posted(request), patients=patients, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            group = services.group_create_for_patient(
-                actor=request.user, patient=form.cleaned_data["patient"]
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, "patient")
-        else:
-            messages.success(request, _("「%(name)s」を作成しました。") % {"name": group.name})
-            return redirect("groups:detail", pk=group.pk)
-    return render(request, "groups/create_patient_group.html", {"form": form})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.group_create_for_patient(actor=request.user, patient=data["patient"]),
+        success=lambda group: _("「%(name)s」を作成しました。") % {"name": group.name},
+        then=lambda group: redirect("groups:detail", pk=group.pk),
+        refusal_field="patient",
+    )
+    return done or render(request, "groups/create_patient_group.html", {"form": form})
 
 
 @login_required
@@ -209,15 +208,15 @@ def create_patient_group(request):
 def create_free_group(request):
     """留意事項 1 (2): anyone may create a free group."""
     form = FreeGroupForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            group = services.group_create_free(actor=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc, "name")
-        else:
-            messages.success(request, _("「%(name)s」を作成しました。") % {"name": group.name})
-            return redirect("groups:detail", pk=group.pk)
-    return render(request, "groups/create_free_group.html", {"form": form})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.group_create_free(actor=request.user, **data),
+        success=lambda group: _("「%(name)s」を作成しました。") % {"name": group.name},
+        then=lambda group: redirect("groups:detail", pk=group.pk),
+        refusal_field="name",
+    )
+    return done or render(request, "groups/create_free_group.html", {"form": form})
 
 
 # --- one group ---------------------------------------------------------------------------------
@@ -303,20 +302,20 @@ def invite(request, pk: int):
     if request.method == "POST" and "users" in request.POST:
         return _invite_many(request, group, chosen, query)
     form = InviteForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.membership_invite(
-                actor=request.user, group=group, user=form.cleaned_data["user"]
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            invitee = form.cleaned_data["user"]
-            messages.success(
-                request,
-                _("%(name)s さんを招待しました。") % {"name": invitee.name or invitee.email},
-            )
-            return redirect("groups:detail", pk=group.pk)
+
+    def invited(_result):
+        invitee = form.cleaned_data["user"]
+        return _("%(name)s さんを招待しました。") % {"name": invitee.name or invitee.email}
+
+    done = form_action(
+        request,
+        form,
+        lambda data: services.membership_invite(actor=request.user, group=group, user=data["user"]),
+        success=invited,
+        then=redirect("groups:detail", pk=group.pk),
+    )
+    if done:
+        return done
     if request.GET.get("review") and chosen:
         return _invite_review(request, group, chosen, query, InviteManyForm())
     results = []
@@ -365,24 +364,25 @@ def _invite_review(request, group, chosen, query, form, status=200):
 
 def _invite_many(request, group, chosen, query):
     form = InviteManyForm(request.POST)
-    if form.is_valid():
-        users = list(form.cleaned_data["users"].order_by("search_kana", "pk"))
-        try:
-            services.memberships_invite(actor=request.user, group=group, users=users)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            names = "、".join(user.name or user.email for user in users)
-            messages.success(
-                request,
-                ngettext(
-                    "%(names)s さんを招待しました。",
-                    "%(names)s さん（%(n)s 人）を招待しました。",
-                    len(users),
-                )
-                % {"names": names, "n": len(users)},
-            )
-            return redirect("groups:detail", pk=group.pk)
+
+    def invite(data):
+        users = list(data["users"].order_by("search_kana", "pk"))
+        services.memberships_invite(actor=request.user, group=group, users=users)
+        return users
+
+    def invited(users):
+        names = "、".join(user.name or user.email for user in users)
+        return ngettext(
+            "%(names)s さんを招待しました。",
+            "%(names)s さん（%(n)s 人）を招待しました。",
+            len(users),
+        ) % {"names": names, "n": len(users)}
+
+    done = form_action(
+        request, form, invite, success=invited, then=redirect("groups:detail", pk=group.pk)
+    )
+    if done:
+        return done
     chosen = chosen or list(
         directory_users(
             viewer=request.user,
@@ -400,17 +400,17 @@ def member_remove(request, pk: int, membership_pk: int):
     group = selectors.group_for_manager(request.user, pk)
     membership = selectors.membership_in_group(group, membership_pk)
     form = ReasonForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.membership_remove(
-                actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, "reason")
-        else:
-            messages.success(request, _("解除しました。"))
-            return redirect("groups:detail", pk=group.pk)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.membership_remove(
+            actor=request.user, membership=membership, reason=data["reason"]
+        ),
+        success=_("解除しました。"),
+        then=redirect("groups:detail", pk=group.pk),
+        refusal_field="reason",
+    )
+    return done or render(
         request,
         "groups/member_remove.html",
         {"group": group, "membership": membership, "form": form},
@@ -441,22 +441,17 @@ def leave(request, pk: int):
 def handover(request, pk: int):
     group = selectors.group_for_handover(request.user, pk)
     form = HandoverForm(posted(request), candidates=selectors.handover_candidates(group))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.group_handover(
-                actor=request.user,
-                group=group,
-                new_manager=form.cleaned_data["new_manager"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc, "new_manager")
-        else:
-            messages.success(request, _("管理者を引き継ぎました。"))
-            if selectors.groups_visible_to(request.user).filter(pk=group.pk).exists():
-                return redirect("groups:detail", pk=group.pk)
-            return redirect("groups:list")
-    return render(request, "groups/handover.html", {"group": group, "form": form})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.group_handover(actor=request.user, group=group, **data),
+        success=_("管理者を引き継ぎました。"),
+        then=lambda _result: detail_or_list(
+            selectors.groups_visible_to(request.user), group.pk, "groups:detail", "groups:list"
+        ),
+        refusal_field="new_manager",
+    )
+    return done or render(request, "groups/handover.html", {"group": group, "form": form})
 
 
 @login_required
@@ -469,22 +464,14 @@ def review(request, pk: int):
         raise Http404
     candidates = selectors.members_for_review(group)
     form = ReviewForm(posted(request), memberships=candidates)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.supporter_review_record(
-                actor=request.user,
-                group=group,
-                remove=form.cleaned_data["remove"],
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-                timeline_checked=form.cleaned_data["timeline_checked"],
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(request, _("精査を記録しました。"))
-            return redirect("groups:detail", pk=group.pk)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.supporter_review_record(actor=request.user, group=group, **data),
+        success=_("精査を記録しました。"),
+        then=redirect("groups:detail", pk=group.pk),
+    )
+    return done or render(
         request,
         "groups/review.html",
         {
@@ -506,19 +493,16 @@ def post_deletion(request, pk: int):
     if group.kind != Group.Kind.PATIENT:
         raise Http404
     form = PostDeletionForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.post_deletion_record(actor=request.user, group=group, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(request, _("MCSの投稿の削除を記録しました。"))
-            return (
-                redirect("groups:review", pk=group.pk)
-                if group.is_open
-                else redirect("groups:detail", pk=group.pk)
-            )
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.post_deletion_record(actor=request.user, group=group, **data),
+        success=_("MCSの投稿の削除を記録しました。"),
+        then=lambda _result: redirect(
+            "groups:review" if group.is_open else "groups:detail", pk=group.pk
+        ),
+    )
+    return done or render(
         request,
         "groups/post_deletion.html",
         {
@@ -554,20 +538,19 @@ def report_end(request, pk: int):
     if group.kind != Group.Kind.PATIENT or not group.is_open:
         raise Http404
     form = ReportEndForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.group_report_end(actor=request.user, group=group, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc, "reason")
-        else:
-            messages.success(
-                request,
-                _(
-                    "利用終了を報告しました。事業所のMCS管理者に通知しました（留意事項3）。"
-                    "誤って報告したときは、1日以内ならグループのページで取り消せます。"
-                ),
-            )
-            return redirect("groups:detail", pk=group.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.group_report_end(actor=request.user, group=group, **data),
+        success=_(
+            "利用終了を報告しました。事業所のMCS管理者に通知しました（留意事項3）。"
+            "誤って報告したときは、1日以内ならグループのページで取り消せます。"
+        ),
+        then=redirect("groups:detail", pk=group.pk),
+        refusal_field="reason",
+    )
+    if done:
+        return done
     consent = consent_selectors.active_consent_of(group.patient)
     return render(
         request, "groups/report_end.html", {"group": group, "form": form, "consent": consent}
@@ -579,16 +562,12 @@ def report_end(request, pk: int):
 def report_end_undo(request, pk: int):
     """留意事項 3: a report sent by mistake is withdrawn within a day (before archiving)."""
     group = selectors.group_for_manager(request.user, pk)
-    try:
-        services.group_report_end_undo(actor=request.user, group=group)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(
-            request,
-            _("利用終了の報告を取り消しました。グループは引き続き利用中です。"),
-        )
-    return redirect("groups:detail", pk=group.pk)
+    return post_action(
+        request,
+        lambda: services.group_report_end_undo(actor=request.user, group=group),
+        success=_("利用終了の報告を取り消しました。グループは引き続き利用中です。"),
+        then=redirect("groups:detail", pk=group.pk),
+    )
 
 
 @login_required
@@ -598,17 +577,14 @@ def archive_group(request, pk: int):
     archiving needs (name, reason, dates) and no patient detail."""
     group = selectors.group_for_archiver(request.user, pk)
     form = ArchiveForm(posted(request), group=group)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.group_archive(actor=request.user, group=group, **form.cleaned_data)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(
-                request, _("「%(name)s」をアーカイブしました。") % {"name": group.name}
-            )
-            return redirect("groups:archive")
-    return render(request, "groups/archive_group.html", {"group": group, "form": form})
+    done = form_action(
+        request,
+        form,
+        lambda data: services.group_archive(actor=request.user, group=group, **data),
+        success=lambda _result: _("「%(name)s」をアーカイブしました。") % {"name": group.name},
+        then=redirect("groups:archive"),
+    )
+    return done or render(request, "groups/archive_group.html", {"group": group, "form": form})
 
 
 # --- invitations (留意事項 4) --------------------------------------------------------------------
@@ -690,18 +666,17 @@ def staff_membership_remove(request, user_pk: int, membership_pk: int):
     if membership is None:
         raise Http404
     form = ReasonForm(request.POST)
-    if form.is_valid():
-        try:
-            services.membership_remove(
-                actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("グループから解除しました。"))
-    else:
+    if not form.is_valid():
         messages.error(request, _("解除の理由を入力してください。"))
-    return redirect("groups:staff_memberships", user_pk=staff.pk)
+        return redirect("groups:staff_memberships", user_pk=staff.pk)
+    return post_action(
+        request,
+        lambda: services.membership_remove(
+            actor=request.user, membership=membership, reason=form.cleaned_data["reason"]
+        ),
+        success=_("グループから解除しました。"),
+        then=redirect("groups:staff_memberships", user_pk=staff.pk),
+    )
 
 
 @login_required
@@ -747,21 +722,20 @@ def staff_attestation(request, pk: int):
     facility = facility_for(request.user, pk, "manage_staff")
     rows = selectors.staff_to_attest(facility)
     form = StaffAttestationForm(posted(request), rows=rows)
-    if request.method == "POST" and form.is_valid():
-        try:
-            attestation = services.staff_attestation_record(
-                actor=request.user, facility=facility, statuses=form.statuses()
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            open_count = attestation.lines.filter(discrepancy=True).count()
-            messages.success(
-                request,
-                _("照合を記録しました。相違: %(n)d 件（ホームの作業一覧に表示します）。")
-                % {"n": open_count},
-            )
-            return redirect("groups:staff_attestation", pk=facility.pk)
+    done = form_action(
+        request,
+        form,
+        lambda _data: services.staff_attestation_record(
+            actor=request.user, facility=facility, statuses=form.statuses()
+        ),
+        success=lambda attestation: (
+            _("照合を記録しました。相違: %(n)d 件（ホームの作業一覧に表示します）。")
+            % {"n": attestation.lines.filter(discrepancy=True).count()}
+        ),
+        then=redirect("groups:staff_attestation", pk=facility.pk),
+    )
+    if done:
+        return done
     last, base = selectors.staff_attestation_base(facility)
     return render(
         request,
@@ -783,17 +757,20 @@ def staff_attestation_resolve(request, pk: int, line_pk: int):
     facility = facility_for(request.user, pk, "manage_staff")
     line = selectors.staff_discrepancy_of(facility, line_pk)
     form = ResolutionForm(request.POST)
-    try:
+
+    def resolve():
         if not form.is_valid():
             raise ValidationError(form.errors["resolution"])
         services.staff_discrepancy_resolve(
             actor=request.user, line=line, resolution=form.cleaned_data["resolution"]
         )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("相違を解消済みにしました。"))
-    return redirect("groups:staff_attestation", pk=facility.pk)
+
+    return post_action(
+        request,
+        resolve,
+        success=_("相違を解消済みにしました。"),
+        then=redirect("groups:staff_attestation", pk=facility.pk),
+    )
 
 
 @login_required
@@ -807,19 +784,20 @@ def attestation(request, pk: int):
         group_memberships__group=group, group_memberships__state=Membership.State.ACCEPTED
     ).order_by("kana", "email")
     form = GroupAttestationForm(posted(request), members=members)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.group_attestation_record(
-                actor=request.user,
-                group=group,
-                present_user_ids=[u.pk for u in form.cleaned_data["present"]],
-                extra_in_mcs=form.cleaned_data["extra_in_mcs"],
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(request, _("メンバーの照合を記録しました。"))
-            return redirect("groups:attestation", pk=group.pk)
+    done = form_action(
+        request,
+        form,
+        lambda data: services.group_attestation_record(
+            actor=request.user,
+            group=group,
+            present_user_ids=[u.pk for u in data["present"]],
+            extra_in_mcs=data["extra_in_mcs"],
+        ),
+        success=_("メンバーの照合を記録しました。"),
+        then=redirect("groups:attestation", pk=group.pk),
+    )
+    if done:
+        return done
     last = group.attestations.order_by("-attested_at").first()
     base = last.attested_at if last else group.created_at
     return render(
@@ -842,17 +820,20 @@ def attestation_resolve(request, pk: int, attestation_pk: int):
     group = selectors.group_for_manager(request.user, pk)
     found = selectors.group_discrepancy_of(group, attestation_pk)
     form = ResolutionForm(request.POST)
-    try:
+
+    def resolve():
         if not form.is_valid():
             raise ValidationError(form.errors["resolution"])
         services.group_discrepancy_resolve(
             actor=request.user, attestation=found, resolution=form.cleaned_data["resolution"]
         )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, _("相違を解消済みにしました。"))
-    return redirect("groups:attestation", pk=group.pk)
+
+    return post_action(
+        request,
+        resolve,
+        success=_("相違を解消済みにしました。"),
+        then=redirect("groups:attestation", pk=group.pk),
+    )
 
 
 @center_staff_required
@@ -873,16 +854,19 @@ def announcement_mail(request, pk: int):
     sent once to its audience through the outbox (groups.services.announcement_mail_send)."""
     announcement = selectors.announcement_for_center(pk)
     form = AnnouncementMailForm(posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            count = services.announcement_mail_send(actor=request.user, announcement=announcement)
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(
-                request, _("%(n)d 人にメールを送信します（順に配信されます）。") % {"n": count}
-            )
-            return redirect("groups:announcements")
+    done = form_action(
+        request,
+        form,
+        lambda _data: services.announcement_mail_send(
+            actor=request.user, announcement=announcement
+        ),
+        success=lambda count: (
+            _("%(n)d 人にメールを送信します（順に配信されます）。") % {"n": count}
+        ),
+        then=redirect("groups:announcements"),
+    )
+    if done:
+        return done
     network = NetworkSettings.load()
     return render(
         request,

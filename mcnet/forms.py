@@ -164,3 +164,9 @@ class JapaneseDateField(forms.DateField):
             return parse_date(str(value))
         except DateParseError as exc:
             raise ValidationError(str(exc), code="invalid") from None
+
+
+def picked(data: dict, *names: str) -> dict:
+    """The named fields of a form's cleaned data: the arguments of the service the form feeds
+    (a confirmation box or a search field stays behind)."""
+    return {name: data[name] for name in names}

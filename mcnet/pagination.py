@@ -82,3 +82,8 @@ def uncounted_page(rows, number: int, per_page: int) -> UncountedPage:
     start = (number - 1) * per_page
     chunk = list(rows[start : start + per_page + 1])
     return UncountedPage(chunk[:per_page], number, len(chunk) > per_page)
+
+
+def requested_page(request, rows, per_page: int) -> UncountedPage:
+    """The page of `rows` a list's `page` parameter asks for (1 for anything else)."""
+    return uncounted_page(rows, page_number(request.GET.get("page")), per_page)

@@ -1,15 +1,14 @@
 """The rules in force, for every signed-in user; publishing a new version, for the center
 (第15条). Thin: a selector reads, a service writes."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from mcnet.forms import add_refusal
+from mcnet.actions import form_action
+from mcnet.forms import picked
 from mcnet.models import NetworkSettings
 
 from . import selectors, services, text
@@ -79,31 +78,25 @@ def rules_publish(request, document):
     current = selectors.version_in_force(document)
     latest = selectors.versions_of(document).first() or current
     form = RulePublishForm(request.POST or None, initial={"source": text.unparse(latest.blocks)})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            version = services.rule_version_publish(
-                actor=request.user,
-                document=document,
-                source=data["source"],
-                approved_on=data["approved_on"],
-                effective_on=data["effective_on"],
-                summary=data["summary"],
-            )
-        except ValidationError as exc:
-            add_refusal(form, exc)
-        else:
-            messages.success(
-                request,
-                _("%(label)s 第%(number)d版を登録しました（%(date)s 施行）。")
-                % {
-                    "label": label,
-                    "number": version.number,
-                    "date": version.effective_on.strftime("%Y-%m-%d"),
-                },
-            )
-            return redirect("rulebook:document", document=document)
-    return render(
+    done = form_action(
+        request,
+        form,
+        lambda data: services.rule_version_publish(
+            actor=request.user,
+            document=document,
+            **picked(data, "source", "approved_on", "effective_on", "summary"),
+        ),
+        success=lambda version: (
+            _("%(label)s 第%(number)d版を登録しました（%(date)s 施行）。")
+            % {
+                "label": label,
+                "number": version.number,
+                "date": version.effective_on.strftime("%Y-%m-%d"),
+            }
+        ),
+        then=redirect("rulebook:document", document=document),
+    )
+    return done or render(
         request,
         "rulebook/publish.html",
         {"document": document, "label": label, "form": form, "current": current},

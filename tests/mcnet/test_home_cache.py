@@ -394,6 +394,8 @@ STEPS = [
     # the group list's steps that reach home too
     list_steps.invite,
     list_steps.answer,
+    list_steps.remove,
+    list_steps.leave,
     list_steps.handover,
     list_steps.report_end_or_archive,
     list_steps.patient_update,
@@ -460,6 +462,7 @@ QUIET_STEPS = {
     # the facility); the random sequences reach them
     list_steps.invite,
     list_steps.handover,
+    list_steps.leave,
     # shown only while someone lacks a pledge / a review is due, which the walk may not meet
     pledge,
     review,

@@ -13,7 +13,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group as AuthGroup
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -51,7 +51,8 @@ DIRECTORY_MAX_LIMIT = 200
 def signed_in_user(user_id) -> User | None:
     """The user a session names, read with what every page's header asks of them (center
     staff or not, unread notifications) and the generation of their cached pages
-    (mcnet/pagecache.py) in the same query: one query a page, not four.
+    (mcnet/pagecache.py: their own, the network's and, for center staff, the center's; see
+    mcnet.models.PageGeneration) in the same query: one query a page, not four.
 
     Written as SQL: it runs on every request, and building the same query with the ORM (an
     Exists and a counting subquery) cost more than the round trip itself (make bench)."""
@@ -67,11 +68,21 @@ def signed_in_user(user_id) -> User | None:
         f"  WHERE ug.{User.groups.field.m2m_column_name()} = u.id AND g.name = %s) AS in_center_staff_group,"
         f" (SELECT COUNT(*) FROM {table[Notification]} n"
         "  WHERE n.recipient_id = u.id AND n.read_at IS NULL) AS unread_notifications,"
-        f" (SELECT pg.generation FROM {table[PageGeneration]} pg WHERE pg.user_id = u.id)"
+        f" (SELECT SUM(pg.generation) FROM {table[PageGeneration]} pg"
+        "  WHERE pg.user_id = u.id OR pg.user_id = %s OR (pg.user_id = %s AND u.is_active AND"
+        f"   EXISTS (SELECT 1 FROM {table[User.groups.through]} ug JOIN {table[AuthGroup]} g ON g.id = ug.{user_groups}"
+        f"    WHERE ug.{User.groups.field.m2m_column_name()} = u.id AND g.name = %s)))"
         "  AS page_generation"
         f" FROM {table[User]} u WHERE u.id = %s"
     )
-    user = next(iter(User.objects.raw(sql, [CENTER_STAFF_GROUP, user_id])), None)
+    params = [
+        CENTER_STAFF_GROUP,
+        PageGeneration.NETWORK,
+        PageGeneration.CENTER,
+        CENTER_STAFF_GROUP,
+        user_id,
+    ]
+    user = next(iter(User.objects.raw(sql, params)), None)
     if user is not None:
         user.in_center_staff_group = bool(user.in_center_staff_group)  # SQLite says 0 or 1
     return user
@@ -442,22 +453,30 @@ def home_section(user) -> dict | None:
     if not facilities:
         return None
     today = timezone.localdate()
+    now = timezone.now()
     cards = []
+    expiries = []
     for facility in facilities:
         gaps = staff_gaps(facility, today=today)
+        # The count falls as each invitation lapses: a cached home holds until the first.
+        invitations = Invitation.objects.filter(
+            facility=facility, state=Invitation.State.PENDING, expires_at__gt=now
+        ).aggregate(pending=Count("pk"), next_expiry=Min("expires_at"))
+        if invitations["next_expiry"] is not None:
+            expiries.append(invitations["next_expiry"])
         cards.append(
             {
                 "facility": facility,
                 "without_pledge": len(gaps.without_pledge),
                 "without_education": len(gaps.without_education),
-                "pending_invitations": Invitation.objects.filter(
-                    facility=facility,
-                    state=Invitation.State.PENDING,
-                    expires_at__gt=timezone.now(),
-                ).count(),
+                "pending_invitations": invitations["pending"],
             }
         )
-    return {"cards": cards, "year_start": fiscal_year_start(today)}
+    return {
+        "cards": cards,
+        "year_start": fiscal_year_start(today),
+        "changes_at": min(expiries, default=None),
+    }
 
 
 def role_holder_ids(facility_ids, role: str) -> dict[int, list[int]]:

@@ -768,11 +768,12 @@ def center_overview_page(*, number: int = 1, **filters) -> UncountedPage:
 # --- announcements (the all-users group) -------------------------------------------------------
 
 
-def announcements_for(user) -> QuerySet[Announcement]:
-    """Published announcements for this user's audience, with whether they read each."""
+def _announcements_addressed_to(user) -> QuerySet[Announcement]:
+    """Announcements for this user's audience, published or not yet, with whether they read
+    each."""
     if not _signed_in(user):
         return Announcement.objects.none()
-    announcements = Announcement.objects.filter(publish_at__lte=timezone.now())
+    announcements = Announcement.objects.all()
     if not (user.is_center_staff or is_mcs_admin(user)):
         announcements = announcements.filter(audience=Announcement.Audience.ALL_USERS)
     return announcements.annotate(
@@ -780,8 +781,32 @@ def announcements_for(user) -> QuerySet[Announcement]:
     )
 
 
+def announcements_for(user) -> QuerySet[Announcement]:
+    """Published announcements for this user's audience, with whether they read each."""
+    return _announcements_addressed_to(user).filter(publish_at__lte=timezone.now())
+
+
 def unread_announcements_for(user) -> QuerySet[Announcement]:
     return announcements_for(user).filter(is_read=False)
+
+
+def unread_announcements_and_next(
+    user, *, limit: int
+) -> tuple[list[Announcement], dt.datetime | None]:
+    """The newest unread announcements, and when the next one for this user is published (a
+    cached home holds until then, mcnet.pagecache), in one query: the earliest one still
+    ahead comes along and, newest of all, heads the rows."""
+    now = timezone.now()
+    addressed = _announcements_addressed_to(user)
+    ahead = addressed.filter(publish_at__gt=now).order_by("publish_at", "pk").values("pk")[:1]
+    rows = list(
+        addressed.filter(Q(publish_at__lte=now, is_read=False) | Q(pk__in=ahead)).order_by(
+            "-publish_at", "-pk"
+        )[: limit + 1]
+    )
+    if rows and rows[0].publish_at > now:
+        return rows[1 : limit + 1], rows[0].publish_at
+    return rows[:limit], None
 
 
 # --- what MCS holds, attested (MCS has no API and no export of its members) ------------------
@@ -888,9 +913,8 @@ def attestation_tasks_for(user, *, now=None) -> dict:
             ),
         ),
     )
-    staff = [
-        f for f in facilities.order_by("name") if f.attestation_base < soon or f.open_discrepancies
-    ]
+    facilities = list(facilities.order_by("name"))
+    staff = [f for f in facilities if f.attestation_base < soon or f.open_discrepancies]
     groups = (
         Group.objects.filter(
             pk__in=group_ids_granted(user, "manage_group"),
@@ -906,12 +930,28 @@ def attestation_tasks_for(user, *, now=None) -> dict:
         )
         .order_by("name")
     )
+    groups = list(groups)
     group_rows = [g for g in groups if g.attestation_base < soon or g.open_discrepancies]
     interval = attestation_interval()
     for row in (*staff, *group_rows):
         row.attestation_due_at = row.attestation_base + interval
         row.attestation_overdue = row.attestation_due_at < now
-    return {"staff_attestations": staff, "group_attestations": group_rows}
+    # Each one read, shown or not, appears ATTESTATION_DUE_SOON_DAYS before it is due and
+    # turns overdue at its due date: the list holds until the first of these moments.
+    due_soon = dt.timedelta(days=ATTESTATION_DUE_SOON_DAYS)
+    changes_at = min(
+        (
+            moment
+            for row in (*facilities, *groups)
+            for moment in (
+                row.attestation_base + interval - due_soon,
+                row.attestation_base + interval,
+            )
+            if moment > now
+        ),
+        default=None,
+    )
+    return {"staff_attestations": staff, "group_attestations": group_rows, "changes_at": changes_at}
 
 
 def attestations_for_center(*, now=None) -> dict:
@@ -983,26 +1023,37 @@ def home_section(user) -> dict | None:
     to archive — and their working groups; unread announcements."""
     if not _signed_in(user):
         return None
-    announcements = list(unread_announcements_for(user)[:5])
+    announcements, next_announcement_at = unread_announcements_and_next(user, limit=5)
     invitations = list(invitations_for(user)[:10])
-    managed = [
-        group
-        for group in _attach_review_status(
-            Group.objects.filter(
-                pk__in=group_ids_granted(user, "manage_group"),
-                kind=Group.Kind.PATIENT,
-                state=Group.State.ACTIVE,
-            ).order_by("name")
-        )
-        if group.review and group.review.state != "ok"
-    ]
+    managed_groups = _attach_review_status(
+        Group.objects.filter(
+            pk__in=group_ids_granted(user, "manage_group"),
+            kind=Group.Kind.PATIENT,
+            state=Group.State.ACTIVE,
+        ).order_by("name")
+    )
+    managed = [group for group in managed_groups if group.review and group.review.state != "ok"]
     managed.sort(key=lambda group: (group.review.state != "overdue", group.review.due_at))
     to_archive = list(groups_awaiting_archive_for(user)[:10])
     my_groups = working_groups_of(user)
     attestations = (
         attestation_tasks_for(user)
         if roles_grant(user, "manage_staff", "register_patients")
-        else {"staff_attestations": [], "group_attestations": []}
+        else {"staff_attestations": [], "group_attestations": [], "changes_at": None}
+    )
+    # What turns by itself with time (mcnet.pagecache.holds_until): the next announcement
+    # published, a review falling due or overdue (留意事項 1), an attestation due.
+    changes_at = min(
+        (
+            moment
+            for moment in (
+                next_announcement_at,
+                review_changes_at(group.review for group in (*managed_groups, *my_groups)),
+                attestations.pop("changes_at"),
+            )
+            if moment is not None
+        ),
+        default=None,
     )
     if not (
         announcements
@@ -1012,8 +1063,9 @@ def home_section(user) -> dict | None:
         or my_groups
         or any(attestations.values())
     ):
-        return None
+        return {"changes_at": changes_at} if changes_at else None
     return {
+        "changes_at": changes_at,
         "announcements": announcements,
         "invitations": invitations,
         "reviews_due": managed,

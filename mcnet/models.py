@@ -468,7 +468,15 @@ class PageGeneration(models.Model):
     (mcnet/pagecache.py). Bumped by database triggers in the same transaction as the change
     (groups/migrations/0009_page_generation_triggers.py), so no service can forget it; read
     with the signed-in user in the request's first query (facilities.selectors.signed_in_user).
-    No row: generation 0."""
+    No row: generation 0.
+
+    Two rows belong to no user (ids no account has): NETWORK, bumped by a change every user
+    may see (an announcement), and CENTER, by one only the center's staff see on their home
+    (mcnet.dashboard migration 0003). signed_in_user adds them to the user's own, the center's
+    for center staff only: a sum of generations that only grow grows with each of them."""
+
+    NETWORK = 0
+    CENTER = -1
 
     user_id = models.BigIntegerField(primary_key=True)
     generation = models.BigIntegerField(default=0)

@@ -1,9 +1,10 @@
-"""Whole pages cached per user, for the pages people open many times a day (the group list,
-a group's page).
+"""Whole pages cached per user, for the pages people open many times a day (home, the group
+list, a group's page).
 
 A cached page is keyed by the user's page generation (mcnet.models.PageGeneration), which
 database triggers bump in the same transaction as any change of what the page shows
-(groups/migrations/0009_page_generation_triggers.py), and by everything else it depends on:
+(groups/migrations/0009_page_generation_triggers.py; for home also
+mcnet/dashboard/migrations/0003_home_page_triggers.py), and by everything else it depends on:
 the address, the language, the local date, the network's settings, the header's unread
 count, center staff or not, the code and templates deployed. The generation is read with the
 signed-in user in the request's first query, so a hit costs no query of its own.

@@ -15,6 +15,7 @@ from groups.selectors import group_link_gone
 
 from .health import check_all
 from .middleware import IdleTimeoutMiddleware
+from .pagecache import holds_until, render_cached
 from .selectors import inbox_for, notification_linking_to
 from .services import inbox_mark_read
 
@@ -25,11 +26,22 @@ HOME_SECTION_APPS = ("groups", "consents", "facilities", "devices", "enrollment"
 
 @login_required
 def home(request):
-    """What this user can do, by the roles they hold (each card links to where they do it)."""
+    """What this user can do, by the roles they hold (each card links to where they do it).
+    Kept rendered per user (mcnet.pagecache) while nothing it shows has changed: the
+    triggers of groups migration 0009 and mcnet.dashboard migration 0003 bump the user's
+    page generation with every change of it (docs/architecture.md, "Cached pages")."""
+    return render_cached(request, lambda: _home_page(request))
+
+
+def _home_page(request):
     sections = []
     for app in HOME_SECTION_APPS:
         home_section = getattr(import_module(f"{app}.selectors"), "home_section", None)
         context = home_section(request.user) if home_section else None
+        # A section that changes by itself with time says when (a deadline passes).
+        changes_at = context.pop("changes_at", None) if context else None
+        if changes_at is not None:
+            holds_until(request, changes_at)
         if context:
             sections.append({"template": f"{app}/_home.html", **context})
     # The roles with their facilities' names, read only for users who hold one.

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection, connections, transaction
 from django.urls import reverse
 
+from consents.services import patient_access_record
 from mcnet import audit
 from mcnet.audit import AuditAction, access_log_seal, audit_record, verify_chain
 from mcnet.models import AuditEvent, AuditPending, AuditTrail
@@ -81,6 +82,26 @@ def test_a_pending_record_holds_ids_and_codes_only(demo, client_as, people):
     assert record.ip_address == "198.51.100.9"
     stored = " ".join(str(getattr(record, f.attname)) for f in AuditPending._meta.concrete_fields)
     assert "山田" not in stored and "やまだ" not in stored and "1938" not in stored
+
+
+def test_a_members_opening_records_what_patient_access_record_writes(demo, client_as, people):
+    # A member's decision and record are one statement (groups.services.group_open): its
+    # record must be the service's own, column for column.
+    group = yamada_group()
+    client_as("user").get(reverse("groups:detail", args=[group.pk]), REMOTE_ADDR="198.51.100.9")
+    from_the_page = AuditPending.objects.latest("id")
+    token = audit.current_ip.set("198.51.100.9")
+    try:
+        patient_access_record(actor=people["user"], patient=group.patient, via="groups:detail")
+    finally:
+        audit.current_ip.reset(token)
+    from_the_service = AuditPending.objects.latest("id")
+    columns = [f.attname for f in AuditPending._meta.concrete_fields]
+    columns = [c for c in columns if c not in ("id", "created_at")]
+    assert [getattr(from_the_page, c) for c in columns] == [
+        getattr(from_the_service, c) for c in columns
+    ]
+    assert from_the_page.created_at <= from_the_service.created_at
 
 
 def test_only_reads_are_deferred(demo):

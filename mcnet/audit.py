@@ -12,6 +12,7 @@ order, in batches, each batch once. Until sealed a record is in the trail reader
 (AuditTrail) but not tamper-evident; once sealed it is an AuditEvent like any other.
 """
 
+import functools
 import hashlib
 import json
 from contextvars import ContextVar
@@ -303,31 +304,40 @@ def access_log_append_sql(
         changes=changes,
         object_type=target_model._meta.label_lower,
     )
+    fields["actor_id"] = fields.pop("actor").pk if fields["actor"] is not None else None
+    fields["object_repr"] = object_label
+    sql, filled = _access_log_insert(rows, object_id, facility_id, connection.vendor)
+    by_name = {field.attname: field for field in AuditPending._meta.concrete_fields}
+    return sql, [
+        fields[column]
+        if column == "object_repr"
+        else by_name[column].get_db_prep_save(fields[column], connection)
+        for column in filled
+    ]
+
+
+@functools.cache
+def _access_log_insert(rows: str, object_id: str, facility_id: str, vendor: str):
+    """access_log_append_sql's statement (built once: it runs on every view) and the columns
+    its parameters fill, in order."""
     per_row = {
         "object_id": object_id,
         "object_repr": f"CAST(%s AS text) || CAST({object_id} AS text)",
         "facility_id": facility_id,
     }
-    columns, values, params = [], [], []
+    columns, values, filled = [], [], []
     for field in AuditPending._meta.concrete_fields:
         if field.primary_key:
             continue
         columns.append(connection.ops.quote_name(field.column))
-        if field.attname in per_row:
-            expression = per_row[field.attname]
-            if field.attname == "object_repr":
-                params.append(object_label)
-        else:
-            value = fields[field.name]
-            if field.attname == "actor_id":
-                value = value.pk if value is not None else None
-            expression = "%s"
-            params.append(field.get_db_prep_save(value, connection))
+        expression = per_row.get(field.attname, "%s")
+        if "%s" in expression:
+            filled.append(field.attname)
         values.append(f"CAST({expression} AS {field.cast_db_type(connection)})")
     table = connection.ops.quote_name(AuditPending._meta.db_table)
     # Names from the model and the caller's SQL over its own columns; values are parameters.
     sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {rows}"  # noqa: S608
-    return sql, params
+    return sql, tuple(filled)
 
 
 def access_log_seal(*, batch_size: int = SEAL_BATCH, max_batches: int | None = None) -> int:

@@ -14,6 +14,7 @@ from mcnet import audit
 from mcnet.audit import AuditAction, access_log_seal, audit_record, verify_chain
 from mcnet.models import AuditEvent, AuditPending, AuditTrail
 from mcnet.printing.forms.disclosure import access_events
+from tests.conftest import ROLE_EMAILS
 from tests.demo_objects import yamada_group
 
 pytestmark = pytest.mark.skipif(
@@ -102,6 +103,17 @@ def test_a_members_opening_records_what_patient_access_record_writes(demo, clien
         getattr(from_the_service, c) for c in columns
     ]
     assert from_the_page.created_at <= from_the_service.created_at
+
+
+@pytest.mark.parametrize("role", list(ROLE_EMAILS))
+def test_an_opening_is_recorded_exactly_when_the_page_is_shown(demo, client_as, role):
+    # Members are decided and recorded in one statement, anyone else by every way of seeing
+    # a group and then recorded; a refusal (deny by default) records nothing.
+    group = yamada_group()
+    before = _views(group.patient_id)["pending"]
+    response = client_as(role).get(reverse("groups:detail", args=[group.pk]))
+    shown = response.status_code == 200
+    assert _views(group.patient_id)["pending"] == before + (1 if shown else 0)
 
 
 def test_only_reads_are_deferred(demo):

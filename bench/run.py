@@ -282,10 +282,13 @@ def _throughput_paths(known: dict) -> dict | None:
     return paths
 
 
-def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> dict:
+def measure_throughput(
+    known: dict, seconds: int, users: int, workers: int, only: list[str] | None = None
+) -> dict:
     """Requests per second of each page under `users` closed-loop users, as a ratio to the
     minimal view; then the access log's chain under AUDIT_CHAIN_USERS users. One gunicorn, one
-    run: the ratios compare what shares the same machine at the same time."""
+    run: the ratios compare what shares the same machine at the same time. `only` (run keys,
+    e.g. group_page) measures those runs and the runs they are a ratio to."""
     from django.conf import settings
     from django.db import connection
     from django.test import Client
@@ -333,6 +336,9 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
             MIN_AUDIT_CHAIN_RATIO,
         ),
     ]
+    if only:
+        wanted = set(only) | {base for key, *_, base, _target in runs if key in only}
+        runs = [run for run in runs if run[0] in wanted]
     result = {
         "users": users,
         "seconds": seconds,
@@ -375,7 +381,8 @@ def measure_throughput(known: dict, seconds: int, users: int, workers: int) -> d
     targets = [row["meets_target"] for row in result["runs"].values() if "meets_target" in row]
     result.update(status="ok", meets_target=all(targets))
     # The figure of earlier runs (results.json readers): the group list against minimal.
-    result["ratio"] = result["runs"]["group_list"]["ratio"]
+    if "group_list" in result["runs"]:
+        result["ratio"] = result["runs"]["group_list"]["ratio"]
     return result
 
 
@@ -1042,7 +1049,8 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--pages",
         default="",
-        help="comma-separated page keys (e.g. center_dashboard); all if empty",
+        help="comma-separated page keys (e.g. center_dashboard) or throughput runs (e.g."
+        " group_page, measured with the runs it is a ratio to); all if empty",
     )
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--sweep-timeout", type=float, default=900)
@@ -1087,7 +1095,11 @@ def main(argv=None) -> int:
             known, args.requests, [k for k in args.pages.split(",") if k]
         ),
         "throughput": lambda: measure_throughput(
-            known, args.load_seconds, args.load_users, args.workers
+            known,
+            args.load_seconds,
+            args.load_users,
+            args.workers,
+            [k for k in args.pages.split(",") if k],
         ),
         "pdf": lambda: measure_pdf(args.pdf_renders, (1, 2), args.pdf_documents),
         "roster": measure_roster,

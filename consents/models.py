@@ -61,10 +61,12 @@ class Patient(models.Model):
             ),
         ]
 
+    # Never the name: str() ends up in audit rows and admin labels, which outlive the
+    # patient's personal data (retention, 別紙6). Stored as it is, never translated.
+    LABEL = "患者 #"
+
     def __str__(self) -> str:
-        # Never the name: str() ends up in audit rows and admin labels, which outlive the
-        # patient's personal data (retention, 別紙6).
-        return f"患者 #{self.pk}"
+        return f"{self.LABEL}{self.pk}"
 
     def save(self, *args, **kwargs):
         self.name = nfkc(self.name)

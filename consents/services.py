@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from facilities.models import FacilityRole
 from facilities.selectors import role_holder_ids
-from mcnet.audit import AuditAction, access_log_append, audit_record
+from mcnet.audit import AuditAction, access_log_append, access_log_append_sql, audit_record
 from mcnet.fragments import fragments_forget
 from mcnet.models import NetworkSettings
 from mcnet.notifications import (
@@ -146,6 +146,22 @@ def patient_access_record(*, actor, patient: Patient, via: str) -> None:
         action=AuditAction.PATIENT_VIEW,
         target=patient,
         facility_id=patient.facility_id,
+        changes={"via": via},
+    )
+
+
+def patient_access_record_sql(*, actor, via: str, rows: str, patient_id: str, facility_id: str):
+    """patient_access_record's record for each row of `rows` (its patient and the patient's
+    facility as SQL over its columns), as an INSERT for the statement that decides the opening
+    (mcnet.audit.access_log_append_sql): (SQL, parameters)."""
+    return access_log_append_sql(
+        actor=actor,
+        action=AuditAction.PATIENT_VIEW,
+        target_model=Patient,
+        rows=rows,
+        object_id=patient_id,
+        object_label=Patient.LABEL,
+        facility_id=facility_id,
         changes={"via": via},
     )
 

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from itertools import chain
 
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.urls import reverse
@@ -26,7 +27,12 @@ from django.utils.translation import gettext as _
 from consents.models import Consent, Patient, active_consent_q
 from consents.permissions import can_register_patient
 from consents.selectors import pending_addendum_facility_ids
-from consents.services import ErasureReason, patients_erase_everywhere
+from consents.services import (
+    ErasureReason,
+    patient_access_record,
+    patient_access_record_sql,
+    patients_erase_everywhere,
+)
 from facilities.models import FacilityMembership, FacilityRole, User
 from facilities.permissions import facility_ids_with
 from facilities.selectors import role_holder_ids
@@ -70,6 +76,7 @@ from .selectors import (
     announcement_recipients,
     end_report_undoable_until,
     facilities_attestation_overdue,
+    group_opened_by,
     group_url,
     groups_attestation_overdue,
     invitable_facility_ids,
@@ -166,6 +173,66 @@ def _require_open(group: Group) -> None:
 
 def _is_accepted(group: Group, user) -> bool:
     return group.memberships.filter(user=user, state=State.ACCEPTED).exists()
+
+
+# --- opening a group's page (the access log, national guideline via 第3条) ----------------------
+
+
+def group_open(*, actor, pk: int, via: str) -> Group:
+    """Who may open group `pk` (selectors.group_opened_by's decision; 404 for anyone else,
+    deny by default) and, when it shows a patient, the opening's access-log record
+    (consents.services.patient_access_record): both on every view, the page's rendering
+    being all the cache may keep.
+
+    For an accepted member, by their access grant (nearly every opening), the decision's read
+    and the record's INSERT are one statement: one round trip and one commit, the page's whole
+    cost on a cache hit besides the signed-in user (make bench). Anyone else (and SQLite, the
+    demo) is decided first by every way of seeing a group, then recorded."""
+    if connection.vendor == "postgresql" and actor.is_authenticated and actor.is_active:
+        group = _group_opened_by_grant_and_recorded(actor=actor, pk=pk, via=via)
+        if group is not None:
+            return group
+    group = group_opened_by(actor, pk)
+    if group.patient_id:
+        patient_access_record(actor=actor, patient=group.patient, via=via)
+    return group
+
+
+_OPENED_FIELDS = ("id", "kind", "patient_id", "facility_id")
+
+
+def _group_opened_by_grant_and_recorded(*, actor, pk: int, via: str) -> Group | None:
+    # Written as SQL, like facilities.selectors.signed_in_user: on every view, building the
+    # ORM's query cost more than running it. The grant is permissions.group_ids_granted's.
+    app_label, codename = ACCESS_GROUP.split(".")
+    quote = connection.ops.quote_name
+    group_table, patient_table = quote(Group._meta.db_table), quote(Patient._meta.db_table)
+    grants = quote(GroupUserObjectPermission._meta.db_table)
+    permissions_table = quote(Permission._meta.db_table)
+    types = quote(ContentType._meta.db_table)
+    record, record_params = patient_access_record_sql(
+        actor=actor,
+        via=via,
+        rows="opened WHERE patient_id IS NOT NULL",
+        patient_id="patient_id",
+        facility_id="patient_facility_id",
+    )
+    sql = (
+        "WITH opened AS ("  # noqa: S608 (table names from the models; values are parameters)
+        f" SELECT g.id, g.kind, g.patient_id, g.facility_id, p.facility_id AS patient_facility_id"
+        f" FROM {group_table} g LEFT JOIN {patient_table} p ON p.id = g.patient_id"
+        f" WHERE g.id = %s AND EXISTS (SELECT 1 FROM {grants} gp"
+        f"  JOIN {permissions_table} ap ON ap.id = gp.permission_id"
+        f"  JOIN {types} ct ON ct.id = ap.content_type_id"
+        "  WHERE gp.user_id = %s AND gp.content_object_id = g.id"
+        "  AND ap.codename = %s AND ct.app_label = %s)"
+        f"), recorded AS ({record})"
+        f" SELECT {', '.join(_OPENED_FIELDS)} FROM opened"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk, actor.pk, codename, app_label, *record_params])
+        row = cursor.fetchone()
+    return None if row is None else Group.from_db(connection.alias, _OPENED_FIELDS, row)
 
 
 # --- creating groups ---------------------------------------------------------------------------

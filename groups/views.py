@@ -18,7 +18,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from consents import permissions as consent_permissions
 from consents import selectors as consent_selectors
-from consents.services import patient_access_record
 from facilities.models import User
 from facilities.selectors import directory_users, facility_for
 from mcnet.actions import detail_or_list, form_action, post_action
@@ -229,7 +228,8 @@ def group_detail(request, pk: int):
     recorded in the access log when it shows a patient (national guideline). Once care has
     ended, only its custodians open it, after stating why (consents.permissions)."""
     try:
-        group = selectors.group_opened_by(request.user, pk)
+        # Decided and recorded on every request; only the page itself may come from the cache.
+        group = services.group_open(actor=request.user, pk=pk, via="groups:detail")
     except Http404:
         patient_id = selectors.closed_group_patient_id(pk)
         if patient_id is None or not consent_permissions.may_open_closed_record(
@@ -240,9 +240,6 @@ def group_detail(request, pk: int):
         return redirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
     if group.kind == Group.Kind.ALL_USERS:
         return redirect("groups:announcements")
-    # Decided and recorded on every request; only the page itself may come from the cache.
-    if group.patient_id:
-        patient_access_record(actor=request.user, patient=group.patient, via="groups:detail")
     # The page itself, when not cached, from the group with all it shows (the same decision).
     return render_cached(
         request, lambda: _group_page(request, selectors.group_for_member(request.user, pk))

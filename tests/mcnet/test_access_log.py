@@ -9,10 +9,12 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError, connection, connections, transaction
 from django.urls import reverse
 
+from consents.services import patient_access_record
 from mcnet import audit
 from mcnet.audit import AuditAction, access_log_seal, audit_record, verify_chain
 from mcnet.models import AuditEvent, AuditPending, AuditTrail
 from mcnet.printing.forms.disclosure import access_events
+from tests.conftest import ROLE_EMAILS
 from tests.demo_objects import yamada_group
 
 pytestmark = pytest.mark.skipif(
@@ -81,6 +83,37 @@ def test_a_pending_record_holds_ids_and_codes_only(demo, client_as, people):
     assert record.ip_address == "198.51.100.9"
     stored = " ".join(str(getattr(record, f.attname)) for f in AuditPending._meta.concrete_fields)
     assert "山田" not in stored and "やまだ" not in stored and "1938" not in stored
+
+
+def test_a_members_opening_records_what_patient_access_record_writes(demo, client_as, people):
+    # A member's decision and record are one statement (groups.services.group_open): its
+    # record must be the service's own, column for column.
+    group = yamada_group()
+    client_as("user").get(reverse("groups:detail", args=[group.pk]), REMOTE_ADDR="198.51.100.9")
+    from_the_page = AuditPending.objects.latest("id")
+    token = audit.current_ip.set("198.51.100.9")
+    try:
+        patient_access_record(actor=people["user"], patient=group.patient, via="groups:detail")
+    finally:
+        audit.current_ip.reset(token)
+    from_the_service = AuditPending.objects.latest("id")
+    columns = [f.attname for f in AuditPending._meta.concrete_fields]
+    columns = [c for c in columns if c not in ("id", "created_at")]
+    assert [getattr(from_the_page, c) for c in columns] == [
+        getattr(from_the_service, c) for c in columns
+    ]
+    assert from_the_page.created_at <= from_the_service.created_at
+
+
+@pytest.mark.parametrize("role", list(ROLE_EMAILS))
+def test_an_opening_is_recorded_exactly_when_the_page_is_shown(demo, client_as, role):
+    # Members are decided and recorded in one statement, anyone else by every way of seeing
+    # a group and then recorded; a refusal (deny by default) records nothing.
+    group = yamada_group()
+    before = _views(group.patient_id)["pending"]
+    response = client_as(role).get(reverse("groups:detail", args=[group.pk]))
+    shown = response.status_code == 200
+    assert _views(group.patient_id)["pending"] == before + (1 if shown else 0)
 
 
 def test_only_reads_are_deferred(demo):

@@ -5,7 +5,8 @@ PostgreSQL keeps them: statement-level triggers (migration 0002) add and subtrac
 INSERT, UPDATE and DELETE changes, in the writer's own transaction, so a tally is exact for every
 writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. The staff
 tallies (第7条) count across tables, so their triggers (migration 0004) count the facilities a
-statement touched anew, under a lock on those facilities' rows. Nothing in Python writes them. On any other database the selectors count the rows themselves
+statement touched anew, under a lock on those facilities' rows; the review tally (留意事項 1) is
+kept like the group tally (migration 0007). Nothing in Python writes them. On any other database the selectors count the rows themselves
 (mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
 count after random service calls.
 """
@@ -110,6 +111,36 @@ class EducationTally(models.Model):
         return f"{self.facility_id} {self.day}: {self.n}"
 
 
+class ReviewTally(models.Model):
+    """留意事項 1, per facility and UTC day: the working patient groups (kind patient, state
+    active) whose review base — the last review, else the creation — falls on that day
+    (facility 0: a group of no facility). The groups whose base is before an instant are the
+    sum of the whole days before that instant's day and the groups counted within its day, so
+    "due" and "overdue" as of now are exact as the clock moves, and when the network's
+    interval changes (the tally is by base, not by deadline)."""
+
+    facility_id = models.IntegerField()
+    day = models.DateField()
+    # An integer: its sums stay integers (StaffTally).
+    n = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            # By day first: the dashboard reads the days before a boundary, every facility's.
+            models.UniqueConstraint(fields=["day", "facility_id"], name="dashboard_reviewtally_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} {self.day}: {self.n}"
+
+
 # Kept by the database itself: whoever copies rows (tests/demo_snapshot.py) copies the rows they
 # count, never these, or they would be counted twice.
-KEPT_BY_TRIGGERS = (GroupTally, UserTally, HourTally, StaffTally, EducationTally)
+KEPT_BY_TRIGGERS = (
+    GroupTally,
+    UserTally,
+    HourTally,
+    StaffTally,
+    EducationTally,
+    ReviewTally,
+)

@@ -3,12 +3,12 @@
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
 same number of queries for three facilities as for twenty thousand. The largest counts (groups
 per facility, kind and state; accounts; groups, consents and accounts created per month; the
-working staff, those without a pledge and those educated per day) are read from tallies
-PostgreSQL keeps in the writers' transactions (mcnet.dashboard.models), the due and overdue
-reviews off a partial index, and the per-facility tables are added up and ordered in the
-database (_added_up); what remains heaviest is counting the due and overdue reviews per
-facility (every group past the due line, as the clock moves). Beat still computes
-the figures every few minutes into the cache, once for every language, and the page says when
+working staff, those without a pledge and those educated per day; the working patient
+groups per day of their review base) are read from tallies PostgreSQL keeps in the writers'
+transactions (mcnet.dashboard.models) — the due and overdue reviews as the whole days before
+each line from the tally and the groups within the line's own day off a partial index —, and
+the per-facility tables are added up and ordered in the database (_added_up). Beat still
+computes the figures every few minutes into the cache, once for every language, and the page says when
 they were computed (cached_dashboard); what waits for the center is counted on every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
 number and the list it links to always agree.
@@ -61,7 +61,7 @@ from groups.models import Group, SupporterReview
 from groups.selectors import ReviewClock, reviewed_groups
 from mcnet.models import NetworkSettings
 
-from .models import EducationTally, GroupTally, HourTally, StaffTally, UserTally
+from .models import EducationTally, GroupTally, HourTally, ReviewTally, StaffTally, UserTally
 
 MONTHS = 12  # the monthly charts show the last twelve months, this one included
 TOP_FACILITIES = 20  # facilities listed on the dashboard itself; the full lists are a click away
@@ -587,9 +587,11 @@ def review_compliance(
 def _review_state_sources(clock: ReviewClock) -> list[QuerySet]:
     """Per facility: working patient groups, due, overdue.
 
-    With the tallies: the groups from the facility's tally, and the due and overdue ones off
-    the index on (review base, facility) — only the groups past the due line are read, not the
-    million that are fine."""
+    With the tallies: the groups from the facility's group tally; those whose review base is
+    before a line (overdue: before now - interval; due or overdue: before the due line) are the
+    whole UTC days before the line's day from the review tally, and the groups counted within
+    that day only, off the index on (review base, facility). Due is the one line less the
+    other: [line's day start, due line) counted in, [line's day start, overdue line) out."""
     due, overdue = (Count("created_at", filter=clock.state_q(s)) for s in ("due", "overdue"))
     if not tallied():
         return [
@@ -605,17 +607,34 @@ def _review_state_sources(clock: ReviewClock) -> list[QuerySet]:
     working = GroupTally.objects.filter(
         kind=Group.Kind.PATIENT, state=Group.State.ACTIVE, n__gt=0
     ).annotate(facility_pk=NullIf(F("facility_id"), Value(0)))  # 0: a group of no facility
+    overdue_day, due_day = (_utc_day(line) for line in (clock.overdue_before, clock.due_before))
+    days = ReviewTally.objects.annotate(facility_pk=NullIf(F("facility_id"), Value(0)))
+
+    def within_day(line: dt.datetime, **counts) -> QuerySet:
+        # created_at (never null), not the id: the index holds it, not the id.
+        in_day = reviewed_groups().filter(
+            review_base__gte=_day_start(_utc_day(line)), review_base__lt=line
+        )
+        return _counts_of(in_day, "facility_id", COMPLIANCE_COLUMNS, **counts)
+
     return [
         _rows_of(working, COMPLIANCE_COLUMNS, groups=Cast(F("n"), output_field=IntegerField())),
-        # created_at (never null), not the id: the index holds it, not the id.
-        _counts_of(
-            reviewed_groups().filter(review_base__lt=clock.due_before),
-            "facility_id",
-            COMPLIANCE_COLUMNS,
-            due=due,
-            overdue=overdue,
+        _rows_of(days.filter(day__lt=overdue_day), COMPLIANCE_COLUMNS, overdue=F("n")),
+        _rows_of(
+            days.filter(day__gte=overdue_day, day__lt=due_day), COMPLIANCE_COLUMNS, due=F("n")
         ),
+        within_day(clock.overdue_before, overdue=Count("created_at"), due=-Count("created_at")),
+        within_day(clock.due_before, due=Count("created_at")),
     ]
+
+
+def _utc_day(moment: dt.datetime) -> dt.date:
+    """The UTC day ReviewTally files an instant under."""
+    return moment.astimezone(dt.UTC).date()
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
 
 
 def review_group_list(state: str | None, *, facility_id=None, now=None) -> QuerySet:

@@ -24,8 +24,17 @@ from facilities.models import (
     User,
 )
 from groups.models import Group
+from groups.selectors import REVIEW_DUE_SOON_DAYS, reviewed_groups
 from mcnet.dashboard import selectors
-from mcnet.dashboard.models import EducationTally, GroupTally, HourTally, StaffTally, UserTally
+from mcnet.dashboard.models import (
+    EducationTally,
+    GroupTally,
+    HourTally,
+    ReviewTally,
+    StaffTally,
+    UserTally,
+)
+from mcnet.models import NetworkSettings
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +343,124 @@ def test_education_counts_from_the_day_it_is_held_until_the_turn_of_the_year():
     assert education_gap(held_on) == 0
     assert education_gap(dt.date(year + 1, 3, 31)) == 0
     assert education_gap(dt.date(year + 1, 4, 1)) == 1
+
+
+# --- 留意事項 1: working patient groups by the UTC day of their review base (ReviewTally) ------
+
+
+def assert_review_tally_exact():
+    """The tally equals the working patient groups counted afresh by facility and day."""
+    counted: dict[tuple[dt.date, int], int] = {}
+    for facility_id, base in reviewed_groups().values_list("facility_id", "review_base"):
+        key = (base.astimezone(dt.UTC).date(), facility_id or 0)
+        counted[key] = counted.get(key, 0) + 1
+    assert _kept(ReviewTally.objects, "day", "facility_id") == counted
+
+
+def _review_write(rng: random.Random, facilities: list, now: dt.datetime) -> str:
+    fac = rng.choice(facilities)
+    past = now - dt.timedelta(days=rng.randrange(0, 400), seconds=rng.randrange(86400))
+    groups = Group.objects.order_by("?")
+    choice = rng.randrange(12)
+    if choice == 0:  # a patient group opened, reviewed already or not
+        reviewed = past + dt.timedelta(days=rng.randrange(0, 30)) if rng.random() < 0.5 else None
+        f.row_patient_group(fac, created_at=past, last_reviewed_at=reviewed)
+    elif choice == 1:  # a supporter review (its record and the group's last review)
+        group = groups.filter(kind=Group.Kind.PATIENT).first()
+        if group:
+            f.row_review(group, now - dt.timedelta(seconds=rng.randrange(86400 * 200)))
+    elif choice == 2:  # reported ended, archived, or back to work
+        group = groups.first()
+        if group:
+            state = rng.choice(list(Group.State.values))
+            archived_at = now if state == Group.State.ARCHIVED else None
+            Group.objects.filter(pk=group.pk).update(state=state, archived_at=archived_at)
+    elif choice == 3:  # a patient group made a free one, or the other way
+        group = groups.first()
+        if group and group.kind == Group.Kind.PATIENT:
+            Group.objects.filter(pk=group.pk).update(kind=Group.Kind.FREE, patient=None)
+        elif group and group.kind == Group.Kind.FREE:
+            patient = f.row_patient(fac)
+            Group.objects.filter(pk=group.pk).update(kind=Group.Kind.PATIENT, patient=patient)
+    elif choice == 4:  # several groups moved to another facility, or to none, at once
+        Group.objects.filter(pk__in=groups.values("pk")[: rng.randrange(1, 4)]).update(
+            facility=rng.choice([*facilities, None])
+        )
+    elif choice == 5:
+        group = groups.first()
+        if group and not group.memberships.exists():
+            group.delete()
+    elif choice == 6:  # reviews recorded in bulk: one statement, several groups and days
+        Group.objects.filter(pk__in=groups.values("pk")[: rng.randrange(1, 5)]).update(
+            last_reviewed_at=past
+        )
+    elif choice == 7:  # a creation date corrected (the base of a group never reviewed)
+        Group.objects.filter(pk__in=groups.values("pk")[:1]).update(created_at=past)
+    elif choice == 8:
+        f.row_free_group(fac, created_at=past)
+    elif choice == 9:  # a review rolled back leaves the tally as it was
+        group = groups.filter(kind=Group.Kind.PATIENT).first()
+        try:
+            with transaction.atomic():
+                f.row_patient_group(fac, created_at=past)
+                if group:
+                    f.row_review(group, now)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    elif choice == 10:  # a facility's groups all ended at once
+        Group.objects.filter(facility=fac).update(state=Group.State.TO_BE_ARCHIVED)
+    else:
+        Group.objects.filter(pk__in=groups.values("pk")[:3]).update(
+            last_reviewed_at=None, created_at=past
+        )
+    return str(choice)
+
+
+def _review_moments(rng, now: dt.datetime, interval: dt.timedelta) -> list[dt.datetime]:
+    """Now, and the moments the due and overdue lines fall exactly on some groups' review
+    base, just before and after it, and on the turn of its UTC day."""
+    soon = dt.timedelta(days=REVIEW_DUE_SOON_DAYS)
+    moments = {now}
+    bases = sorted(reviewed_groups().values_list("review_base", flat=True))
+    for base in rng.sample(bases, min(len(bases), 8)):
+        midnight = dt.datetime.combine(base.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+        for line in (base, midnight):
+            for shift in (dt.timedelta(0), dt.timedelta(microseconds=1), -dt.timedelta(seconds=1)):
+                moments |= {line + shift + interval, line + shift + interval - soon}
+    return sorted(moments)
+
+
+def _compliance(now, limit=None):
+    c = selectors.review_compliance(now=now, since=now - dt.timedelta(days=365), limit=limit)
+    return c.totals, c.facility_count, c.facilities
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_review_tally_equals_a_fresh_count_after_random_writes(seed, monkeypatch):
+    rng = random.Random(seed)
+    now = timezone.now()
+    facilities = [f.row_facility() for _ in range(3)]
+    # Bases on every day of a few weeks, some at the turn of a UTC day: whatever line a moment
+    # draws, there are groups on its day and on the days either side.
+    midnight = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+    for days in [*range(70, 100), *range(160, 200)]:  # the lines at 90 and 180 days
+        base = midnight - dt.timedelta(days=days, seconds=rng.choice([0, 1, rng.randrange(86400)]))
+        f.row_patient_group(rng.choice(facilities), created_at=base)
+    assert_review_tally_exact()
+    steps = []
+    for _step in range(50):
+        steps.append(_review_write(rng, facilities, now))
+        assert_review_tally_exact()
+    # The figures read from the tally are the groups counted, at every moment that matters,
+    # and still when the network's interval changes.
+    for interval_days in (180, 90):
+        network = NetworkSettings.load()
+        network.review_interval_days = interval_days
+        network.save()
+        for moment in _review_moments(rng, now, dt.timedelta(days=interval_days)):
+            tallied = [_compliance(moment), _compliance(moment, limit=2)]
+            with monkeypatch.context() as m:
+                m.setattr(selectors, "tallied", lambda: False)
+                counted = [_compliance(moment), _compliance(moment, limit=2)]
+            assert tallied == counted, (interval_days, moment, steps)

@@ -984,38 +984,53 @@ FIGURES_POLL = 0.1
 
 
 def store_figures(language: str, *, now: dt.datetime | None = None) -> Dashboard | None:
-    """Compute the figures in the active language and keep them as `language`'s; None without
-    computing when another process holds the lock (it is computing them).
+    """Compute the figures once and keep them labelled in `language` and in every other
+    language no other process is computing, so the next view in another language reads them
+    instead of computing them again; the figures in the active language. None without
+    computing when another process holds `language`'s lock (it is computing them).
 
     With the cache down the lock is always "taken" (mcnet.cache: add succeeds) and the figures
     are computed, not stored: a page without Redis still shows them."""
-    lock = FIGURES_LOCK_KEY.format(language=language)
-    if not cache.add(lock, True, FIGURES_LOCK_SECONDS):
+    if not cache.add(FIGURES_LOCK_KEY.format(language=language), True, FIGURES_LOCK_SECONDS):
         return None
+    others = [code for code, _name in settings.LANGUAGES if code != language]
+    taken = [language, *_lock_figures(others)]
     try:
-        figures = dashboard(now=now)
-        cache.set(FIGURES_KEY.format(language=language), figures, FIGURES_KEEP)
-        return figures
+        figures = unlabelled_dashboard(now=now)
+        _keep_labelled(figures, taken)
+        return figures.labelled()
     finally:
-        cache.delete(lock)
+        cache.delete_many([FIGURES_LOCK_KEY.format(language=code) for code in taken])
 
 
 def refresh_figures() -> list[str]:
     """Compute the figures once and store them labelled in every language of the UI (beat,
     every FIGURES_EVERY); the languages refreshed. One that a view is computing at that moment
     is left to it."""
-    locks = {code: FIGURES_LOCK_KEY.format(language=code) for code, _name in settings.LANGUAGES}
-    taken = [code for code, lock in locks.items() if cache.add(lock, True, FIGURES_LOCK_SECONDS)]
+    taken = _lock_figures([code for code, _name in settings.LANGUAGES])
     if not taken:
         return []
     try:
-        figures = unlabelled_dashboard()
-        for code in taken:
-            with translation.override(code):
-                cache.set(FIGURES_KEY.format(language=code), figures.labelled(), FIGURES_KEEP)
+        _keep_labelled(unlabelled_dashboard(), taken)
         return taken
     finally:
-        cache.delete_many([locks[code] for code in taken])
+        cache.delete_many([FIGURES_LOCK_KEY.format(language=code) for code in taken])
+
+
+def _lock_figures(languages: list[str]) -> list[str]:
+    """The languages whose lock this process took (no other one is computing them)."""
+    return [
+        code
+        for code in languages
+        if cache.add(FIGURES_LOCK_KEY.format(language=code), True, FIGURES_LOCK_SECONDS)
+    ]
+
+
+def _keep_labelled(figures: Dashboard, languages: list[str]) -> None:
+    """The figures computed once, kept labelled in each language."""
+    for code in languages:
+        with translation.override(code):
+            cache.set(FIGURES_KEY.format(language=code), figures.labelled(), FIGURES_KEEP)
 
 
 def _is_fresh(figures: Dashboard) -> bool:

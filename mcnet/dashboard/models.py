@@ -6,7 +6,8 @@ INSERT, UPDATE and DELETE changes, in the writer's own transaction, so a tally i
 writer — services, the admin, bulk loads — and a rolled-back write leaves it untouched. The staff
 tallies (第7条) count across tables, so their triggers (migration 0004) count the facilities a
 statement touched anew, under a lock on those facilities' rows; the review tally (留意事項 1) is
-kept like the group tally (migration 0007). Nothing in Python writes them. On any other database the selectors count the rows themselves
+kept like the group tally (migration 0007), and so is the count of MCS administrators per
+facility (migration 0009). Nothing in Python writes them. On any other database the selectors count the rows themselves
 (mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
 count after random service calls.
 """
@@ -134,6 +135,28 @@ class ReviewTally(models.Model):
         return f"{self.facility_id} {self.day}: {self.n}"
 
 
+class AdminTally(models.Model):
+    """別紙3 *1, per facility: whether it is active and how many MCS administrators it has, so
+    the center's queue finds the active facilities with none or with more than one by reading
+    those few, not every facility and role (mcnet.dashboard.selectors.center_work)."""
+
+    facility_id = models.IntegerField(unique=True)
+    active = models.BooleanField()
+    admins = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["admins"],
+                condition=models.Q(active=True) & ~models.Q(admins=1),
+                name="dashboard_admintally_queue",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id}: {self.admins} MCS administrators"
+
+
 # Kept by the database itself: whoever copies rows (tests/demo_snapshot.py) copies the rows they
 # count, never these, or they would be counted twice.
 KEPT_BY_TRIGGERS = (
@@ -143,4 +166,5 @@ KEPT_BY_TRIGGERS = (
     StaffTally,
     EducationTally,
     ReviewTally,
+    AdminTally,
 )

@@ -19,6 +19,7 @@ from facilities.models import (
     EducationSession,
     Facility,
     FacilityMembership,
+    FacilityRole,
     Occupation,
     StaffPledge,
     User,
@@ -27,6 +28,7 @@ from groups.models import Group
 from groups.selectors import REVIEW_DUE_SOON_DAYS, reviewed_groups
 from mcnet.dashboard import selectors
 from mcnet.dashboard.models import (
+    AdminTally,
     EducationTally,
     GroupTally,
     HourTally,
@@ -464,3 +466,85 @@ def test_the_review_tally_equals_a_fresh_count_after_random_writes(seed, monkeyp
                 m.setattr(selectors, "tallied", lambda: False)
                 counted = [_compliance(moment), _compliance(moment, limit=2)]
             assert tallied == counted, (interval_days, moment, steps)
+
+
+# --- 別紙3 *1: active facilities with no MCS administrator, or several (AdminTally) ----------
+
+
+def assert_admin_tally_exact():
+    """Each facility's row: whether it is active, and its MCS administrators counted afresh."""
+    admins = _counted(FacilityRole.objects.filter(role=FacilityRole.Role.MCS_ADMIN), "facility_id")
+    counted = {
+        pk: (state == Facility.State.ACTIVE, admins.get((pk,), 0))
+        for pk, state in Facility.objects.values_list("pk", "state")
+    }
+    kept = {
+        pk: (active, n)
+        for pk, active, n in AdminTally.objects.values_list("facility_id", "active", "admins")
+    }
+    assert kept == counted
+
+
+def _admin_write(rng: random.Random, facilities: list) -> str:
+    fac = rng.choice(facilities)
+    roles = FacilityRole.objects.order_by("?")
+    choice = rng.randrange(9)
+    if choice == 0:  # an MCS administrator appointed (or another role)
+        role = rng.choice([FacilityRole.Role.MCS_ADMIN, *FacilityRole.Role.values])
+        f.row_role(f.row_staff(fac), fac, role)
+    elif choice == 1:
+        roles.filter(pk__in=roles.values("pk")[:1]).delete()
+    elif choice == 2:  # a role changed to another one
+        role = roles.first()
+        if role:
+            FacilityRole.objects.filter(pk=role.pk).update(
+                role=rng.choice(list(FacilityRole.Role.values))
+            )
+    elif choice == 3:  # roles moved to another facility at once
+        FacilityRole.objects.filter(pk__in=roles.values("pk")[: rng.randrange(1, 4)]).update(
+            facility=rng.choice(facilities)
+        )
+    elif choice == 4:  # a facility suspended, or back
+        Facility.objects.filter(pk=fac.pk).update(
+            state=rng.choice([Facility.State.ACTIVE, Facility.State.SUSPENDED])
+        )
+    elif choice == 5:  # a new facility, with no MCS administrator yet
+        facilities.append(f.row_facility(state=rng.choice(list(Facility.State.values))))
+    elif choice == 6:  # a facility removed with its roles
+        spare = [x for x in facilities if x.pk != facilities[0].pk]
+        if spare:
+            gone = rng.choice(spare)
+            facilities.remove(gone)
+            FacilityRole.objects.filter(facility=gone).delete()
+            FacilityMembership.objects.filter(facility=gone).delete()
+            Facility.objects.filter(pk=gone.pk).delete()
+    elif choice == 7:  # a bulk insert: one statement, several facilities
+        people = [f.row_user() for _ in range(3)]
+        FacilityRole.objects.bulk_create(
+            FacilityRole(user=p, facility=rng.choice(facilities), role="mcs_admin") for p in people
+        )
+    else:  # a write rolled back leaves the tally as it was
+        try:
+            with transaction.atomic():
+                f.row_role(f.row_user(), fac)
+                Facility.objects.filter(pk=fac.pk).update(state=Facility.State.SUSPENDED)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    return str(choice)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_admin_tally_equals_a_fresh_count_after_random_writes(seed, monkeypatch):
+    rng = random.Random(seed)
+    facilities = [f.row_facility() for _ in range(4)]
+    f.row_role(f.row_user(), facilities[0])
+    assert_admin_tally_exact()
+    steps = []
+    for _step in range(50):
+        steps.append(_admin_write(rng, facilities))
+        assert_admin_tally_exact()
+        tallied = selectors.center_work()
+        with monkeypatch.context() as m:
+            m.setattr(selectors, "tallied", lambda: False)
+            assert selectors.center_work() == tallied, steps

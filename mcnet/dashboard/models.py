@@ -7,7 +7,8 @@ writer — services, the admin, bulk loads — and a rolled-back write leaves it
 tallies (第7条) count across tables, so their triggers (migration 0004) count the facilities a
 statement touched anew, under a lock on those facilities' rows; the review tally (留意事項 1) is
 kept like the group tally (migration 0007), and so is the count of MCS administrators per
-facility (migration 0009). Nothing in Python writes them. On any other database the selectors count the rows themselves
+facility (migration 0009), and the facilities per kind and state and per hour created (migration
+0011). Nothing in Python writes them. On any other database the selectors count the rows themselves
 (mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
 count after random service calls.
 """
@@ -34,6 +35,22 @@ class GroupTally(models.Model):
         return f"{self.facility_id} {self.kind} {self.state}: {self.n}"
 
 
+class FacilityTally(models.Model):
+    """Facilities per kind and state."""
+
+    kind = models.CharField(max_length=32)
+    state = models.CharField(max_length=16)
+    n = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "state"], name="dashboard_facilitytally_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.state}: {self.n}"
+
+
 class UserTally(models.Model):
     """Accounts per 職種 and state."""
 
@@ -52,13 +69,14 @@ class UserTally(models.Model):
 
 class HourTally(models.Model):
     """Rows created per hour (UTC), for the monthly charts: `series` says which rows
-    (GROUPS_CREATED by kind, CONSENTS_RECORDED, USERS_JOINED). A month in the network's time
-    zone is a whole number of UTC hours (Asia/Tokyo: +9), so a month's count is the sum of its
-    hours."""
+    (GROUPS_CREATED by kind, CONSENTS_RECORDED, USERS_JOINED, FACILITIES_JOINED). A month in
+    the network's time zone is a whole number of UTC hours (Asia/Tokyo: +9), so a month's count
+    is the sum of its hours."""
 
     GROUPS_CREATED = "groups_created"
     CONSENTS_RECORDED = "consents_recorded"
     USERS_JOINED = "users_joined"
+    FACILITIES_JOINED = "facilities_joined"
 
     series = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, blank=True)
@@ -167,4 +185,5 @@ KEPT_BY_TRIGGERS = (
     EducationTally,
     ReviewTally,
     AdminTally,
+    FacilityTally,
 )

@@ -2,13 +2,14 @@
 
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
 same number of queries for three facilities as for twenty thousand. The largest counts (groups
-per facility, kind and state; accounts; groups, consents and accounts created per month; the
-working staff, those without a pledge and those educated per day; the working patient
-groups per day of their review base) are read from tallies PostgreSQL keeps in the writers'
-transactions (mcnet.dashboard.models) — the due and overdue reviews as the whole days before
-each line from the tally and the groups within the line's own day off a partial index —, and
-the per-facility tables are added up and ordered in the database (_added_up). Beat still
-computes the figures every few minutes into the cache, once for every language, and the page says when
+per facility, kind and state; facilities and accounts; groups, consents, accounts and
+facilities created per month; the working staff, those without a pledge and those educated per
+day; the working patient groups per day of their review base; the MCS administrators per
+facility) are read from tallies PostgreSQL keeps in the writers' transactions
+(mcnet.dashboard.models) — the due and overdue reviews as the whole days before each line from
+the tally and the groups within the line's own day off a partial index —, and the
+per-facility tables are added up and ordered in the database (_added_up). Beat still computes
+the figures every few minutes into the cache, once for every language, and the page says when
 they were computed (cached_dashboard); what waits for the center is counted on every view.
 The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
 number and the list it links to always agree.
@@ -64,6 +65,7 @@ from mcnet.models import NetworkSettings
 from .models import (
     AdminTally,
     EducationTally,
+    FacilityTally,
     GroupTally,
     HourTally,
     ReviewTally,
@@ -155,8 +157,8 @@ def _whole_hours(months: list[Month]) -> bool:
 
 
 def created_per_month(months: list[Month]) -> dict[str, dict] | None:
-    """Rows created per month for each series of the hourly tally (groups, consents, accounts),
-    all read in one query — a few thousand tally rows, where counting them read half a million
+    """Rows created per month for each series of the hourly tally (groups, consents, accounts,
+    facilities), all read in one query — a few thousand tally rows, where counting them read half a million
     — or None where they must be counted: without the tallies, or when a month of the network's
     time zone does not start on a whole UTC hour (Asia/Tokyo's do)."""
     if not (tallied() and _whole_hours(months)):
@@ -164,7 +166,14 @@ def created_per_month(months: list[Month]) -> dict[str, dict] | None:
     rows = (
         HourTally.objects.filter(
             Q(series=HourTally.GROUPS_CREATED, kind__in=NEW_GROUP_KINDS)
-            | Q(series__in=[HourTally.CONSENTS_RECORDED, HourTally.USERS_JOINED], kind=""),
+            | Q(
+                series__in=[
+                    HourTally.CONSENTS_RECORDED,
+                    HourTally.USERS_JOINED,
+                    HourTally.FACILITIES_JOINED,
+                ],
+                kind="",
+            ),
             hour__gte=months[0].start,
             hour__lt=months[-1].end,
         )
@@ -179,6 +188,7 @@ def created_per_month(months: list[Month]) -> dict[str, dict] | None:
             HourTally.GROUPS_CREATED,
             HourTally.CONSENTS_RECORDED,
             HourTally.USERS_JOINED,
+            HourTally.FACILITIES_JOINED,
         )
     }
     for row in rows:
@@ -271,9 +281,15 @@ def _matrix(queryset: QuerySet, row_field: str, row_choices, col_field: str, col
 
 
 def facilities_by_kind_and_state() -> Matrix:
-    return _matrix(
-        Facility.objects.all(), "kind", Facility.Kind.choices, "state", Facility.State.choices
-    )
+    if not tallied():
+        return _matrix(
+            Facility.objects.all(), "kind", Facility.Kind.choices, "state", Facility.State.choices
+        )
+    counts = {
+        (kind, state): n
+        for kind, state, n in FacilityTally.objects.values_list("kind", "state", "n")
+    }
+    return _counts_matrix(counts, Facility.Kind.choices, Facility.State.choices)
 
 
 def users_by_occupation() -> Matrix:
@@ -294,7 +310,9 @@ def new_facilities_and_users(months: list[Month], created=False) -> MonthlySerie
     created = created_per_month(months) if created is False else created
     return _series(
         months,
-        facilities=_per_month(Facility.objects.all(), "created_at", months),
+        facilities=_created(
+            created, HourTally.FACILITIES_JOINED, Facility.objects.all(), "created_at", months
+        ),
         users=_created(created, HourTally.USERS_JOINED, User.objects.all(), "date_joined", months),
     )
 

@@ -30,6 +30,7 @@ from mcnet.dashboard import selectors
 from mcnet.dashboard.models import (
     AdminTally,
     EducationTally,
+    FacilityTally,
     GroupTally,
     HourTally,
     ReviewTally,
@@ -73,10 +74,14 @@ def assert_tallies_exact():
     assert _kept(UserTally.objects, "occupation", "state") == _counted(
         User.objects.order_by(), "occupation", "state"
     )
+    assert _kept(FacilityTally.objects, "kind", "state") == _counted(
+        Facility.objects.order_by(), "kind", "state"
+    )
     for queryset, field_name, series, by_kind in (
         (Group.objects.order_by(), "created_at", HourTally.GROUPS_CREATED, True),
         (Consent.objects.order_by(), "recorded_at", HourTally.CONSENTS_RECORDED, False),
         (User.objects.order_by(), "date_joined", HourTally.USERS_JOINED, False),
+        (Facility.objects.order_by(), "created_at", HourTally.FACILITIES_JOINED, False),
     ):
         kept, counted = _hours(queryset, field_name, series, by_kind)
         assert kept == counted, series
@@ -89,7 +94,7 @@ def _some(model):
 def _random_write(rng: random.Random, facilities: list) -> str:
     fac = rng.choice(facilities)
     past = timezone.now() - dt.timedelta(hours=rng.randrange(0, 24 * 400))
-    choice = rng.randrange(11)
+    choice = rng.randrange(14)
     if choice == 0:
         f.row_patient_group(fac, created_at=past)
     elif choice == 1:
@@ -137,8 +142,19 @@ def _random_write(rng: random.Random, facilities: list) -> str:
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
-    else:
+    elif choice == 10:
         Consent.objects.filter(pk__in=Consent.objects.order_by("?").values("pk")[:2]).delete()
+    elif choice == 11:  # a facility joins (one of no rows of its own yet)
+        f.row_facility(kind=rng.choice(list(Facility.Kind.values)), created_at=past)
+    elif choice == 12:  # a facility's kind, state or date corrected
+        Facility.objects.filter(pk=_some(Facility).pk).update(
+            kind=rng.choice(list(Facility.Kind.values)),
+            state=rng.choice(list(Facility.State.values)),
+            created_at=past,
+        )
+    else:  # a facility with no rows removed
+        spare = Facility.objects.exclude(pk__in=[x.pk for x in facilities]).order_by("?")
+        Facility.objects.filter(pk__in=spare.values("pk")[:1]).delete()
     return str(choice)
 
 
@@ -163,6 +179,7 @@ def test_the_figures_from_the_tallies_equal_the_figures_counted(monkeypatch):
     counted = selectors.dashboard(now=tallied.now)
     assert tallied.groups == counted.groups
     assert tallied.users == counted.users
+    assert tallied.facilities == counted.facilities
     assert tallied.joined == counted.joined
     assert tallied.group_months == counted.group_months
     assert tallied.consent_months == counted.consent_months

@@ -3,16 +3,16 @@
 Each figure is one aggregate query (GROUP BY, or COUNT … FILTER), so the dashboard runs the
 same number of queries for three facilities as for twenty thousand. The largest counts (groups
 per facility, kind and state; facilities and accounts; groups, consents, accounts and
-facilities created per month; the working staff, those without a pledge and those educated per
-day; the working patient groups per day of their review base; the MCS administrators per
-facility) are read from tallies PostgreSQL keeps in the writers' transactions
-(mcnet.dashboard.models) — the due and overdue reviews as the whole days before each line from
-the tally and the groups within the line's own day off a partial index —, and the
-per-facility tables are added up and ordered in the database (_added_up). Beat still computes
-the figures every few minutes into the cache, once for every language, and the page says when
-they were computed (cached_dashboard); what waits for the center is counted on every view.
-The lists behind the numbers (`*_list` below) use the very same conditions as the counts, so a
-number and the list it links to always agree.
+facilities created per month, groups archived; the working staff, those without a pledge and
+those educated per day; the working patient groups per day of their review base; the MCS
+administrators per facility) are read from tallies PostgreSQL keeps in the writers'
+transactions (mcnet.dashboard.models) — the due and overdue reviews as the whole days before
+each line from the tally and the groups within the line's own day off a partial index —, and
+the per-facility tables are added up and ordered in the database (_added_up). Beat still
+computes the figures every few minutes into the cache, once for every language, and the page
+says when they were computed (cached_dashboard); what waits for the center is counted on every
+view. The lists behind the numbers (`*_list` below) use the very same conditions as the counts,
+so a number and the list it links to always agree.
 
 Counts only: nothing here loads a patient's name, birth date or address (別紙5 (2)); the
 consent and review lists name a record by its id and its facility.
@@ -157,8 +157,8 @@ def _whole_hours(months: list[Month]) -> bool:
 
 
 def created_per_month(months: list[Month]) -> dict[str, dict] | None:
-    """Rows created per month for each series of the hourly tally (groups, consents, accounts,
-    facilities), all read in one query — a few thousand tally rows, where counting them read half a million
+    """Rows created per month for each series of the hourly tally (groups created and archived,
+    consents, accounts, facilities), all read in one query — a few thousand tally rows, where counting them read half a million
     — or None where they must be counted: without the tallies, or when a month of the network's
     time zone does not start on a whole UTC hour (Asia/Tokyo's do)."""
     if not (tallied() and _whole_hours(months)):
@@ -171,6 +171,7 @@ def created_per_month(months: list[Month]) -> dict[str, dict] | None:
                     HourTally.CONSENTS_RECORDED,
                     HourTally.USERS_JOINED,
                     HourTally.FACILITIES_JOINED,
+                    HourTally.GROUPS_ARCHIVED,
                 ],
                 kind="",
             ),
@@ -189,6 +190,7 @@ def created_per_month(months: list[Month]) -> dict[str, dict] | None:
             HourTally.CONSENTS_RECORDED,
             HourTally.USERS_JOINED,
             HourTally.FACILITIES_JOINED,
+            HourTally.GROUPS_ARCHIVED,
         )
     }
     for row in rows:
@@ -367,7 +369,9 @@ def groups_per_month(months: list[Month], created=False) -> MonthlySeries:
     return _series(
         months,
         created=_created(created, HourTally.GROUPS_CREATED, new_groups(), "created_at", months),
-        archived=_per_month(archived_groups(), "archived_at", months),
+        archived=_created(
+            created, HourTally.GROUPS_ARCHIVED, archived_groups(), "archived_at", months
+        ),
     )
 
 

@@ -82,6 +82,7 @@ def assert_tallies_exact():
         (Consent.objects.order_by(), "recorded_at", HourTally.CONSENTS_RECORDED, False),
         (User.objects.order_by(), "date_joined", HourTally.USERS_JOINED, False),
         (Facility.objects.order_by(), "created_at", HourTally.FACILITIES_JOINED, False),
+        (selectors.archived_groups().order_by(), "archived_at", HourTally.GROUPS_ARCHIVED, False),
     ):
         kept, counted = _hours(queryset, field_name, series, by_kind)
         assert kept == counted, series

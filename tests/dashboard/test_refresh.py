@@ -35,7 +35,9 @@ def settled(center_client):
 def computing_forbidden():
     """The view must not compute the figures itself."""
     return mock.patch.object(
-        selectors, "dashboard", side_effect=AssertionError("the view computed the figures")
+        selectors,
+        "unlabelled_dashboard",
+        side_effect=AssertionError("the view computed the figures"),
     )
 
 
@@ -74,6 +76,25 @@ def test_a_run_repeated_or_overlapping_a_view_is_harmless(settled):
     assert tasks.refresh_dashboard_figures() == ["ja", "en"]
     cache.add(LOCK, True)  # a view is computing the Japanese figures at this moment
     assert tasks.refresh_dashboard_figures() == ["en"]  # left to it, not computed twice
+
+
+def test_a_miss_computes_the_figures_once_for_every_language(settled):
+    f.row_facility(kind="pharmacy")
+    response = settled.get(URL)  # a miss: this view computes them
+    assert "薬局" in response.content.decode()
+    with computing_forbidden():
+        english = settled.get(URL, HTTP_ACCEPT_LANGUAGE="en").context["d"]
+    assert english.now == response.context["d"].now
+    assert {row.value: row.label for row in english.facilities.rows}["pharmacy"] == "Pharmacy"
+    assert not any(cache.get(selectors.FIGURES_LOCK_KEY.format(language=c)) for c in ("ja", "en"))
+
+
+def test_a_miss_leaves_a_language_another_process_is_computing_to_it(settled):
+    english_lock = selectors.FIGURES_LOCK_KEY.format(language="en")
+    cache.add(english_lock, True)
+    selectors.store_figures("ja")
+    assert cache.get(selectors.FIGURES_KEY.format(language="en")) is None
+    assert cache.get(english_lock)  # still the other process's
 
 
 def test_a_miss_while_another_computes_waits_for_its_figures(settled):

@@ -19,13 +19,25 @@ from facilities.models import (
     EducationSession,
     Facility,
     FacilityMembership,
+    FacilityRole,
     Occupation,
     StaffPledge,
     User,
 )
 from groups.models import Group
+from groups.selectors import REVIEW_DUE_SOON_DAYS, reviewed_groups
 from mcnet.dashboard import selectors
-from mcnet.dashboard.models import EducationTally, GroupTally, HourTally, StaffTally, UserTally
+from mcnet.dashboard.models import (
+    AdminTally,
+    EducationTally,
+    FacilityTally,
+    GroupTally,
+    HourTally,
+    ReviewTally,
+    StaffTally,
+    UserTally,
+)
+from mcnet.models import NetworkSettings
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -62,10 +74,15 @@ def assert_tallies_exact():
     assert _kept(UserTally.objects, "occupation", "state") == _counted(
         User.objects.order_by(), "occupation", "state"
     )
+    assert _kept(FacilityTally.objects, "kind", "state") == _counted(
+        Facility.objects.order_by(), "kind", "state"
+    )
     for queryset, field_name, series, by_kind in (
         (Group.objects.order_by(), "created_at", HourTally.GROUPS_CREATED, True),
         (Consent.objects.order_by(), "recorded_at", HourTally.CONSENTS_RECORDED, False),
         (User.objects.order_by(), "date_joined", HourTally.USERS_JOINED, False),
+        (Facility.objects.order_by(), "created_at", HourTally.FACILITIES_JOINED, False),
+        (selectors.archived_groups().order_by(), "archived_at", HourTally.GROUPS_ARCHIVED, False),
     ):
         kept, counted = _hours(queryset, field_name, series, by_kind)
         assert kept == counted, series
@@ -78,7 +95,7 @@ def _some(model):
 def _random_write(rng: random.Random, facilities: list) -> str:
     fac = rng.choice(facilities)
     past = timezone.now() - dt.timedelta(hours=rng.randrange(0, 24 * 400))
-    choice = rng.randrange(11)
+    choice = rng.randrange(14)
     if choice == 0:
         f.row_patient_group(fac, created_at=past)
     elif choice == 1:
@@ -126,8 +143,19 @@ def _random_write(rng: random.Random, facilities: list) -> str:
                 raise RuntimeError("rolled back")
         except RuntimeError:
             pass
-    else:
+    elif choice == 10:
         Consent.objects.filter(pk__in=Consent.objects.order_by("?").values("pk")[:2]).delete()
+    elif choice == 11:  # a facility joins (one of no rows of its own yet)
+        f.row_facility(kind=rng.choice(list(Facility.Kind.values)), created_at=past)
+    elif choice == 12:  # a facility's kind, state or date corrected
+        Facility.objects.filter(pk=_some(Facility).pk).update(
+            kind=rng.choice(list(Facility.Kind.values)),
+            state=rng.choice(list(Facility.State.values)),
+            created_at=past,
+        )
+    else:  # a facility with no rows removed
+        spare = Facility.objects.exclude(pk__in=[x.pk for x in facilities]).order_by("?")
+        Facility.objects.filter(pk__in=spare.values("pk")[:1]).delete()
     return str(choice)
 
 
@@ -152,6 +180,7 @@ def test_the_figures_from_the_tallies_equal_the_figures_counted(monkeypatch):
     counted = selectors.dashboard(now=tallied.now)
     assert tallied.groups == counted.groups
     assert tallied.users == counted.users
+    assert tallied.facilities == counted.facilities
     assert tallied.joined == counted.joined
     assert tallied.group_months == counted.group_months
     assert tallied.consent_months == counted.consent_months
@@ -334,3 +363,206 @@ def test_education_counts_from_the_day_it_is_held_until_the_turn_of_the_year():
     assert education_gap(held_on) == 0
     assert education_gap(dt.date(year + 1, 3, 31)) == 0
     assert education_gap(dt.date(year + 1, 4, 1)) == 1
+
+
+# --- 留意事項 1: working patient groups by the UTC day of their review base (ReviewTally) ------
+
+
+def assert_review_tally_exact():
+    """The tally equals the working patient groups counted afresh by facility and day."""
+    counted: dict[tuple[dt.date, int], int] = {}
+    for facility_id, base in reviewed_groups().values_list("facility_id", "review_base"):
+        key = (base.astimezone(dt.UTC).date(), facility_id or 0)
+        counted[key] = counted.get(key, 0) + 1
+    assert _kept(ReviewTally.objects, "day", "facility_id") == counted
+
+
+def _review_write(rng: random.Random, facilities: list, now: dt.datetime) -> str:
+    fac = rng.choice(facilities)
+    past = now - dt.timedelta(days=rng.randrange(0, 400), seconds=rng.randrange(86400))
+    groups = Group.objects.order_by("?")
+    choice = rng.randrange(12)
+    if choice == 0:  # a patient group opened, reviewed already or not
+        reviewed = past + dt.timedelta(days=rng.randrange(0, 30)) if rng.random() < 0.5 else None
+        f.row_patient_group(fac, created_at=past, last_reviewed_at=reviewed)
+    elif choice == 1:  # a supporter review (its record and the group's last review)
+        group = groups.filter(kind=Group.Kind.PATIENT).first()
+        if group:
+            f.row_review(group, now - dt.timedelta(seconds=rng.randrange(86400 * 200)))
+    elif choice == 2:  # reported ended, archived, or back to work
+        group = groups.first()
+        if group:
+            state = rng.choice(list(Group.State.values))
+            archived_at = now if state == Group.State.ARCHIVED else None
+            Group.objects.filter(pk=group.pk).update(state=state, archived_at=archived_at)
+    elif choice == 3:  # a patient group made a free one, or the other way
+        group = groups.first()
+        if group and group.kind == Group.Kind.PATIENT:
+            Group.objects.filter(pk=group.pk).update(kind=Group.Kind.FREE, patient=None)
+        elif group and group.kind == Group.Kind.FREE:
+            patient = f.row_patient(fac)
+            Group.objects.filter(pk=group.pk).update(kind=Group.Kind.PATIENT, patient=patient)
+    elif choice == 4:  # several groups moved to another facility, or to none, at once
+        Group.objects.filter(pk__in=groups.values("pk")[: rng.randrange(1, 4)]).update(
+            facility=rng.choice([*facilities, None])
+        )
+    elif choice == 5:
+        group = groups.first()
+        if group and not group.memberships.exists():
+            group.delete()
+    elif choice == 6:  # reviews recorded in bulk: one statement, several groups and days
+        Group.objects.filter(pk__in=groups.values("pk")[: rng.randrange(1, 5)]).update(
+            last_reviewed_at=past
+        )
+    elif choice == 7:  # a creation date corrected (the base of a group never reviewed)
+        Group.objects.filter(pk__in=groups.values("pk")[:1]).update(created_at=past)
+    elif choice == 8:
+        f.row_free_group(fac, created_at=past)
+    elif choice == 9:  # a review rolled back leaves the tally as it was
+        group = groups.filter(kind=Group.Kind.PATIENT).first()
+        try:
+            with transaction.atomic():
+                f.row_patient_group(fac, created_at=past)
+                if group:
+                    f.row_review(group, now)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    elif choice == 10:  # a facility's groups all ended at once
+        Group.objects.filter(facility=fac).update(state=Group.State.TO_BE_ARCHIVED)
+    else:
+        Group.objects.filter(pk__in=groups.values("pk")[:3]).update(
+            last_reviewed_at=None, created_at=past
+        )
+    return str(choice)
+
+
+def _review_moments(rng, now: dt.datetime, interval: dt.timedelta) -> list[dt.datetime]:
+    """Now, and the moments the due and overdue lines fall exactly on some groups' review
+    base, just before and after it, and on the turn of its UTC day."""
+    soon = dt.timedelta(days=REVIEW_DUE_SOON_DAYS)
+    moments = {now}
+    bases = sorted(reviewed_groups().values_list("review_base", flat=True))
+    for base in rng.sample(bases, min(len(bases), 8)):
+        midnight = dt.datetime.combine(base.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+        for line in (base, midnight):
+            for shift in (dt.timedelta(0), dt.timedelta(microseconds=1), -dt.timedelta(seconds=1)):
+                moments |= {line + shift + interval, line + shift + interval - soon}
+    return sorted(moments)
+
+
+def _compliance(now, limit=None):
+    c = selectors.review_compliance(now=now, since=now - dt.timedelta(days=365), limit=limit)
+    return c.totals, c.facility_count, c.facilities
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_review_tally_equals_a_fresh_count_after_random_writes(seed, monkeypatch):
+    rng = random.Random(seed)
+    now = timezone.now()
+    facilities = [f.row_facility() for _ in range(3)]
+    # Bases on every day of a few weeks, some at the turn of a UTC day: whatever line a moment
+    # draws, there are groups on its day and on the days either side.
+    midnight = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(), tzinfo=dt.UTC)
+    for days in [*range(70, 100), *range(160, 200)]:  # the lines at 90 and 180 days
+        base = midnight - dt.timedelta(days=days, seconds=rng.choice([0, 1, rng.randrange(86400)]))
+        f.row_patient_group(rng.choice(facilities), created_at=base)
+    assert_review_tally_exact()
+    steps = []
+    for _step in range(50):
+        steps.append(_review_write(rng, facilities, now))
+        assert_review_tally_exact()
+    # The figures read from the tally are the groups counted, at every moment that matters,
+    # and still when the network's interval changes.
+    for interval_days in (180, 90):
+        network = NetworkSettings.load()
+        network.review_interval_days = interval_days
+        network.save()
+        for moment in _review_moments(rng, now, dt.timedelta(days=interval_days)):
+            tallied = [_compliance(moment), _compliance(moment, limit=2)]
+            with monkeypatch.context() as m:
+                m.setattr(selectors, "tallied", lambda: False)
+                counted = [_compliance(moment), _compliance(moment, limit=2)]
+            assert tallied == counted, (interval_days, moment, steps)
+
+
+# --- 別紙3 *1: active facilities with no MCS administrator, or several (AdminTally) ----------
+
+
+def assert_admin_tally_exact():
+    """Each facility's row: whether it is active, and its MCS administrators counted afresh."""
+    admins = _counted(FacilityRole.objects.filter(role=FacilityRole.Role.MCS_ADMIN), "facility_id")
+    counted = {
+        pk: (state == Facility.State.ACTIVE, admins.get((pk,), 0))
+        for pk, state in Facility.objects.values_list("pk", "state")
+    }
+    kept = {
+        pk: (active, n)
+        for pk, active, n in AdminTally.objects.values_list("facility_id", "active", "admins")
+    }
+    assert kept == counted
+
+
+def _admin_write(rng: random.Random, facilities: list) -> str:
+    fac = rng.choice(facilities)
+    roles = FacilityRole.objects.order_by("?")
+    choice = rng.randrange(9)
+    if choice == 0:  # an MCS administrator appointed (or another role)
+        role = rng.choice([FacilityRole.Role.MCS_ADMIN, *FacilityRole.Role.values])
+        f.row_role(f.row_staff(fac), fac, role)
+    elif choice == 1:
+        roles.filter(pk__in=roles.values("pk")[:1]).delete()
+    elif choice == 2:  # a role changed to another one
+        role = roles.first()
+        if role:
+            FacilityRole.objects.filter(pk=role.pk).update(
+                role=rng.choice(list(FacilityRole.Role.values))
+            )
+    elif choice == 3:  # roles moved to another facility at once
+        FacilityRole.objects.filter(pk__in=roles.values("pk")[: rng.randrange(1, 4)]).update(
+            facility=rng.choice(facilities)
+        )
+    elif choice == 4:  # a facility suspended, or back
+        Facility.objects.filter(pk=fac.pk).update(
+            state=rng.choice([Facility.State.ACTIVE, Facility.State.SUSPENDED])
+        )
+    elif choice == 5:  # a new facility, with no MCS administrator yet
+        facilities.append(f.row_facility(state=rng.choice(list(Facility.State.values))))
+    elif choice == 6:  # a facility removed with its roles
+        spare = [x for x in facilities if x.pk != facilities[0].pk]
+        if spare:
+            gone = rng.choice(spare)
+            facilities.remove(gone)
+            FacilityRole.objects.filter(facility=gone).delete()
+            FacilityMembership.objects.filter(facility=gone).delete()
+            Facility.objects.filter(pk=gone.pk).delete()
+    elif choice == 7:  # a bulk insert: one statement, several facilities
+        people = [f.row_user() for _ in range(3)]
+        FacilityRole.objects.bulk_create(
+            FacilityRole(user=p, facility=rng.choice(facilities), role="mcs_admin") for p in people
+        )
+    else:  # a write rolled back leaves the tally as it was
+        try:
+            with transaction.atomic():
+                f.row_role(f.row_user(), fac)
+                Facility.objects.filter(pk=fac.pk).update(state=Facility.State.SUSPENDED)
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    return str(choice)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_admin_tally_equals_a_fresh_count_after_random_writes(seed, monkeypatch):
+    rng = random.Random(seed)
+    facilities = [f.row_facility() for _ in range(4)]
+    f.row_role(f.row_user(), facilities[0])
+    assert_admin_tally_exact()
+    steps = []
+    for _step in range(50):
+        steps.append(_admin_write(rng, facilities))
+        assert_admin_tally_exact()
+        tallied = selectors.center_work()
+        with monkeypatch.context() as m:
+            m.setattr(selectors, "tallied", lambda: False)
+            assert selectors.center_work() == tallied, steps

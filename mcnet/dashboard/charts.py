@@ -1,4 +1,5 @@
-"""Charts drawn by the portal itself: the geometry of an SVG, rendered by dashboard/_chart.html.
+"""Charts drawn by the portal itself: the geometry of an SVG, drawn by the tag
+chart_svg (mcnet.dashboard.templatetags.dashboard_tags) in dashboard/_chart.html.
 
 No script and no style attribute (CSP: script-src 'self', style-src 'self'): bars are <rect>
 elements with SVG presentation attributes (x, y, width, height, fill), which are not CSS.

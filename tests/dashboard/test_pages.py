@@ -109,6 +109,19 @@ def test_the_page_shows_the_figures_as_charts_and_tables(center_client):
     assert d.compliance.totals.due == 1 and d.compliance.totals.late == 1
 
 
+def test_names_are_shown_as_text_in_tables_and_charts(center_client):
+    # The tables and charts are drawn by template tags (dashboard_tags): escaped as the
+    # templates' autoescape would.
+    evil = f.row_facility(name='<b>"悪意"&病院</b>')
+    f.row_patient_group(evil, created_at=timezone.now() - 200 * DAY)  # overdue: in the chart
+    page = center_client.get(reverse("dashboard:index")).content.decode()
+    escaped = "&lt;b&gt;&quot;悪意&quot;&amp;病院&lt;/b&gt;"
+    assert "<b>" not in page
+    assert f">{escaped}</a></th>" in page  # the compliance table's row header
+    assert f"<title>{escaped} " in page  # a bar of the compliance chart
+    assert f'fill="#1a1a1a">{escaped}</text>' in page  # its label
+
+
 def test_counts_only_no_patient_detail(center_client):
     _a_busy_network()
     pages = [reverse(n) for n in ("dashboard:index", "dashboard:compliance", "dashboard:risks")]

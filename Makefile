@@ -43,12 +43,19 @@ run: install
 
 # The suite. With DATABASE_URL and CELERY_BROKER_URL set (as .ci/run does) it runs against
 # PostgreSQL and Redis. System packages (fonts, Chromium, poppler) are installed when missing.
+# The suite in two passes (tests/conftest.py): most of it on TEST_WORKERS pytest-xdist workers,
+# each with its own test database and Redis databases (mcnet/settings/test.py: at most 6), then
+# the tests that must run alone. Exit status 5 is "nothing selected" (PYTEST_ARGS may pick one
+# pass only).
+TEST_WORKERS ?= 2
+
 test: install
 	bash .ci/install-system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	DJANGO_SETTINGS_MODULE=mcnet.settings.test $(PY) manage.py makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -34,6 +34,33 @@ ADMINISTRATOR_ROLES = (
 )
 
 
+# `make test` runs the suite in two passes: these tests alone, one at a time, then the rest on
+# two pytest-xdist workers (each with its own database and Redis: mcnet/settings/test.py). One at
+# a time: the tests that start servers, workers or browsers of their own, fault the services,
+# or hold a time limit (a hostile file refused within 2 s) that a busy neighbour would break.
+SERIAL_PATHS = (
+    "tests/e2e/",
+    "tests/load/",
+    "tests/test_deployment.py",
+    "tests/mcnet/test_make_run.py",
+    "tests/security/test_hostile_files.py",
+    "tests/security/test_backup_restore.py",
+)
+SERIAL_MARKERS = {"e2e", "worker", "faults", "load"}
+SERIAL_FIXTURES = {"celery_worker", "hung_redis_url", "live_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.path.relative_to(config.rootpath).as_posix()
+        if (
+            path.startswith(SERIAL_PATHS)
+            or SERIAL_MARKERS & {mark.name for mark in item.iter_markers()}
+            or SERIAL_FIXTURES & set(getattr(item, "fixturenames", ()))
+        ):
+            item.add_marker(pytest.mark.serial)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """The cache (network settings, rate-limit counters) outlives a test's rolled-back rows."""

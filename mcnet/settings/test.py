@@ -1,7 +1,28 @@
 """The test suite: PostgreSQL and Redis when DATABASE_URL / CELERY_BROKER_URL are set (CI)."""
 
-from .base import *  # noqa: F403
-from .base import BASE_DIR, CELERY_BROKER_TRANSPORT_OPTIONS, MCNET_MAIL_CLAIM_SECONDS, env
+import os
+import re
+
+
+def _own_redis_database(url: str, worker: int) -> str:
+    """`url` moved 2 * (worker + 1) Redis databases on: each pytest-xdist worker its own
+    cache and broker (a test empties its cache with FLUSHDB, and counts the queue), with the
+    cache's database next to the broker's (CI: 0 and 1; the workers 2-3 and 4-5)."""
+    found = re.fullmatch(r"(redis://[^/]+)/(\d+)", url)
+    return f"{found[1]}/{int(found[2]) + 2 * (worker + 1)}" if found else url
+
+
+# Under pytest-xdist (make test), before base reads them. The worker processes and servers a
+# test starts inherit the moved URLs, and the marker, so they are moved once only.
+if os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get("MCNET_TEST_REDIS_OWN"):
+    _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    for _name in ("REDIS_URL", "CELERY_BROKER_URL"):
+        if os.environ.get(_name):
+            os.environ[_name] = _own_redis_database(os.environ[_name], _worker)
+    os.environ["MCNET_TEST_REDIS_OWN"] = "1"
+
+from .base import *  # noqa: E402, F403
+from .base import BASE_DIR, CELERY_BROKER_TRANSPORT_OPTIONS, MCNET_MAIL_CLAIM_SECONDS, env  # noqa: E402
 
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105
 # A Celery worker started by a test writes its mail to files (EMAIL_FILE_PATH) the test reads.

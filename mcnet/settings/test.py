@@ -9,7 +9,12 @@ def _own_redis_database(url: str, worker: int) -> str:
     cache and broker (a test empties its cache with FLUSHDB, and counts the queue), with the
     cache's database next to the broker's (CI: 0 and 1; the workers 2-3 and 4-5)."""
     found = re.fullmatch(r"(redis://[^/]+)/(\d+)", url)
-    return f"{found[1]}/{int(found[2]) + 2 * (worker + 1)}" if found else url
+    if not found:
+        return url
+    database = int(found[2]) + 2 * (worker + 1)
+    if database > 15:  # Redis has 16 databases unless configured otherwise
+        raise ValueError(f"{url}: no Redis database {database} for pytest-xdist worker {worker}")
+    return f"{found[1]}/{database}"
 
 
 # Under pytest-xdist (make test), before base reads them. The worker processes and servers a

@@ -153,3 +153,16 @@ def test_production_mail_is_encrypted_by_default():
     assert _mail_settings() == "True False"  # STARTTLS
     assert _mail_settings(EMAIL_USE_SSL="true") == "False True"  # implicit TLS instead
     assert _mail_settings(EMAIL_USE_TLS="false") == "False False"  # an explicit choice
+
+
+def test_each_xdist_worker_has_redis_databases_of_its_own():
+    """make test's two workers (mcnet/settings/test.py) never share a cache or a broker with
+    each other or with the one-at-a-time pass (CI's 0 and 1)."""
+    from mcnet.settings.test import _own_redis_database
+
+    ci = ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1")
+    moved = [_own_redis_database(url, worker) for worker in (0, 1) for url in ci]
+    assert moved == [f"redis://127.0.0.1:6379/{n}" for n in (2, 3, 4, 5)]
+    assert _own_redis_database("memory://", 0) == "memory://"
+    with pytest.raises(ValueError, match="no Redis database 17"):
+        _own_redis_database(ci[1], 7)

@@ -34,10 +34,10 @@ ADMINISTRATOR_ROLES = (
 )
 
 
-# `make test` runs the suite in two passes: these tests alone, one at a time, then the rest on
-# two pytest-xdist workers (each with its own database and Redis: mcnet/settings/test.py). One at
-# a time: the tests that start servers, workers or browsers of their own, fault the services,
-# or hold a time limit (a hostile file refused within 2 s) that a busy neighbour would break.
+# `make test` runs the suite in two passes: first all but these on two pytest-xdist workers (each
+# with its own database and Redis: mcnet/settings/test.py), then these alone, one at a time: the
+# tests that start servers, workers or browsers of their own, fault the services, or hold a
+# time limit (a hostile file refused within 2 s) that a busy neighbour would break.
 SERIAL_PATHS = (
     "tests/e2e/",
     "tests/load/",

@@ -4,6 +4,8 @@ Every page here is the center's: anyone else gets 403 (the URL says nothing secr
 pages show is). Views are thin: a selector computes, tables.py lays out, templates render.
 """
 
+from dataclasses import replace
+
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
@@ -56,25 +58,41 @@ def index(request):
 
 @center_page
 def compliance(request):
-    """Supporter-review compliance of every facility (留意事項 1)."""
+    """Supporter-review compliance of every facility (留意事項 1), a page of them at a time
+    in the same order (a network of 20,000 facilities is not one table on a tablet), with the
+    network's totals on every page."""
     with selectors.short_aggregates():
         result = selectors.review_compliance()
+    page = _page(request, result.facilities)
     table = tables.compliance_table(
-        result, caption=_("事業所ごとのサポーター精査（全%(n)d件）") % {"n": result.facility_count}
+        replace(result, facilities=list(page)),
+        caption=_("事業所ごとのサポーター精査（全%(n)d件）") % {"n": result.facility_count},
     )
-    return render(request, "dashboard/compliance.html", {"table": table, "compliance": result})
+    return render(
+        request,
+        "dashboard/compliance.html",
+        {"table": table, "compliance": result, "page": page, "query": _query_without_page(request)},
+    )
 
 
 @center_page
 def risks(request):
-    """Every facility with something to follow up (第7条, 第12条, 留意事項 2)."""
+    """Every facility with something to follow up (第7条, 第12条, 留意事項 2), a page at a
+    time, with the network's totals on every page."""
     now = timezone.now()
     with selectors.short_aggregates():
         result = selectors.facilities_at_risk(now=now)
+    page = _page(request, result.facilities)
     table = tables.risks_table(
-        result, now, caption=_("注意が必要な事業所（全%(n)d件）") % {"n": result.facility_count}
+        replace(result, facilities=list(page)),
+        now,
+        caption=_("注意が必要な事業所（全%(n)d件）") % {"n": result.facility_count},
     )
-    return render(request, "dashboard/risks.html", {"table": table, "risks": result})
+    return render(
+        request,
+        "dashboard/risks.html",
+        {"table": table, "risks": result, "page": page, "query": _query_without_page(request)},
+    )
 
 
 def _list_page(request, template: str, form, rows_for, **context):

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from mcnet.dashboard import selectors
+from mcnet.dashboard import selectors, views
 from tests import factories as f
 
 COUNT_LINK = re.compile(r'<a href="([^"]+)" class="count">([\d,]+)</a>')
@@ -91,6 +91,19 @@ def test_the_full_lists_link_their_numbers_too(center_client, name):
     for url, number in links:
         listed = _listed(center_client, url)
         assert listed in (None, number), url
+
+
+@pytest.mark.parametrize("name", ["dashboard:compliance", "dashboard:risks"])
+def test_the_full_lists_come_a_page_at_a_time_with_the_totals(center_client, monkeypatch, name):
+    _a_busy_network()
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    first = center_client.get(reverse(name)).content.decode()
+    second = center_client.get(reverse(name) + "?page=2").content.decode()
+    for page in (first, second):
+        assert page.count('<th scope="row">') == 2  # one facility, and the network's totals
+        assert "ネットワーク全体" in page
+    assert "page=2" in first and "page=1" in second  # next and previous
+    assert ("A病院" in first) != ("A病院" in second)
 
 
 def test_the_page_shows_the_figures_as_charts_and_tables(center_client):

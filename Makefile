@@ -44,7 +44,7 @@ run: install
 # The suite. With DATABASE_URL and CELERY_BROKER_URL set (as .ci/run does) it runs against
 # PostgreSQL and Redis. System packages (fonts, Chromium, poppler) are installed when missing.
 # The suite in two passes (tests/conftest.py): most of it on TEST_WORKERS pytest-xdist workers,
-# each with its own test database and Redis databases (mcnet/settings/test.py: at most 6), then
+# each with its own test database and Redis databases (mcnet/settings/test.py), then
 # the tests that must run alone. Exit status 5 is "nothing selected" (PYTEST_ARGS may pick one
 # pass only).
 TEST_WORKERS ?= 2

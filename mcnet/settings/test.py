@@ -3,27 +3,33 @@
 import os
 import re
 
+_REDIS_URL = re.compile(r"(redis://[^/]+)/(\d+)")
 
-def _own_redis_database(url: str, worker: int) -> str:
-    """`url` moved 2 * (worker + 1) Redis databases on: each pytest-xdist worker its own
-    cache and broker (a test empties its cache with FLUSHDB, and counts the queue), with the
-    cache's database next to the broker's (CI: 0 and 1; the workers 2-3 and 4-5)."""
-    found = re.fullmatch(r"(redis://[^/]+)/(\d+)", url)
-    if not found:
-        return url
-    database = int(found[2]) + 2 * (worker + 1)
-    if database > 15:  # Redis has 16 databases unless configured otherwise
-        raise ValueError(f"{url}: no Redis database {database} for pytest-xdist worker {worker}")
-    return f"{found[1]}/{database}"
+
+def own_redis_databases(urls: dict[str, str], worker: int) -> dict[str, str]:
+    """The Redis URLs `urls` (cache, broker) for pytest-xdist worker `worker`: each worker its
+    own databases (a test empties its cache with FLUSHDB, and counts the queue), moved on by
+    as many as the given ones span, times worker + 1 (CI's 0 and 1: the workers 2-3 and 4-5;
+    4 and 6: 7 and 9, 10 and 12), so that no two workers', nor the one-at-a-time pass's, meet."""
+    found = {name: _REDIS_URL.fullmatch(url) for name, url in urls.items()}
+    numbers = [int(match[2]) for match in found.values() if match]
+    if not numbers:
+        return dict(urls)
+    shift = (max(numbers) - min(numbers) + 1) * (worker + 1)
+    if max(numbers) + shift > 15:  # Redis has 16 databases unless configured otherwise
+        raise ValueError(f"{urls}: no Redis databases past 15 for pytest-xdist worker {worker}")
+    return {
+        name: f"{match[1]}/{int(match[2]) + shift}" if match else urls[name]
+        for name, match in found.items()
+    }
 
 
 # Under pytest-xdist (make test), before base reads them. The worker processes and servers a
 # test starts inherit the moved URLs, and the marker, so they are moved once only.
 if os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get("MCNET_TEST_REDIS_OWN"):
+    _given = {n: os.environ[n] for n in ("REDIS_URL", "CELERY_BROKER_URL") if os.environ.get(n)}
     _worker = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
-    for _name in ("REDIS_URL", "CELERY_BROKER_URL"):
-        if os.environ.get(_name):
-            os.environ[_name] = _own_redis_database(os.environ[_name], _worker)
+    os.environ.update(own_redis_databases(_given, _worker))
     os.environ["MCNET_TEST_REDIS_OWN"] = "1"
 
 from .base import *  # noqa: E402, F403

@@ -156,13 +156,25 @@ def test_production_mail_is_encrypted_by_default():
 
 
 def test_each_xdist_worker_has_redis_databases_of_its_own():
-    """make test's two workers (mcnet/settings/test.py) never share a cache or a broker with
-    each other or with the one-at-a-time pass (CI's 0 and 1)."""
-    from mcnet.settings.test import _own_redis_database
+    """make test's workers (mcnet/settings/test.py) never share a cache or a broker with each
+    other or with the one-at-a-time pass."""
+    from mcnet.settings.test import own_redis_databases
 
-    ci = ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1")
-    moved = [_own_redis_database(url, worker) for worker in (0, 1) for url in ci]
-    assert moved == [f"redis://127.0.0.1:6379/{n}" for n in (2, 3, 4, 5)]
-    assert _own_redis_database("memory://", 0) == "memory://"
-    with pytest.raises(ValueError, match="no Redis database 17"):
-        _own_redis_database(ci[1], 7)
+    def moved(cache: int, broker: int, workers=2) -> list[set[int]]:
+        given = {
+            "REDIS_URL": f"redis://h:6379/{cache}",
+            "CELERY_BROKER_URL": f"redis://h:6379/{broker}",
+        }
+        each = [given] + [own_redis_databases(given, worker) for worker in range(workers)]
+        return [{int(url.rsplit("/", 1)[1]) for url in urls.values()} for urls in each]
+
+    assert moved(1, 0) == [{0, 1}, {2, 3}, {4, 5}]  # CI
+    for cache, broker in ((6, 4), (5, 7), (3, 3)):
+        sets = moved(cache, broker)
+        assert all(len(s) == len(sets[0]) for s in sets)
+        assert len(set().union(*sets)) == sum(len(s) for s in sets), sets  # none shared
+    assert own_redis_databases({"CELERY_BROKER_URL": "memory://"}, 0) == {
+        "CELERY_BROKER_URL": "memory://"
+    }
+    with pytest.raises(ValueError, match="past 15"):
+        moved(1, 0, workers=8)

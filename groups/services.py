@@ -8,13 +8,13 @@ trail outlives the patient's personal data (retention, 別紙6).
 """
 
 import datetime as dt
+import functools
 import logging
 from collections import Counter
 from collections.abc import Iterator
 from itertools import chain
 
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -70,6 +70,7 @@ from .permissions import (
     can_attest_staff,
     can_remove_as_staff_admin,
     grants_for,
+    group_ids_granted,
 )
 from .selectors import (
     ReviewClock,
@@ -199,17 +200,23 @@ def group_open(*, actor, pk: int, via: str) -> Group:
 
 
 _OPENED_FIELDS = ("id", "kind", "patient_id", "facility_id")
+_NOBODY = -1  # the user id the grant's query is compiled with, replaced by the asker's
+
+
+@functools.cache
+def _access_granted_sql() -> tuple[str, tuple]:
+    """permissions.group_ids_granted's access grant as SQL and parameters, compiled once (on
+    every view, building the ORM's query cost more than running it), for any user."""
+    codename = ACCESS_GROUP.split(".")[1]
+    return group_ids_granted(User(pk=_NOBODY), codename).query.sql_with_params()
 
 
 def _group_opened_by_grant_and_recorded(*, actor, pk: int, via: str) -> Group | None:
-    # Written as SQL, like facilities.selectors.signed_in_user: on every view, building the
-    # ORM's query cost more than running it. The grant is permissions.group_ids_granted's.
-    app_label, codename = ACCESS_GROUP.split(".")
+    # Written as SQL, like facilities.selectors.signed_in_user: the decision's read and the
+    # record's INSERT in one statement.
     quote = connection.ops.quote_name
     group_table, patient_table = quote(Group._meta.db_table), quote(Patient._meta.db_table)
-    grants = quote(GroupUserObjectPermission._meta.db_table)
-    permissions_table = quote(Permission._meta.db_table)
-    types = quote(ContentType._meta.db_table)
+    granted, granted_params = _access_granted_sql()
     record, record_params = patient_access_record_sql(
         actor=actor,
         via=via,
@@ -218,19 +225,16 @@ def _group_opened_by_grant_and_recorded(*, actor, pk: int, via: str) -> Group | 
         facility_id="patient_facility_id",
     )
     sql = (
-        "WITH opened AS ("  # noqa: S608 (table names from the models; values are parameters)
+        "WITH opened AS ("  # noqa: S608 (Django's SQL and the models' tables; values are parameters)
         f" SELECT g.id, g.kind, g.patient_id, g.facility_id, p.facility_id AS patient_facility_id"
         f" FROM {group_table} g LEFT JOIN {patient_table} p ON p.id = g.patient_id"
-        f" WHERE g.id = %s AND EXISTS (SELECT 1 FROM {grants} gp"
-        f"  JOIN {permissions_table} ap ON ap.id = gp.permission_id"
-        f"  JOIN {types} ct ON ct.id = ap.content_type_id"
-        "  WHERE gp.user_id = %s AND gp.content_object_id = g.id"
-        "  AND ap.codename = %s AND ct.app_label = %s)"
+        f" WHERE g.id = %s AND g.id IN ({granted})"
         f"), recorded AS ({record})"
         f" SELECT {', '.join(_OPENED_FIELDS)} FROM opened"
     )
+    params = [actor.pk if param == _NOBODY else param for param in granted_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pk, actor.pk, codename, app_label, *record_params])
+        cursor.execute(sql, [pk, *params, *record_params])
         row = cursor.fetchone()
     return None if row is None else Group.from_db(connection.alias, _OPENED_FIELDS, row)
 

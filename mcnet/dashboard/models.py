@@ -8,9 +8,10 @@ tallies (第7条) count across tables, so their triggers (migration 0004) count 
 statement touched anew, under a lock on those facilities' rows; the review tally (留意事項 1) is
 kept like the group tally (migration 0007), and so is the count of MCS administrators per
 facility (migration 0009), and the facilities per kind and state and per hour created (migration
-0011), and the groups archived per hour (migration 0012). Nothing in Python writes them. On any other database the selectors count the rows themselves
-(mcnet.dashboard.selectors); tests/dashboard/test_tallies.py compares each tally with a fresh
-count after random service calls.
+0011), and the groups archived per hour (migration 0012). Nothing in Python writes them. On
+any other database the selectors count the rows themselves (mcnet.dashboard.selectors);
+tests/dashboard/test_tallies.py compares each tally with a fresh count after random service
+calls.
 """
 
 from django.db import models
@@ -70,8 +71,8 @@ class UserTally(models.Model):
 class HourTally(models.Model):
     """Rows created per hour (UTC), for the monthly charts: `series` says which rows
     (GROUPS_CREATED by kind, GROUPS_ARCHIVED by the hour of archiving, CONSENTS_RECORDED,
-    USERS_JOINED, FACILITIES_JOINED). A month in the network's time zone is a whole number of UTC hours (Asia/Tokyo: +9), so a month's count
-    is the sum of its hours."""
+    USERS_JOINED, FACILITIES_JOINED). A month in the network's time zone is a whole number of
+    UTC hours (Asia/Tokyo: +9), so a month's count is the sum of its hours."""
 
     GROUPS_CREATED = "groups_created"
     CONSENTS_RECORDED = "consents_recorded"
